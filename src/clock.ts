@@ -1,0 +1,8 @@
+/** Injected time, so that rules and tests never read the real clock directly. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,71 @@
+/**
+ * Coded errors shared by every part of the agent.
+ *
+ * Rules (see ../shared/STYLE.md "Errors"):
+ * - misuse by a caller of an API (bad options at construction) throws `TypeError`;
+ * - runtime failures throw an {@link AgentError} with a code from the closed union below;
+ * - messages are lower-case with no trailing period; details that must not reach a
+ *   client go in `cause`, which only the log sees;
+ * - gRPC status codes are decided in exactly one place per API
+ *   (`src/agent/status.ts` for the Workload API, `src/issuer/certify-status.ts` for Certify).
+ */
+
+/** Every code an {@link AgentError} may carry. */
+export type AgentErrorCode =
+  /** the `workload.spiffe.io: true` metadata is missing or repeated */
+  | 'SECURITY_HEADER_MISSING'
+  /** the caller is known and has no identity (or not the one it asked for) */
+  | 'NO_IDENTITY'
+  /** attestation could not be completed (API server down, /proc unreadable); retryable */
+  | 'ATTESTATION_UNAVAILABLE'
+  /** a request field is missing or malformed; the message is safe to send to the client */
+  | 'INVALID_REQUEST'
+  /** a CSR breaks the Certify rules (SPEC §4 step 3) */
+  | 'CSR_REJECTED'
+  /** TokenReview said the token is not authenticated */
+  | 'TOKEN_NOT_AUTHENTICATED'
+  /** TokenReview reported an error for the token, or the username is not acceptable */
+  | 'TOKEN_INVALID'
+  /** the Kubernetes API could not be asked (network, 5xx, timeout) */
+  | 'TOKEN_REVIEW_FAILED'
+  /** the identity asked for is not the identity the token proves */
+  | 'IDENTITY_MISMATCH'
+  /** no issuer credentials are loaded yet */
+  | 'ISSUER_NOT_READY'
+  /** trust anchors or issuer credentials are unusable (not a CA, wrong key, expired, ...) */
+  | 'CREDENTIALS_INVALID'
+  /** signing a certificate or token failed */
+  | 'SIGNING_FAILED'
+  /** configuration or command-line input is wrong */
+  | 'CONFIG_INVALID'
+  /** the operation is not implemented */
+  | 'NOT_IMPLEMENTED'
+  /** the agent is shutting down */
+  | 'SHUTTING_DOWN'
+  /** a bug or an unexpected failure */
+  | 'INTERNAL';
+
+/** Base class of every runtime error the agent raises on purpose. */
+export class AgentError extends Error {
+  readonly code: AgentErrorCode;
+
+  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** True when `err` is an {@link AgentError}, optionally with one of `codes`. */
+export function isAgentError(err: unknown, ...codes: AgentErrorCode[]): err is AgentError {
+  return err instanceof AgentError && (codes.length === 0 || codes.includes(err.code));
+}
+
+/** A short, single-line description of any thrown value, for logs. Never includes a stack. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause === undefined ? '' : `: ${describeError(err.cause)}`;
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}
