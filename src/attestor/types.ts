@@ -1,0 +1,53 @@
+/**
+ * What attestors see and what they decide. The agent hands an attestor the caller (kernel
+ * peer credentials read when the connection was accepted) and gets back the account the
+ * caller proved, or a coded refusal.
+ */
+import type { AccountRef } from '../identity.js';
+
+/** Kernel peer credentials (`SO_PEERCRED`), host PID namespace. */
+export interface PeerCredentials {
+  readonly pid: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** A connected caller, as recorded when its connection was accepted. */
+export interface Caller {
+  readonly peer: PeerCredentials;
+  /**
+   * Process start time (field 22 of `/proc/<pid>/stat`, clock ticks since boot) read when the
+   * connection was accepted; `undefined` when it could not be read. Used to detect PID reuse.
+   */
+  readonly startTime: string | undefined;
+  /** Opaque per-connection id, for logs. */
+  readonly connectionId: string;
+}
+
+/** One attestation request. */
+export interface AttestRequest {
+  readonly caller: Caller;
+  /** A service-account token the caller presented (`authorization: Bearer <jwt>`), if any. */
+  readonly bearerToken?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** What an attestor proved about a caller. */
+export interface Attestation {
+  readonly account: AccountRef;
+  /** Name of the attestor that decided (`unix`, `k8s`). */
+  readonly attestor: string;
+  /** The caller's pod, when known. */
+  readonly podUid?: string;
+}
+
+/**
+ * Decides who a caller is.
+ * Throws `AgentError` with code `NO_IDENTITY` when the caller is known not to have an identity
+ * (refused: not in a pod, token of another pod, ...) and `ATTESTATION_UNAVAILABLE` when it could
+ * not decide (API server down, /proc unreadable); clients retry both.
+ */
+export interface WorkloadAttestor {
+  readonly name: string;
+  attest(request: AttestRequest): Promise<Attestation>;
+}
