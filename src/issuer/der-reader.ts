@@ -1,0 +1,243 @@
+/**
+ * The bounds-checked half of `der.ts`: reads DER elements from untrusted bytes (CSRs arrive from
+ * any workload). Every read checks lengths against the input before touching it, lengths must be
+ * definite, minimal and at most 4 octets, and each step consumes at least two octets, so no input
+ * can make it read out of bounds or loop. Failures throw
+ * `AgentError('INVALID_REQUEST', 'malformed der: <reason>')`.
+ */
+import { AgentError } from '../errors.js';
+
+/** One element read from DER input. `content` and `raw` are views into the input, not copies. */
+export interface DerElement {
+  /** The identifier octet, e.g. `0x30` for SEQUENCE, `0xa0` for `[0]` constructed. */
+  readonly tag: number;
+  readonly tagClass: 'universal' | 'application' | 'context' | 'private';
+  readonly constructed: boolean;
+  /** The tag number, 0-30. */
+  readonly tagNumber: number;
+  /** The content octets. */
+  readonly content: Buffer;
+  /** The whole encoding (identifier, length, content), e.g. to hash or to copy into a signature. */
+  readonly raw: Buffer;
+}
+
+const CLASSES = ['universal', 'application', 'context', 'private'] as const;
+
+/** Throws the reader's error. Exported so that structure checks built on the reader say the same. */
+export function malformed(reason: string): never {
+  throw new AgentError('INVALID_REQUEST', `malformed der: ${reason}`);
+}
+
+function asBuffer(input: Uint8Array): Buffer {
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+/** Reads the element that starts at `offset`; `raw.length` says where the next one starts. */
+export function readElement(input: Uint8Array, offset = 0): DerElement {
+  const buf = asBuffer(input);
+  if (!Number.isInteger(offset) || offset < 0 || offset >= buf.length) malformed(`no element at offset ${offset}`);
+  if (buf.length - offset < 2) malformed(`truncated element at offset ${offset}`);
+  const tag = buf[offset] as number;
+  if ((tag & 0x1f) === 0x1f) malformed(`multi-octet tag at offset ${offset}`);
+  const first = buf[offset + 1] as number;
+  let length = first;
+  let headerLength = 2;
+  if (first & 0x80) {
+    const count = first & 0x7f;
+    if (count === 0) malformed(`indefinite length at offset ${offset}`);
+    if (count > 4) malformed(`length of more than 4 octets at offset ${offset}`);
+    if (buf.length - offset - 2 < count) malformed(`truncated length at offset ${offset}`);
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + (buf[offset + 2 + i] as number);
+    // DER: the long form only for lengths >= 128, with no leading zero octet (X.690 §10.1).
+    if (length < 0x80 || buf[offset + 2] === 0) malformed(`non-minimal length at offset ${offset}`);
+    headerLength += count;
+  }
+  const start = offset + headerLength;
+  if (length > buf.length - start) malformed(`length runs past the end of the input at offset ${offset}`);
+  return {
+    tag,
+    tagClass: CLASSES[tag >> 6] as DerElement['tagClass'],
+    constructed: (tag & 0x20) !== 0,
+    tagNumber: tag & 0x1f,
+    content: buf.subarray(start, start + length),
+    raw: buf.subarray(offset, start + length),
+  };
+}
+
+/** Reads exactly one element; trailing bytes are an error. */
+export function decode(input: Uint8Array): DerElement {
+  const el = readElement(input, 0);
+  if (el.raw.length !== input.length) malformed('trailing data after the element');
+  return el;
+}
+
+/** The children of a constructed element, which must fill its content exactly. */
+export function childrenOf(el: DerElement): DerElement[] {
+  if (!el.constructed) malformed(`element with tag 0x${el.tag.toString(16)} is not constructed`);
+  const out: DerElement[] = [];
+  for (let at = 0; at < el.content.length; ) {
+    const child = readElement(el.content, at);
+    out.push(child);
+    at += child.raw.length;
+  }
+  return out;
+}
+
+/** Checks the identifier octet; `what` names the expected field in the error. */
+export function expectTag(el: DerElement | undefined, tag: number, what: string): DerElement {
+  if (el === undefined) malformed(`${what} is missing`);
+  if (el.tag !== tag) malformed(`${what} has tag 0x${el.tag.toString(16)}, expected 0x${tag.toString(16)}`);
+  return el;
+}
+
+/** The children of a SEQUENCE named `what`. */
+export function sequenceOf(el: DerElement | undefined, what: string): DerElement[] {
+  return childrenOf(expectTag(el, 0x30, what));
+}
+
+/** The content of a minimal INTEGER (two's complement, big-endian). */
+export function readInteger(el: DerElement | undefined, what = 'integer'): Buffer {
+  const c = expectTag(el, 0x02, what).content;
+  if (c.length === 0) malformed(`${what} is empty`);
+  if (c.length > 1 && ((c[0] === 0 && !((c[1] as number) & 0x80)) || (c[0] === 0xff && (c[1] as number) & 0x80))) {
+    malformed(`${what} is not minimally encoded`);
+  }
+  return c;
+}
+
+/** A non-negative INTEGER that fits in a safe integer (versions, path lengths). */
+export function readSmallInteger(el: DerElement | undefined, what = 'integer'): number {
+  const c = readInteger(el, what);
+  if ((c[0] as number) & 0x80) malformed(`${what} is negative`);
+  if (c.length > 6) malformed(`${what} is too large`);
+  return c.readUIntBE(0, c.length);
+}
+
+/** An OBJECT IDENTIFIER in dotted form. */
+export function readOid(el: DerElement | undefined, what = 'object identifier'): string {
+  const c = expectTag(el, 0x06, what).content;
+  if (c.length === 0 || (c[c.length - 1] as number) & 0x80) malformed(`${what} is truncated`);
+  const arcs: bigint[] = [];
+  let value = 0n;
+  let fresh = true;
+  for (const byte of c) {
+    if (fresh && byte === 0x80) malformed(`${what} is not minimally encoded`);
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    fresh = (byte & 0x80) === 0;
+    if (fresh) {
+      arcs.push(value);
+      value = 0n;
+    }
+  }
+  const head = arcs[0] as bigint;
+  const first = head < 40n ? 0n : head < 80n ? 1n : 2n;
+  return [first, head - first * 40n, ...arcs.slice(1)].join('.');
+}
+
+/** A BIT STRING: its padding count and its octets (a view). Padding bits must be zero (DER). */
+export function readBitString(el: DerElement | undefined, what = 'bit string'): { unusedBits: number; bytes: Buffer } {
+  const c = expectTag(el, 0x03, what).content;
+  const unusedBits = c[0];
+  if (unusedBits === undefined || unusedBits > 7 || (c.length === 1 && unusedBits !== 0)) malformed(`${what} is invalid`);
+  const bytes = c.subarray(1);
+  if (bytes.length > 0 && ((bytes[bytes.length - 1] as number) & ((1 << unusedBits) - 1)) !== 0) {
+    malformed(`${what} has non-zero padding bits`);
+  }
+  return { unusedBits, bytes };
+}
+
+/** The octets of an OCTET STRING (a view). */
+export function readOctetString(el: DerElement | undefined, what = 'octet string'): Buffer {
+  return expectTag(el, 0x04, what).content;
+}
+
+/** A BOOLEAN; DER allows only 0x00 and 0xff. */
+export function readBoolean(el: DerElement | undefined, what = 'boolean'): boolean {
+  const c = expectTag(el, 0x01, what).content;
+  if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) malformed(`${what} is not a der boolean`);
+  return c[0] === 0xff;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The text of a directory or IA5 string: UTF8String, PrintableString, IA5String, VisibleString,
+ * NumericString, TeletexString (read as Latin-1, as most decoders do), BMPString, UniversalString.
+ */
+export function readString(el: DerElement | undefined, what = 'string'): string {
+  if (el === undefined) malformed(`${what} is missing`);
+  const c = el.content;
+  switch (el.tag) {
+    case 0x0c:
+      try {
+        return utf8.decode(c);
+      } catch {
+        return malformed(`${what} is not valid utf-8`);
+      }
+    case 0x12:
+    case 0x13:
+    case 0x16:
+    case 0x1a:
+      if (c.some((b) => b > 0x7f)) malformed(`${what} has non-ascii characters`);
+      return c.toString('latin1');
+    case 0x14:
+      return c.toString('latin1');
+    case 0x1e:
+      if (c.length % 2 !== 0) malformed(`${what} has an odd length`);
+      // BMPString is UCS-2 big-endian; swap into a copy to decode it as UTF-16LE.
+      return Buffer.from(c).swap16().toString('utf16le');
+    case 0x1c:
+      if (c.length % 4 !== 0) malformed(`${what} has a length that is not a multiple of 4`);
+      return universalString(c, what);
+    default:
+      return malformed(`${what} has tag 0x${el.tag.toString(16)}, which is not a string type`);
+  }
+}
+
+function universalString(c: Buffer, what: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i += 4) {
+    const cp = c.readUInt32BE(i);
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) malformed(`${what} has an invalid code point`);
+    out += String.fromCodePoint(cp);
+  }
+  return out;
+}
+
+/** An X.509 Time (UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`) in ms. */
+export function readTime(el: DerElement | undefined, what = 'time'): number {
+  if (el === undefined) malformed(`${what} is missing`);
+  const s = el.content.toString('latin1');
+  let digits: string;
+  if (el.tag === 0x17 && /^\d{12}Z$/.test(s)) {
+    // RFC 5280 §4.1.2.5.1: YY >= 50 is 19YY, otherwise 20YY.
+    digits = (Number(s.slice(0, 2)) >= 50 ? '19' : '20') + s.slice(0, 12);
+  } else if (el.tag === 0x18 && /^\d{14}Z$/.test(s)) {
+    digits = s.slice(0, 14);
+  } else {
+    return malformed(`${what} is not a utc or generalized time in der form`);
+  }
+  const [y, mo, d, h, mi, se] = [0, 4, 6, 8, 10, 12].map((i) => Number(digits.slice(i, i === 0 ? 4 : i + 2))) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const check = new Date(Date.UTC(2000, mo - 1, d, h, mi, se));
+  // Date.UTC maps years 0-99 to 1900-1999, so the year is set separately.
+  check.setUTCFullYear(y, mo - 1, d);
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    check.getUTCHours() !== h ||
+    check.getUTCMinutes() !== mi ||
+    check.getUTCSeconds() !== se
+  ) {
+    malformed(`${what} is not a valid date`);
+  }
+  return check.getTime();
+}

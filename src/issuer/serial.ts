@@ -1,0 +1,22 @@
+/**
+ * Certificate serial numbers. Linkerd counts 1, 2, 3... per issuer load, so serials repeat across
+ * restarts and replicas; SPEC §3 asks for a random positive serial of at least 64 bits
+ * (CA/Browser Forum BR §7.1 asks the same of public CAs).
+ */
+import { randomBytes } from 'node:crypto';
+
+/** Length of every serial from {@link randomSerial}, in octets. */
+export const SERIAL_LENGTH = 16;
+
+/**
+ * A fresh random serial: the unsigned big-endian value, 16 octets, 126 random bits.
+ *
+ * The top bit is cleared so the DER INTEGER is positive without a 0x00 pad, and the next bit is
+ * set so the first octet is never zero: the encoding is then always exactly 16 content octets,
+ * minimal, and well under RFC 5280's 20-octet limit. Never throws (the CSPRNG is synchronous).
+ */
+export function randomSerial(): Buffer {
+  const serial = randomBytes(SERIAL_LENGTH);
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
+  return serial;
+}
