@@ -1,0 +1,220 @@
+/**
+ * The Kubernetes workload attestor (SPEC §6): caller PID → cgroup → pod UID; the pod's
+ * service-account token (presented, else read from its projected volume) → TokenReview → account;
+ * and the binding that makes the token count: its pod UID must be the caller's pod UID and its
+ * node, when it names one, must be this node. A token alone proves nothing about who holds it.
+ *
+ * The PID-reuse check (start time re-read after attestation) is the agent's, around this call.
+ */
+import { AgentError, describeError, isAgentError } from '../errors.js';
+import { SERVICE_ACCOUNT_TYPE } from '../identity.js';
+import type { TokenValidator, ValidatedToken } from '../issuer/token-validator.js';
+import { F, type Logger } from '../log.js';
+import { parseCgroupFile } from './cgroup.js';
+import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
+import { assertTokenPaths, DEFAULT_TOKEN_PATHS, type FoundToken, findCallerToken } from './token-source.js';
+import type { Attestation, AttestRequest, WorkloadAttestor } from './types.js';
+
+/** The attestor's name, as in `--attestor k8s` and `Attestation.attestor`. */
+export const K8S_ATTESTOR_NAME = 'k8s';
+
+/** `reason` field of the "caller refused" log entry (error code `NO_IDENTITY`). */
+export const REFUSAL_REASONS = {
+  processGone: 'process_gone',
+  cgroupConflict: 'cgroup_conflict',
+  notInPod: 'not_in_pod',
+  noToken: 'no_token',
+  tokenFileRejected: 'token_file_rejected',
+  tokenNotAuthenticated: 'token_not_authenticated',
+  tokenInvalid: 'token_invalid',
+  notServiceAccount: 'not_service_account',
+  tokenNotBoundToPod: 'token_not_bound_to_pod',
+  podMismatch: 'pod_mismatch',
+  nodeMismatch: 'node_mismatch',
+} as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[keyof typeof REFUSAL_REASONS];
+
+/** `reason` field of the "attestation unavailable" log entry (error code `ATTESTATION_UNAVAILABLE`). */
+export const UNAVAILABLE_REASONS = {
+  procUnreadable: 'proc_unreadable',
+  apiUnavailable: 'api_unavailable',
+  unexpected: 'unexpected_error',
+} as const;
+export type UnavailableReason = (typeof UNAVAILABLE_REASONS)[keyof typeof UNAVAILABLE_REASONS];
+
+/** Constant log messages, so refusals can be counted and queried. */
+export const LOG_MESSAGES = {
+  refused: 'caller refused',
+  unavailable: 'attestation unavailable',
+  attested: 'caller attested',
+} as const;
+
+/** Log fields of this attestor beyond the shared ones in `F`. */
+const FIELD = {
+  tokenSource: 'token_source',
+  namespace: 'namespace',
+  serviceAccount: 'service_account',
+  tokenPodUid: 'token_pod_uid',
+  tokenNode: 'token_node',
+} as const;
+
+/** Options of {@link createK8sAttestor}. */
+export interface K8sAttestorOptions {
+  /** Validates tokens (the TokenReview validator in production). */
+  readonly validator: TokenValidator;
+  readonly logger: Logger;
+  /** `--proc-root`; default `/proc`. Ignored when `proc` is given. */
+  readonly procRoot?: string;
+  /** Readers of `/proc`; default `createProcReader({ procRoot })`. */
+  readonly proc?: ProcReader;
+  /** `--token-path` list, tried in order; default {@link DEFAULT_TOKEN_PATHS}. */
+  readonly tokenPaths?: readonly string[];
+  /** `--node-name`: tokens naming another node are refused. When unset, node binding is not checked. */
+  readonly nodeName?: string | undefined;
+}
+
+/** A refusal or an unavailability, with its log reason; turned into an AgentError once. */
+interface Outcome {
+  readonly code: 'NO_IDENTITY' | 'ATTESTATION_UNAVAILABLE';
+  readonly reason: RefusalReason | UnavailableReason;
+  readonly message: string;
+  readonly cause?: unknown;
+}
+
+/** Thrown inside `decide` and caught in `attest`, never outside this module. */
+class OutcomeSignal extends Error {
+  readonly outcome: Outcome;
+
+  constructor(outcome: Outcome) {
+    super(outcome.message);
+    this.outcome = outcome;
+  }
+}
+
+const refuse = (reason: RefusalReason, message: string, cause?: unknown): OutcomeSignal =>
+  new OutcomeSignal({ code: 'NO_IDENTITY', reason, message, cause });
+const unavailable = (reason: UnavailableReason, message: string, cause?: unknown): OutcomeSignal =>
+  new OutcomeSignal({ code: 'ATTESTATION_UNAVAILABLE', reason, message, cause });
+
+/** Classifies errors from the /proc readers. */
+function procOutcome(err: unknown, refusalReason: RefusalReason): OutcomeSignal {
+  if (err instanceof ProcessGoneError) return refuse(REFUSAL_REASONS.processGone, 'caller process is gone', err);
+  if (isAgentError(err, 'NO_IDENTITY')) return refuse(refusalReason, err.message, err);
+  return unavailable(UNAVAILABLE_REASONS.procUnreadable, 'could not read the caller from /proc', err);
+}
+
+/** Classifies errors from the token validator (SPEC §6; ATTESTATION_UNAVAILABLE is retried by clients). */
+function validationOutcome(err: unknown): OutcomeSignal {
+  if (isAgentError(err, 'TOKEN_NOT_AUTHENTICATED')) return refuse(REFUSAL_REASONS.tokenNotAuthenticated, 'token is not authenticated', err);
+  if (isAgentError(err, 'TOKEN_INVALID')) return refuse(REFUSAL_REASONS.tokenInvalid, 'token is invalid', err);
+  if (isAgentError(err, 'TOKEN_REVIEW_FAILED')) return unavailable(UNAVAILABLE_REASONS.apiUnavailable, 'token could not be reviewed', err);
+  return unavailable(UNAVAILABLE_REASONS.unexpected, 'token validation failed unexpectedly', err);
+}
+
+/** Why a validated token does not bind to a caller. */
+export interface BindingRefusal {
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
+
+/**
+ * The binding rules of SPEC §6, in order: a service-account token, bound to a pod, that pod the
+ * caller's, and (when both are known) the token's node this node. Pure.
+ * @returns `undefined` when the token binds to the caller, else why not
+ */
+export function checkTokenBinding(token: ValidatedToken, callerPodUid: string, nodeName: string | undefined): BindingRefusal | undefined {
+  if (token.account.type !== SERVICE_ACCOUNT_TYPE) {
+    return { reason: REFUSAL_REASONS.notServiceAccount, message: 'token is not a service-account token' };
+  }
+  if (token.podUid === undefined) {
+    return { reason: REFUSAL_REASONS.tokenNotBoundToPod, message: 'token is not bound to a pod' };
+  }
+  if (token.podUid.toLowerCase() !== callerPodUid.toLowerCase()) {
+    return { reason: REFUSAL_REASONS.podMismatch, message: "token belongs to another pod than the caller's" };
+  }
+  if (token.nodeName !== undefined && nodeName !== undefined && token.nodeName !== nodeName) {
+    return { reason: REFUSAL_REASONS.nodeMismatch, message: 'token is bound to another node' };
+  }
+  return undefined;
+}
+
+/**
+ * Creates the `k8s` attestor.
+ * `attest` resolves to `{ account, attestor: 'k8s', podUid }` or throws AgentError `NO_IDENTITY`
+ * (not in a pod, no token, token refused or bound elsewhere, process gone) or
+ * `ATTESTATION_UNAVAILABLE` (/proc unreadable, API server unreachable), keeping the cause. Each
+ * outcome is logged once with a constant message and a `reason` field; the token never is.
+ * @throws TypeError for a bad token path or an empty node name
+ */
+export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor {
+  const tokenPaths = options.tokenPaths ?? DEFAULT_TOKEN_PATHS;
+  assertTokenPaths(tokenPaths);
+  if (options.nodeName === '') throw new TypeError('node name must not be empty when set');
+  const proc = options.proc ?? createProcReader(options.procRoot !== undefined ? { procRoot: options.procRoot } : {});
+  const log = options.logger.child({ [F.subsystem]: 'k8s-attestor' });
+  if (options.nodeName === undefined) log.warn('node name not configured; the node a token is bound to is not checked');
+
+  async function decide(request: AttestRequest, fields: Record<string, unknown>): Promise<Attestation> {
+    const pid = request.caller.peer.pid;
+    let cgroupText: string;
+    try {
+      cgroupText = await proc.readCgroup(pid);
+    } catch (err) {
+      throw procOutcome(err, REFUSAL_REASONS.notInPod);
+    }
+    let placed: ReturnType<typeof parseCgroupFile>;
+    try {
+      placed = parseCgroupFile(cgroupText);
+    } catch (err) {
+      throw refuse(REFUSAL_REASONS.cgroupConflict, 'caller cgroups cannot be placed in one pod', err);
+    }
+    // SPEC §6 binds the token to the caller's pod, so a caller outside a pod has nothing to bind to.
+    if (placed.containerId === undefined || placed.podUid === undefined) {
+      throw refuse(REFUSAL_REASONS.notInPod, 'caller is not in a pod');
+    }
+    const podUid = placed.podUid;
+    fields[F.podUid] = podUid;
+    let found: FoundToken | undefined;
+    try {
+      found = await findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc });
+    } catch (err) {
+      throw procOutcome(err, REFUSAL_REASONS.tokenFileRejected);
+    }
+    if (!found) throw refuse(REFUSAL_REASONS.noToken, 'caller has no service-account token');
+    fields[FIELD.tokenSource] = found.source;
+    let validated: ValidatedToken;
+    try {
+      validated = await options.validator.validate(found.token, request.signal ? { signal: request.signal } : undefined);
+    } catch (err) {
+      throw validationOutcome(err);
+    }
+    // Not secrets, and what an operator needs to see why a token did not bind.
+    Object.assign(fields, {
+      [FIELD.namespace]: validated.account.namespace,
+      [FIELD.serviceAccount]: validated.account.name,
+      [FIELD.tokenPodUid]: validated.podUid,
+      [FIELD.tokenNode]: validated.nodeName,
+    });
+    const unbound = checkTokenBinding(validated, podUid, options.nodeName);
+    if (unbound) throw refuse(unbound.reason, unbound.message);
+    return { account: validated.account, attestor: K8S_ATTESTOR_NAME, podUid };
+  }
+
+  return {
+    name: K8S_ATTESTOR_NAME,
+    async attest(request) {
+      const fields: Record<string, unknown> = { [F.pid]: request.caller.peer.pid, [F.connection]: request.caller.connectionId };
+      try {
+        const attestation = await decide(request, fields);
+        log.debug(fields, LOG_MESSAGES.attested);
+        return attestation;
+      } catch (err) {
+        const { outcome } = err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
+        const entry = { ...fields, [F.reason]: outcome.reason, ...(outcome.cause !== undefined ? { [F.error]: describeError(outcome.cause) } : {}) };
+        if (outcome.code === 'NO_IDENTITY') log.info(entry, LOG_MESSAGES.refused);
+        else log.warn(entry, LOG_MESSAGES.unavailable);
+        throw new AgentError(outcome.code, outcome.message, outcome.cause !== undefined ? { cause: outcome.cause } : undefined);
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
+import { isAgentError } from '../errors.js';
+import { checkTokenReviewAccess, createKubeApi, KubeApiUnavailableError, loadKubeConfig } from './kube-client.js';
+
+describe('kube client', () => {
+  let api: FakeKubeApi;
+  let dir: string;
+  before(async () => {
+    api = await startFakeKubeApi();
+    dir = await mkdtemp(join(tmpdir(), 'kube-client-'));
+  });
+  after(async () => {
+    await api.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('loadKubeConfig', () => {
+    test('--kubeconfig wins over KUBECONFIG and the in-cluster env', () => {
+      const kc = loadKubeConfig({
+        kubeconfigPath: api.kubeconfigPath,
+        env: { KUBECONFIG: '/nonexistent', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      });
+      assert.equal(kc.getCurrentCluster()?.server, api.url);
+    });
+
+    test('KUBECONFIG, a list whose first file sets the context', async () => {
+      const extra = join(dir, 'extra');
+      await writeFile(
+        extra,
+        'apiVersion: v1\nkind: Config\nclusters: [{name: other, cluster: {server: "https://10.9.9.9"}}]\n' +
+          'users: [{name: other, user: {token: x}}]\ncontexts: [{name: other, context: {cluster: other, user: other}}]\n' +
+          'current-context: other\n',
+      );
+      const kc = loadKubeConfig({ env: { KUBECONFIG: `${api.kubeconfigPath}:${extra}` } });
+      assert.equal(kc.getCurrentCluster()?.server, api.url);
+      assert.equal(kc.clusters.length, 2);
+    });
+
+    test('the in-cluster env wins over KUBECONFIG (SPEC §9), which is used outside a pod', () => {
+      const inPod = loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath, KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' } });
+      assert.equal(inPod.getCurrentCluster()?.server, 'https://10.0.0.1:443');
+      const outside = loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath } });
+      assert.equal(outside.getCurrentCluster()?.server, api.url);
+    });
+
+    test('in-cluster, with the env and the root injected, talks to the API', async () => {
+      const root = join(dir, 'pod-root');
+      const env = await api.writeInClusterFiles(root);
+      const kc = loadKubeConfig({ env, inClusterRoot: root });
+      assert.equal(kc.getCurrentCluster()?.server, api.url);
+      await checkTokenReviewAccess(createKubeApi(kc));
+    });
+
+    test('nothing usable is CONFIG_INVALID naming the way out', () => {
+      assert.throws(() => loadKubeConfig({ env: {} }), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /--kubeconfig/.test(err.message));
+      assert.throws(
+        () => loadKubeConfig({ kubeconfigPath: join(dir, 'missing') }),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && err.message.includes('missing'),
+      );
+    });
+
+    test('a kubeconfig without a current cluster is CONFIG_INVALID', async () => {
+      const empty = join(dir, 'empty');
+      await writeFile(empty, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+      assert.throws(() => loadKubeConfig({ kubeconfigPath: empty }), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /no current cluster/.test(err.message));
+    });
+  });
+
+  describe('checkTokenReviewAccess', () => {
+    const kubeApi = () => createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath }));
+
+    test('allowed', async () => {
+      await checkTokenReviewAccess(kubeApi());
+    });
+
+    test('denied, with the API reason or a hint', async () => {
+      api.setTokenReviewAccess(false, 'no RBAC policy matched');
+      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) =>
+        isAgentError(err, 'CONFIG_INVALID') && err.message === 'the agent may not create tokenreviews: no RBAC policy matched',
+      );
+      api.setTokenReviewAccess(false);
+      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) =>
+        isAgentError(err, 'CONFIG_INVALID') && /may not create tokenreviews: .*system:auth-delegator/.test(err.message),
+      );
+      api.setTokenReviewAccess(true);
+    });
+
+    test("the agent's own credentials rejected is CONFIG_INVALID", async () => {
+      const kc = loadKubeConfig({ kubeconfigPath: api.kubeconfigPath });
+      const user = kc.getCurrentUser();
+      assert.ok(user);
+      (user as { token?: string }).token = 'not-the-agent';
+      await assert.rejects(checkTokenReviewAccess(createKubeApi(kc)), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /401/.test(err.message));
+    });
+
+    test('unreachable, failing or hanging API is KubeApiUnavailableError', async (t) => {
+      t.after(() => api.restore());
+      await api.refuse();
+      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === undefined);
+      await api.restore();
+      api.fail(500);
+      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === 500);
+      api.hang();
+      await assert.rejects(checkTokenReviewAccess(kubeApi(), { timeoutMs: 200 }), (err: unknown) =>
+        err instanceof KubeApiUnavailableError && /aborted/.test(err.message),
+      );
+    });
+  });
+});

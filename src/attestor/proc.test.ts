@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createProcFixture, type ProcFixture } from '../../test/support/proc-fixture.js';
+import { isAgentError } from '../errors.js';
+import { createProcReader, parseStartTime, ProcessGoneError } from './proc.js';
+
+const PID = process.pid;
+const TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
+
+describe('parseStartTime', () => {
+  test('reads field 22, counting after the last parenthesis', () => {
+    const rest = 'S 1 2 3 0 -1 4194304 101 0 0 0 0 0 0 0 20 0 1 0 50420 3133440 387';
+    assert.equal(parseStartTime(`4573 (cat) ${rest}`), '50420');
+    assert.equal(parseStartTime(`4573 (a) b) (c d) ${rest}`), '50420');
+    assert.equal(parseStartTime(`4573 () ${rest}\n`), '50420');
+  });
+
+  test('malformed lines give undefined', () => {
+    assert.equal(parseStartTime(''), undefined);
+    assert.equal(parseStartTime('4573 cat S 1 2'), undefined);
+    assert.equal(parseStartTime('4573 (cat) S 1 2 3'), undefined);
+  });
+});
+
+describe('the real /proc', () => {
+  test('start time of this process', async () => {
+    const want = parseStartTime(await readFile('/proc/self/stat', 'utf8'));
+    assert.equal(await createProcReader().readStartTime(PID), want);
+  });
+
+  test('a file in this process root', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proc-real-'));
+    try {
+      await writeFile(join(dir, 'token'), 'abc\n');
+      assert.equal(await createProcReader().readFileInRoot(PID, join(dir, 'token')), 'abc\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an exited process is gone', async () => {
+    const out = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await assert.rejects(createProcReader().readCgroup(Number(out)), (err: unknown) => err instanceof ProcessGoneError && err.code === 'NO_IDENTITY');
+  });
+});
+
+describe('through a fixture root', () => {
+  let fixture: ProcFixture;
+  let outside: string;
+  before(async () => {
+    fixture = await createProcFixture();
+    outside = await mkdtemp(join(tmpdir(), 'proc-outside-'));
+  });
+  after(async () => {
+    await fixture.cleanup();
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  test('start time is the real one unless overridden', async () => {
+    const reader = createProcReader({ procRoot: fixture.root });
+    await fixture.addProcess(PID);
+    assert.equal(await reader.readStartTime(PID), parseStartTime(await readFile('/proc/self/stat', 'utf8')));
+    await fixture.setStartTime(PID, '123456789');
+    assert.equal(await reader.readStartTime(PID), '123456789');
+  });
+
+  test('cgroup text', async () => {
+    await fixture.addProcess(PID, { cgroup: '0::/x\n' });
+    assert.equal(await createProcReader({ procRoot: fixture.root }).readCgroup(PID), '0::/x\n');
+  });
+
+  test('a missing pid directory means the process is gone', async () => {
+    const reader = createProcReader({ procRoot: fixture.root });
+    await fixture.removeProcess(PID);
+    for (const read of [() => reader.readStartTime(PID), () => reader.readCgroup(PID), () => reader.readFileInRoot(PID, TOKEN_PATH)]) {
+      await assert.rejects(read(), ProcessGoneError);
+    }
+  });
+
+  test('other IO errors and bad stat lines are ATTESTATION_UNAVAILABLE', async () => {
+    const reader = createProcReader({ procRoot: fixture.root });
+    await fixture.addProcess(PID);
+    await rm(join(fixture.root, String(PID), 'cgroup'));
+    await mkdir(join(fixture.root, String(PID), 'cgroup'));
+    await assert.rejects(reader.readCgroup(PID), (err: unknown) => isAgentError(err, 'ATTESTATION_UNAVAILABLE'));
+    await writeFile(join(fixture.root, String(PID), 'stat'), 'garbage');
+    await assert.rejects(reader.readStartTime(PID), (err: unknown) => isAgentError(err, 'ATTESTATION_UNAVAILABLE'));
+  });
+
+  test('bad pids and paths are caller errors', async () => {
+    const reader = createProcReader({ procRoot: fixture.root });
+    await assert.rejects(reader.readCgroup(0), TypeError);
+    await assert.rejects(reader.readFileInRoot(PID, 'relative/token'), TypeError);
+    await assert.rejects(reader.readFileInRoot(PID, '/var/../etc/passwd'), TypeError);
+  });
+
+  describe('readFileInRoot', () => {
+    const reader = (): ReturnType<typeof createProcReader> => createProcReader({ procRoot: fixture.root, maxFileBytes: 1024 });
+    const rootOf = (): string => join(fixture.root, String(PID), 'root');
+
+    test('reads a file, and undefined when it is missing', async () => {
+      await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt\n' } });
+      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
+      assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
+      assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
+    });
+
+    test('follows the projected-volume layout (relative ..data symlinks)', async () => {
+      await fixture.addProcess(PID);
+      const dir = join(rootOf(), 'var/run/secrets/tokens');
+      await mkdir(join(dir, '..2025_01_01_00_00_00.123'), { recursive: true });
+      await writeFile(join(dir, '..2025_01_01_00_00_00.123', 'linkerd-identity-token'), 'projected');
+      await symlink('..2025_01_01_00_00_00.123', join(dir, '..data'));
+      await symlink('..data/linkerd-identity-token', join(dir, 'linkerd-identity-token'));
+      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'projected');
+    });
+
+    test('absolute and climbing symlinks stay inside the caller root', async () => {
+      await fixture.addProcess(PID, { files: { '/inside': 'inside' } });
+      await writeFile(join(outside, 'host-secret'), 'host');
+      const dir = join(rootOf(), 'var/run/secrets/tokens');
+      await mkdir(dir, { recursive: true });
+      await symlink(join(outside, 'host-secret'), join(dir, 'linkerd-identity-token'));
+      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'an absolute link resolves in the caller root');
+      await rm(join(dir, 'linkerd-identity-token'));
+      await symlink('../../../../../../../../../../../inside', join(dir, 'linkerd-identity-token'));
+      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside', '.. stops at the caller root');
+      await rm(join(dir, 'linkerd-identity-token'));
+      await symlink('/inside', join(dir, 'linkerd-identity-token'));
+      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside');
+    });
+
+    test('refuses loops, FIFOs, directories and oversized files', async () => {
+      await fixture.addProcess(PID);
+      const dir = join(rootOf(), 'var/run/secrets/tokens');
+      await mkdir(dir, { recursive: true });
+      const token = join(dir, 'linkerd-identity-token');
+      const refused = (err: unknown): boolean => isAgentError(err, 'NO_IDENTITY') && !(err instanceof ProcessGoneError);
+
+      await symlink('linkerd-identity-token', token);
+      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'symlink loop');
+      await rm(token);
+
+      execFileSync('mkfifo', [token]);
+      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'a FIFO must not block the agent');
+      await rm(token);
+
+      await mkdir(token);
+      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'directory');
+      await rm(token, { recursive: true });
+
+      await writeFile(token, 'x'.repeat(1025));
+      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'over the cap');
+      await writeFile(token, 'x'.repeat(1024));
+      assert.equal((await reader().readFileInRoot(PID, TOKEN_PATH))?.length, 1024);
+    });
+  });
+});

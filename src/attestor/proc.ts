@@ -1,0 +1,254 @@
+/**
+ * Readers of a process's `/proc` entries (SPEC §6). Every read goes through one configurable
+ * root (`--proc-root`), so tests can point it at a fixture directory while the peer PID stays
+ * real.
+ *
+ * Files inside the caller's own filesystem (`<root>/<pid>/root/<path>`) are hostile input: the
+ * workload controls them. Symlinks are resolved by hand, relative to the caller's root, because
+ * the kernel would resolve an absolute symlink found under `/proc/<pid>/root` against the agent's
+ * root — a container could otherwise point its "token" at any file on the host. The final open
+ * refuses symlinks, FIFOs and devices (a FIFO would block the agent forever), and the read is
+ * capped.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, readFile, readlink } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { AgentError } from '../errors.js';
+
+/** Where `/proc` is read from by default. */
+export const DEFAULT_PROC_ROOT = '/proc';
+
+/** Default cap on a file read from a caller's root: tokens are a few KiB. */
+export const DEFAULT_MAX_ROOT_FILE_BYTES = 64 * 1024;
+
+/** Symlinks followed while resolving one path, as Linux's own limit (ELOOP). */
+const MAX_SYMLINKS = 40;
+
+/** The process behind a PID exited (its `/proc` directory is gone); code `NO_IDENTITY`. */
+export class ProcessGoneError extends AgentError {
+  readonly pid: number;
+
+  constructor(pid: number, options?: { cause?: unknown }) {
+    super('NO_IDENTITY', 'caller process is gone', options);
+    this.pid = pid;
+  }
+}
+
+/** Reads what attestation needs about one process. */
+export interface ProcReader {
+  /** The root every path is read under (`/proc` unless configured). */
+  readonly procRoot: string;
+  /**
+   * Process start time: field 22 of `<root>/<pid>/stat` (clock ticks since boot), as a string.
+   * @throws ProcessGoneError when the process is gone; AgentError `ATTESTATION_UNAVAILABLE`
+   *   for any other IO error or an unparseable stat line
+   */
+  readStartTime(pid: number): Promise<string>;
+  /**
+   * The text of `<root>/<pid>/cgroup`.
+   * @throws ProcessGoneError when the process is gone; `ATTESTATION_UNAVAILABLE` otherwise
+   */
+  readCgroup(pid: number): Promise<string>;
+  /**
+   * Reads `<path>` inside the process's own filesystem (`<root>/<pid>/root/<path>`), resolving
+   * symlinks within that root. Returns `undefined` when the file does not exist (or a path
+   * component is not a directory).
+   * @param path absolute, without `..` segments (else `TypeError`)
+   * @throws ProcessGoneError when the process is gone; AgentError `NO_IDENTITY` when the file is
+   *   not a regular file or is larger than the cap; `ATTESTATION_UNAVAILABLE` for other IO errors
+   */
+  readFileInRoot(pid: number, path: string): Promise<string | undefined>;
+}
+
+/** Options of {@link createProcReader}. */
+export interface ProcReaderOptions {
+  /** Directory holding `<pid>/…`; default {@link DEFAULT_PROC_ROOT}. */
+  readonly procRoot?: string;
+  /** Cap on files read by `readFileInRoot`, in bytes; default {@link DEFAULT_MAX_ROOT_FILE_BYTES}. */
+  readonly maxFileBytes?: number;
+}
+
+/**
+ * Extracts the start time (field 22) from the text of `/proc/<pid>/stat`. The command name
+ * (field 2) sits in parentheses and may itself contain spaces and `)`, so fields are counted
+ * from the last `)`.
+ * @returns the decimal start time, or `undefined` when the line is malformed
+ */
+export function parseStartTime(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // After ") " comes field 3 (state); field 22 is therefore the 20th field of the remainder.
+  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const startTime = fields[19];
+  return startTime !== undefined && /^\d+$/.test(startTime) ? startTime : undefined;
+}
+
+/**
+ * Checks a path to be read inside a caller's root: absolute, no `.`/`..` segments, no NUL.
+ * @throws TypeError naming the path when it is not acceptable
+ */
+export function assertRootPath(path: string): void {
+  if (!path.startsWith('/') || path.includes('\0')) {
+    throw new TypeError(`path in the caller's root must be absolute: ${JSON.stringify(path)}`);
+  }
+  if (path.split('/').some((seg) => seg === '..' || seg === '.')) {
+    throw new TypeError(`path in the caller's root must not contain . or .. segments: ${JSON.stringify(path)}`);
+  }
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function assertPid(pid: number): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new TypeError(`pid must be a positive integer: ${pid}`);
+}
+
+/**
+ * Creates a {@link ProcReader}.
+ * @throws TypeError when `maxFileBytes` is not a positive integer
+ */
+export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
+  const procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
+  const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_ROOT_FILE_BYTES;
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) {
+    throw new TypeError(`maxFileBytes must be a positive integer: ${maxFileBytes}`);
+  }
+  const pidDir = (pid: number): string => posix.join(procRoot, String(pid));
+
+  /** Turns an IO error into the coded error the attestor expects. */
+  async function failure(pid: number, err: unknown, what: string): Promise<AgentError> {
+    const code = errnoOf(err);
+    // ESRCH: the process exited while its /proc entry was being read.
+    if (code === 'ESRCH' || ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(pidDir(pid))))) {
+      return new ProcessGoneError(pid, { cause: err });
+    }
+    return new AgentError('ATTESTATION_UNAVAILABLE', `could not read ${what} of the caller`, { cause: err });
+  }
+
+  async function readProcFile(pid: number, name: string): Promise<string> {
+    assertPid(pid);
+    try {
+      return await readFile(posix.join(pidDir(pid), name), 'utf8');
+    } catch (err) {
+      throw await failure(pid, err, name);
+    }
+  }
+
+  return {
+    procRoot,
+    async readStartTime(pid) {
+      const stat = await readProcFile(pid, 'stat');
+      const startTime = parseStartTime(stat);
+      if (startTime === undefined) throw new AgentError('ATTESTATION_UNAVAILABLE', 'caller stat line is malformed');
+      return startTime;
+    },
+    readCgroup(pid) {
+      return readProcFile(pid, 'cgroup');
+    },
+    async readFileInRoot(pid, path) {
+      assertPid(pid);
+      assertRootPath(path);
+      const root = posix.join(pidDir(pid), 'root');
+      let resolved: string | undefined;
+      try {
+        resolved = await resolveInRoot(root, path);
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        throw await failure(pid, err, 'a file in the root');
+      }
+      if (resolved === undefined) {
+        if (!(await exists(pidDir(pid)))) throw new ProcessGoneError(pid);
+        return undefined;
+      }
+      return readCapped(pid, resolved, maxFileBytes, failure);
+    },
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Resolves `path` component by component under `root`, following symlinks as if `root` were
+ * `/` (what `openat2(RESOLVE_IN_ROOT)` does in the kernel). `..` never climbs above `root`.
+ * @returns the host path of the final component, or `undefined` when a component is missing
+ *   or is not a directory
+ */
+async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
+  const pending = path.split('/').filter((s) => s !== '' && s !== '.');
+  const done: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const seg = pending.shift() as string;
+    if (seg === '..') {
+      done.pop();
+      continue;
+    }
+    const host = posix.join(root, ...done, seg);
+    let info: Awaited<ReturnType<typeof lstat>>;
+    try {
+      info = await lstat(host);
+    } catch (err) {
+      const code = errnoOf(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+    if (info.isSymbolicLink()) {
+      links += 1;
+      if (links > MAX_SYMLINKS) throw new AgentError('NO_IDENTITY', 'too many symlinks in a path in the caller root');
+      const target = await readlink(host);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
+      continue;
+    }
+    if (pending.length > 0 && !info.isDirectory()) return undefined;
+    done.push(seg);
+  }
+  return posix.join(root, ...done);
+}
+
+async function readCapped(
+  pid: number,
+  hostPath: string,
+  maxBytes: number,
+  failure: (pid: number, err: unknown, what: string) => Promise<AgentError>,
+): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    // O_NOFOLLOW: the path was resolved above, a symlink here means it changed under us.
+    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
+    handle = await open(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new AgentError('NO_IDENTITY', 'file in the caller root changed while it was read');
+    throw await failure(pid, err, 'a file in the root');
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) {
+      throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (err) {
+    if (err instanceof AgentError) throw err;
+    throw await failure(pid, err, 'a file in the root');
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
+import { captureLogger } from '../../test/support/log-capture.js';
+import { isAgentError, describeError } from '../errors.js';
+import { createKubeApi, loadKubeConfig } from './kube-client.js';
+import {
+  accountFromUsername,
+  createTokenReviewValidator,
+  DEFAULT_TOKEN_AUDIENCE,
+  reviewCacheTtlMs,
+  validatedTokenFromStatus,
+  type TokenReviewValidator,
+} from './token-review.js';
+
+const AUD = DEFAULT_TOKEN_AUDIENCE;
+const POD = { name: 'web-7d9f-abcde', uid: '5b0e6a4e-9c1d-4f3a-8e2b-7c6d5e4f3a21' };
+
+/** A clock tests move by hand; starts at the wall clock because the fake API mints with it. */
+function manualClock(): { now(): number; advance(ms: number): void } {
+  let t = Date.now();
+  return {
+    now: () => t,
+    advance(ms) {
+      t += ms;
+    },
+  };
+}
+
+describe('validatedTokenFromStatus (JSON fixtures)', () => {
+  const user = {
+    username: 'system:serviceaccount:emojivoto:web',
+    uid: 'u',
+    groups: ['system:serviceaccounts'],
+    extra: {
+      'authentication.kubernetes.io/pod-uid': [POD.uid],
+      'authentication.kubernetes.io/pod-name': [POD.name],
+      'authentication.kubernetes.io/node-name': ['node-1'],
+    },
+  };
+
+  test('an authenticated bound token', () => {
+    assert.deepEqual(validatedTokenFromStatus({ authenticated: true, audiences: [AUD], user }, AUD), {
+      account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
+      audiences: [AUD],
+      podUid: POD.uid,
+      podName: POD.name,
+      nodeName: 'node-1',
+    });
+    const legacy = validatedTokenFromStatus({ authenticated: true, audiences: [AUD], user: { ...user, extra: {} } }, AUD);
+    assert.equal(legacy.podUid, undefined);
+  });
+
+  const rejected: Array<[string, Parameters<typeof validatedTokenFromStatus>[0], string]> = [
+    ['error set', { authenticated: false, error: '[invalid bearer token, service account token has expired]' }, 'TOKEN_INVALID'],
+    ['error set even if authenticated', { authenticated: true, audiences: [AUD], user, error: 'x' }, 'TOKEN_INVALID'],
+    ['not authenticated', { authenticated: false }, 'TOKEN_NOT_AUTHENTICATED'],
+    ['authenticated missing', { audiences: [AUD], user }, 'TOKEN_NOT_AUTHENTICATED'],
+    ['our audience missing', { authenticated: true, audiences: ['other'], user }, 'TOKEN_INVALID'],
+    ['no audiences', { authenticated: true, user }, 'TOKEN_INVALID'],
+    ['three-part username', { authenticated: true, audiences: [AUD], user: { ...user, username: 'system:node:n1' } }, 'TOKEN_INVALID'],
+    ['not system:', { authenticated: true, audiences: [AUD], user: { ...user, username: 'jane:serviceaccount:a:b' } }, 'TOKEN_INVALID'],
+    ['bad namespace', { authenticated: true, audiences: [AUD], user: { ...user, username: 'system:serviceaccount:Bad_NS:web' } }, 'TOKEN_INVALID'],
+    ['two pod UIDs', { authenticated: true, audiences: [AUD], user: { ...user, extra: { 'authentication.kubernetes.io/pod-uid': ['a', 'b'] } } }, 'TOKEN_INVALID'],
+    ['no status', undefined, 'TOKEN_REVIEW_FAILED'],
+  ];
+  for (const [name, status, code] of rejected) {
+    test(`rejects: ${name}`, () => {
+      assert.throws(() => validatedTokenFromStatus(status, AUD), (err: unknown) => isAgentError(err) && err.code === code);
+    });
+  }
+
+  test('accountFromUsername', () => {
+    assert.deepEqual(accountFromUsername('system:serviceaccount:ns:sa'), { type: 'serviceaccount', namespace: 'ns', name: 'sa' });
+    for (const bad of ['', 'jane', 'system:serviceaccount:ns', 'system:serviceaccount:ns:sa:x', 'system:serviceaccount:ns:a.b', `system:x:${'a'.repeat(64)}:b`]) {
+      assert.equal(accountFromUsername(bad), undefined, bad);
+    }
+  });
+});
+
+test('reviewCacheTtlMs: min(max, exp - now), 0 without a usable exp', () => {
+  const jwt = (payload: object) => `e30.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+  const now = 1_700_000_000_000;
+  assert.equal(reviewCacheTtlMs(jwt({ exp: now / 1000 + 3600 }), now, 60_000), 60_000);
+  assert.equal(reviewCacheTtlMs(jwt({ exp: now / 1000 + 10 }), now, 60_000), 10_000);
+  assert.equal(reviewCacheTtlMs(jwt({ exp: now / 1000 - 10 }), now, 60_000), 0);
+  assert.equal(reviewCacheTtlMs(jwt({}), now, 60_000), 0);
+  assert.equal(reviewCacheTtlMs('garbage', now, 60_000), 0);
+});
+
+describe('TokenReview validator against the fake API', () => {
+  let api: FakeKubeApi;
+  const validators: TokenReviewValidator[] = [];
+  before(async () => {
+    api = await startFakeKubeApi();
+  });
+  after(async () => {
+    for (const v of validators) v.close();
+    await api.close();
+  });
+
+  function validator(options: { clock?: ReturnType<typeof manualClock>; timeoutMs?: number; kubeconfigPath?: string } = {}) {
+    const logs = captureLogger();
+    const kc = loadKubeConfig({ kubeconfigPath: options.kubeconfigPath ?? api.kubeconfigPath });
+    const v = createTokenReviewValidator({
+      api: createKubeApi(kc),
+      logger: logs.logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    validators.push(v);
+    return { v, logs };
+  }
+  const mint = (extra: { audiences?: string[]; expiresInSeconds?: number } = {}) =>
+    api.mintServiceAccountToken({ namespace: 'emojivoto', serviceAccount: 'web', pod: POD, node: { name: 'node-1' }, audiences: [AUD], ...extra });
+
+  test('happy path: account, audiences and the pod and node extras', async () => {
+    const { v } = validator();
+    assert.deepEqual(await v.validate(await mint()), {
+      account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
+      audiences: [AUD],
+      podUid: POD.uid,
+      podName: POD.name,
+      nodeName: 'node-1',
+    });
+  });
+
+  test('token-level failures', async () => {
+    const { v } = validator();
+    const wrongAudience = await mint({ audiences: ['https://kubernetes.default.svc'] });
+    await assert.rejects(v.validate(wrongAudience), (err: unknown) =>
+      isAgentError(err, 'TOKEN_INVALID') && /is invalid for the target audiences \["identity.l5d.io"\]/.test(describeError(err)),
+    );
+    await assert.rejects(v.validate(await mint({ expiresInSeconds: -3600 })), (err: unknown) => isAgentError(err, 'TOKEN_INVALID'));
+    await assert.rejects(v.validate('not-a-jwt'), (err: unknown) => isAgentError(err, 'TOKEN_NOT_AUTHENTICATED'));
+    await assert.rejects(v.validate(''), (err: unknown) => isAgentError(err, 'TOKEN_INVALID'));
+    const jane = await api.mintUserToken({ username: 'jane@example.com', audiences: [AUD] });
+    await assert.rejects(v.validate(jane), (err: unknown) => isAgentError(err, 'TOKEN_INVALID'));
+    const badNs = await api.mintServiceAccountToken({ namespace: 'Bad_NS', serviceAccount: 'web', pod: POD, audiences: [AUD] });
+    await assert.rejects(v.validate(badNs), (err: unknown) => isAgentError(err, 'TOKEN_INVALID'));
+  });
+
+  test('API failures are TOKEN_REVIEW_FAILED; refusals of the agent itself are logged as errors', async (t) => {
+    t.after(() => api.restore());
+    const { v, logs } = validator({ timeoutMs: 200 });
+    const token = await mint();
+    const failed = (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED');
+    for (const status of [500, 503, 429]) {
+      api.fail(status);
+      await assert.rejects(v.validate(token), failed, String(status));
+    }
+    api.fail(403);
+    await assert.rejects(v.validate(token), failed, '403');
+    api.hang();
+    await assert.rejects(v.validate(token), failed, 'timeout');
+    await api.restore();
+    await api.refuse();
+    await assert.rejects(v.validate(token), failed, 'refused');
+    await api.restore();
+    assert.equal((await v.validate(token)).account.name, 'web', 'failures are not cached');
+    const levels = logs.entries.map((e) => e.level);
+    assert.deepEqual(levels, ['warn', 'warn', 'warn', 'error', 'warn', 'warn']);
+    assert.ok(!logs.text().includes(token), 'the token is never logged');
+  });
+
+  test('the agent with bad credentials (401) fails clearly', async () => {
+    const logs = captureLogger();
+    const kc = loadKubeConfig({ kubeconfigPath: api.kubeconfigPath });
+    (kc.getCurrentUser() as { token?: string }).token = 'wrong';
+    const bad = createTokenReviewValidator({ api: createKubeApi(kc), logger: logs.logger });
+    validators.push(bad);
+    await assert.rejects(bad.validate(await mint()), (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED') && /401/.test(describeError(err)));
+    assert.match(String(logs.entries.at(-1)?.msg), /refused the agent/);
+  });
+
+  test('a cancelled caller aborts the review', async (t) => {
+    t.after(() => api.restore());
+    const { v } = validator();
+    api.hang();
+    const controller = new AbortController();
+    const pending = v.validate(await mint(), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(pending, (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED') && /cancelled/.test((err as Error).message));
+  });
+
+  test('a cache hit does not call the API again, up to 60 s', async () => {
+    const clock = manualClock();
+    const { v } = validator({ clock });
+    const token = await mint();
+    const start = api.counts.tokenReviews;
+    await v.validate(token);
+    await v.validate(token);
+    clock.advance(59_000);
+    await v.validate(token);
+    assert.equal(api.counts.tokenReviews, start + 1);
+    clock.advance(2_000);
+    await v.validate(token);
+    assert.equal(api.counts.tokenReviews, start + 2, 'never more than 60 s');
+  });
+
+  test("the cache never outlives the token's exp", async () => {
+    const clock = manualClock();
+    const { v } = validator({ clock });
+    const token = await mint({ expiresInSeconds: 10 });
+    const start = api.counts.tokenReviews;
+    await v.validate(token);
+    clock.advance(9_000);
+    await v.validate(token);
+    assert.equal(api.counts.tokenReviews, start + 1);
+    clock.advance(1_500);
+    // The real API would still accept it (a minute of leeway): the cache must ask anyway.
+    await v.validate(token);
+    assert.equal(api.counts.tokenReviews, start + 2);
+  });
+
+  test('rejections are not cached', async () => {
+    const { v } = validator();
+    const start = api.counts.tokenReviews;
+    const wrong = await mint({ audiences: ['other'] });
+    await assert.rejects(v.validate(wrong));
+    await assert.rejects(v.validate(wrong));
+    assert.equal(api.counts.tokenReviews, start + 2);
+  });
+
+  test('bad options are TypeErrors', () => {
+    const logs = captureLogger();
+    const kubeApi = createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath }));
+    assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, audience: '' }), TypeError);
+    assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, timeoutMs: 0 }), TypeError);
+    assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, cacheTtlMs: -1 }), TypeError);
+  });
+});

@@ -1,0 +1,214 @@
+/**
+ * Token → identity with a Kubernetes TokenReview (SPEC §4, §6): the {@link TokenValidator} of both
+ * the k8s attestor and the embedded issuer's Certify.
+ *
+ * Successful reviews are cached by a SHA-256 of the token (never the token itself) for at most
+ * 60 s and never past the token's own `exp`; failures are never cached, so a token that starts
+ * working (or an API server that comes back) is seen at once.
+ */
+import { createHash } from 'node:crypto';
+import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node';
+import { decodeJwt } from 'jose';
+import NodeCache from 'node-cache';
+import { type Clock, systemClock } from '../clock.js';
+import { AgentError } from '../errors.js';
+import { type AccountRef, isDns1123Label } from '../identity.js';
+import type { TokenValidator, ValidatedToken } from '../issuer/token-validator.js';
+import { F, type Logger } from '../log.js';
+import { DEFAULT_KUBE_TIMEOUT_MS, describeKubeFailure, httpStatusOf, KubeApiUnavailableError, type KubeCallOptions } from './kube-client.js';
+
+/** `--token-audience` default: the audience of Linkerd's projected identity token. */
+export const DEFAULT_TOKEN_AUDIENCE = 'identity.l5d.io';
+/** Upper bound on how long a successful review is reused, in milliseconds. */
+export const MAX_REVIEW_CACHE_TTL_MS = 60_000;
+const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+
+/** `status.user.extra` key of a bound token's pod UID. */
+export const EXTRA_POD_UID = 'authentication.kubernetes.io/pod-uid';
+/** `status.user.extra` key of a bound token's pod name. */
+export const EXTRA_POD_NAME = 'authentication.kubernetes.io/pod-name';
+/** `status.user.extra` key of a bound token's node name (Kubernetes 1.30+ with node info in tokens). */
+export const EXTRA_NODE_NAME = 'authentication.kubernetes.io/node-name';
+
+/** The one call the validator makes (satisfied by `createKubeApi`). */
+export interface TokenReviewApi {
+  createTokenReview(review: V1TokenReview, options?: KubeCallOptions): Promise<V1TokenReview>;
+}
+
+/** Options of {@link createTokenReviewValidator}. */
+export interface TokenReviewValidatorOptions {
+  readonly api: TokenReviewApi;
+  readonly logger: Logger;
+  /** Audience asked for and required in `status.audiences`; default {@link DEFAULT_TOKEN_AUDIENCE}. */
+  readonly audience?: string;
+  /** Default the wall clock. Decides cache expiry. */
+  readonly clock?: Clock;
+  /** Bound on one TokenReview call, ms; default 5000. */
+  readonly timeoutMs?: number;
+  /** Longest reuse of a successful review, ms; default and maximum 60000; 0 disables the cache. */
+  readonly cacheTtlMs?: number;
+  /** Most cached reviews kept; default 10000 (beyond it, new reviews are simply not cached). */
+  readonly cacheMaxEntries?: number;
+}
+
+/** A {@link TokenValidator} holding a cache; `close()` stops its sweep timer. */
+export interface TokenReviewValidator extends TokenValidator {
+  close(): void;
+}
+
+function singleExtra(extra: Record<string, string[]> | undefined, key: string): string | undefined {
+  const values = extra?.[key];
+  if (values === undefined || values.length === 0) return undefined;
+  if (values.length > 1) throw new AgentError('TOKEN_INVALID', `tokenreview extra ${key} has more than one value`);
+  return values[0];
+}
+
+/** Splits `system:<type>:<namespace>:<name>` (SPEC §4), or returns `undefined` when it is not that. */
+export function accountFromUsername(username: string): AccountRef | undefined {
+  const parts = username.split(':');
+  if (parts.length !== 4 || parts[0] !== 'system') return undefined;
+  const [, type, namespace, name] = parts as [string, string, string, string];
+  if (![type, namespace, name].every(isDns1123Label)) return undefined;
+  return { type, namespace, name };
+}
+
+/**
+ * Turns a TokenReview `status` into what the token proves, by SPEC §4's rules, in order.
+ * @throws AgentError `TOKEN_INVALID` when `error` is set (the API's text goes in `cause`), when
+ *   `audiences` lacks `audience`, or when the username is not `system:<type>:<ns>:<name>` with
+ *   DNS-1123 labels; `TOKEN_NOT_AUTHENTICATED` when `authenticated` is not true;
+ *   `TOKEN_REVIEW_FAILED` when there is no status at all
+ */
+export function validatedTokenFromStatus(status: V1TokenReviewStatus | undefined, audience: string): ValidatedToken {
+  if (status === undefined) throw new AgentError('TOKEN_REVIEW_FAILED', 'tokenreview response has no status');
+  if (status.error) throw new AgentError('TOKEN_INVALID', 'tokenreview reported an error for the token', { cause: new Error(status.error) });
+  if (status.authenticated !== true) throw new AgentError('TOKEN_NOT_AUTHENTICATED', 'token is not authenticated');
+  const audiences = status.audiences ?? [];
+  if (!audiences.includes(audience)) {
+    throw new AgentError('TOKEN_INVALID', `token audiences do not include ${audience}`, {
+      cause: new Error(`status.audiences: ${JSON.stringify(audiences)}`),
+    });
+  }
+  const username = status.user?.username ?? '';
+  const account = accountFromUsername(username);
+  if (!account) {
+    throw new AgentError('TOKEN_INVALID', 'token username is not system:<type>:<namespace>:<name> with DNS-1123 labels', {
+      cause: new Error(`username: ${JSON.stringify(username)}`),
+    });
+  }
+  const extra = status.user?.extra;
+  const podUid = singleExtra(extra, EXTRA_POD_UID);
+  const podName = singleExtra(extra, EXTRA_POD_NAME);
+  const nodeName = singleExtra(extra, EXTRA_NODE_NAME);
+  return {
+    account,
+    audiences: Object.freeze([...audiences]),
+    ...(podUid !== undefined ? { podUid } : {}),
+    ...(podName !== undefined ? { podName } : {}),
+    ...(nodeName !== undefined ? { nodeName } : {}),
+  };
+}
+
+/**
+ * How long a successful review of `token` may be reused: min(`maxMs`, `exp` − now), read from the
+ * unverified JWT payload (the API server already verified it; `exp` only shortens the cache).
+ * @returns 0 (do not cache) when the token has no readable numeric `exp` or it has passed
+ */
+export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): number {
+  let exp: unknown;
+  try {
+    exp = decodeJwt(token).exp;
+  } catch {
+    return 0;
+  }
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return 0;
+  return Math.max(0, Math.min(maxMs, exp * 1000 - nowMs));
+}
+
+interface CachedReview {
+  readonly validated: ValidatedToken;
+  /** Clock time (ms) after which the entry is dead, whatever node-cache's own timer says. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Creates the TokenReview validator. Each review asks for `[audience]` and is bounded by
+ * `timeoutMs` and the caller's signal.
+ * @throws TypeError for a negative or non-finite `timeoutMs`/`cacheTtlMs`, or an empty audience
+ */
+export function createTokenReviewValidator(options: TokenReviewValidatorOptions): TokenReviewValidator {
+  const audience = options.audience ?? DEFAULT_TOKEN_AUDIENCE;
+  const clock = options.clock ?? systemClock;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
+  const cacheTtlMs = Math.min(options.cacheTtlMs ?? MAX_REVIEW_CACHE_TTL_MS, MAX_REVIEW_CACHE_TTL_MS);
+  if (audience === '') throw new TypeError('token audience must not be empty');
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new TypeError(`timeoutMs must be positive: ${timeoutMs}`);
+  if (!(cacheTtlMs >= 0)) throw new TypeError(`cacheTtlMs must not be negative: ${options.cacheTtlMs}`);
+  const log = options.logger.child({ [F.subsystem]: 'token-review' });
+  // useClones: false — cached values are returned as is (see node-stack.md §5); they are frozen below.
+  const cache = new NodeCache({
+    stdTTL: MAX_REVIEW_CACHE_TTL_MS / 1000,
+    checkperiod: MAX_REVIEW_CACHE_TTL_MS / 1000,
+    useClones: false,
+    maxKeys: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
+  });
+
+  function lookup(key: string): ValidatedToken | undefined {
+    const hit = cache.get<CachedReview>(key);
+    if (hit === undefined) return undefined;
+    if (clock.now() < hit.expiresAt) return hit.validated;
+    cache.del(key);
+    return undefined;
+  }
+
+  function remember(key: string, token: string, validated: ValidatedToken): void {
+    const now = clock.now();
+    const ttl = reviewCacheTtlMs(token, now, cacheTtlMs);
+    if (ttl <= 0) return;
+    try {
+      // node-cache's own (real-time) TTL only reclaims memory; expiry is decided by `expiresAt`.
+      cache.set<CachedReview>(key, { validated, expiresAt: now + ttl }, Math.ceil(ttl / 1000));
+    } catch {
+      log.debug({ [F.count]: cache.keys().length }, 'tokenreview cache full');
+    }
+  }
+
+  async function review(token: string, signal: AbortSignal | undefined): Promise<V1TokenReview> {
+    const bounded = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const body: V1TokenReview = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token, audiences: [audience] },
+    };
+    try {
+      return await options.api.createTokenReview(body, { signal: bounded });
+    } catch (err) {
+      const status = httpStatusOf(err);
+      const reason = describeKubeFailure(err);
+      if (signal?.aborted) throw new KubeApiUnavailableError('tokenreview cancelled', status, { cause: new Error(reason) });
+      if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
+        // The agent's own request was refused (401/403: its credentials or RBAC): operators must act.
+        log.error({ [F.reason]: reason }, 'the kubernetes api refused the agent tokenreview; check its credentials and its rbac (create tokenreviews)');
+      } else {
+        log.warn({ [F.reason]: reason }, 'tokenreview failed');
+      }
+      throw new KubeApiUnavailableError('the kubernetes api could not review the token', status, { cause: new Error(reason) });
+    }
+  }
+
+  return {
+    async validate(token, validateOptions) {
+      if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
+      const key = createHash('sha256').update(token).digest('hex');
+      const cached = cacheTtlMs > 0 ? lookup(key) : undefined;
+      if (cached) return cached;
+      const answer = await review(token, validateOptions?.signal);
+      const validated = Object.freeze(validatedTokenFromStatus(answer.status, audience));
+      if (cacheTtlMs > 0) remember(key, token, validated);
+      return validated;
+    },
+    close() {
+      cache.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The unix attestor (SPEC §6, issue 2): outside Kubernetes, the caller's uid is its identity.
+ * uid → user name (from the passwd file) → account `local/<user>`, i.e.
+ * `spiffe://<td>/ns/local/sa/<user>`. A name that is not a DNS-1123 label becomes `uid-<uid>`.
+ */
+import { readFile as fsReadFile } from 'node:fs/promises';
+import { AgentError } from '../errors.js';
+import { SERVICE_ACCOUNT_TYPE, isDns1123Label } from '../identity.js';
+import type { Attestation, AttestRequest, WorkloadAttestor } from './types.js';
+
+/** The namespace every unix identity lives in. */
+export const UNIX_NAMESPACE = 'local';
+
+export interface UnixAttestorOptions {
+  /** The passwd file; default `/etc/passwd`. */
+  readonly passwdPath?: string;
+  readonly readFile?: (path: string) => Promise<Buffer>;
+}
+
+/** The user name of `uid` in passwd-format `text`, if listed. Pure. */
+export function userNameOf(text: string, uid: number): string | undefined {
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    if (fields.length >= 3 && fields[2] === String(uid) && fields[0]) return fields[0];
+  }
+  return undefined;
+}
+
+/** The account name for a uid: the user name when it is a DNS-1123 label, else `uid-<uid>`. Pure. */
+export function accountNameFor(uid: number, userName: string | undefined): string {
+  return userName !== undefined && isDns1123Label(userName) ? userName : `uid-${uid}`;
+}
+
+export function createUnixAttestor(options: UnixAttestorOptions = {}): WorkloadAttestor {
+  const passwdPath = options.passwdPath ?? '/etc/passwd';
+  const readFile = options.readFile ?? fsReadFile;
+  return {
+    name: 'unix',
+    async attest({ caller }: AttestRequest): Promise<Attestation> {
+      let text: string;
+      try {
+        text = (await readFile(passwdPath)).toString('utf8');
+      } catch (err) {
+        // Without the passwd file a uid still names the caller; it is just less readable.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          throw new AgentError('ATTESTATION_UNAVAILABLE', `cannot read ${passwdPath}`, { cause: err });
+        }
+        text = '';
+      }
+      const name = accountNameFor(caller.peer.uid, userNameOf(text, caller.peer.uid));
+      return { account: { type: SERVICE_ACCOUNT_TYPE, namespace: UNIX_NAMESPACE, name }, attestor: 'unix' };
+    },
+  };
+}
