@@ -1,0 +1,79 @@
+/**
+ * Who is calling: the security header rule, the connection's kernel credentials, the attestor,
+ * and the PID-reuse re-check (SPEC §2, §6). Handlers call {@link CallerResolver.resolve} first.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+import type { Attestation, Caller, WorkloadAttestor } from '../attestor/index.js';
+import { AgentError } from '../errors.js';
+import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
+import type { ConnectionRegistry } from './connections.js';
+
+export const SECURITY_HEADER = 'workload.spiffe.io';
+
+/** The part of a grpc-js call this needs. */
+export interface IncomingCall {
+  readonly metadata: Metadata;
+  getPeer(): string;
+}
+
+export interface ResolvedCaller {
+  readonly caller: Caller;
+  readonly attestation: Attestation;
+  readonly identity: WorkloadIdentity;
+}
+
+/**
+ * `workload.spiffe.io: true`, exactly once, exactly that value.
+ * @throws AgentError `SECURITY_HEADER_MISSING`
+ */
+export function checkSecurityHeader(metadata: Metadata): void {
+  const values = metadata.get(SECURITY_HEADER);
+  if (values.length !== 1 || values[0] !== 'true') {
+    throw new AgentError('SECURITY_HEADER_MISSING', 'security header missing from request');
+  }
+}
+
+/** `authorization: Bearer <jwt>` from the metadata, if present and well formed. */
+export function bearerToken(metadata: Metadata): string | undefined {
+  const values = metadata.get('authorization');
+  if (values.length !== 1 || typeof values[0] !== 'string') return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(values[0]);
+  return m?.[1];
+}
+
+export interface CallerResolverOptions {
+  readonly connections: ConnectionRegistry;
+  readonly attestor: WorkloadAttestor;
+  readonly readStartTime: (pid: number) => Promise<string | undefined>;
+  readonly naming: NamingConfig;
+}
+
+export interface CallerResolver {
+  /**
+   * Checks the header, finds the caller and attests it.
+   * @throws AgentError `SECURITY_HEADER_MISSING`, `NO_IDENTITY` or `ATTESTATION_UNAVAILABLE`
+   */
+  resolve(call: IncomingCall, signal?: AbortSignal): Promise<ResolvedCaller>;
+}
+
+export function createCallerResolver(options: CallerResolverOptions): CallerResolver {
+  const { connections, attestor, readStartTime, naming } = options;
+  return {
+    async resolve(call, signal) {
+      checkSecurityHeader(call.metadata);
+      const pending = connections.lookup(call.getPeer());
+      if (!pending) throw new AgentError('ATTESTATION_UNAVAILABLE', 'call arrived on an unknown connection');
+      const caller = await pending;
+      if (caller.startTime === undefined) {
+        throw new AgentError('ATTESTATION_UNAVAILABLE', `could not read the start time of caller pid ${caller.peer.pid}`);
+      }
+      const attestation = await attestor.attest({ caller, bearerToken: bearerToken(call.metadata), signal });
+      // A process that exited during attestation may have handed its PID to another one.
+      const now = await readStartTime(caller.peer.pid).catch(() => undefined);
+      if (now !== caller.startTime) {
+        throw new AgentError('NO_IDENTITY', `caller pid ${caller.peer.pid} is no longer the process that connected`);
+      }
+      return { caller, attestation, identity: workloadIdentityFor(attestation.account, naming) };
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * `grpc.health.v1.Health` on the Workload API socket (SPEC §2), without the security header.
+ * The agent is SERVING once it is ready (issuer loaded, socket listening); `''` and
+ * `SpiffeWorkloadAPI` are the known service names.
+ */
+import { type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation, type sendUnaryData, status } from '@grpc/grpc-js';
+import type { Receiver } from '../watch.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+const KNOWN_SERVICES = new Set(['', 'SpiffeWorkloadAPI']);
+
+type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
+export function createHealthHandlers(ready: Receiver<boolean>, streams: StreamRegistry): UntypedServiceImplementation {
+  const statusOf = (service: string): ServingStatus => {
+    if (!KNOWN_SERVICES.has(service)) return 'SERVICE_UNKNOWN';
+    return ready.get() ? 'SERVING' : 'NOT_SERVING';
+  };
+  return {
+    Check(call: ServerUnaryCall<{ service?: string }, unknown>, callback: sendUnaryData<unknown>) {
+      const service = call.request?.service ?? '';
+      const st = statusOf(service);
+      if (st === 'SERVICE_UNKNOWN') callback({ code: status.NOT_FOUND, details: `unknown service ${service}` });
+      else callback(null, { status: st });
+    },
+    Watch(call: ServerWritableStream<{ service?: string }, unknown>) {
+      const service = call.request?.service ?? '';
+      let last: ServingStatus | undefined;
+      const push = () => {
+        const st = statusOf(service);
+        if (st !== last) call.write({ status: st });
+        last = st;
+      };
+      streams.track(call, ready.subscribe(push));
+      push();
+    },
+  };
+}

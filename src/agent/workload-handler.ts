@@ -1,0 +1,101 @@
+/**
+ * Thin Workload API handlers (SPEC §2): resolve the caller, ask the store, write shared
+ * responses, fail with the one status mapping in `status.ts`.
+ */
+import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
+import { AgentError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { TrustAnchors } from '../issuer/index.js';
+import type { Receiver } from '../watch.js';
+import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
+import { createLatestWriter } from './latest-writer.js';
+import { workloadStatus } from './status.js';
+import type { StreamRegistry } from './stream-registry.js';
+import type { SvidStore } from './svid-store.js';
+import type { ResponseCache } from './x509-response.js';
+
+export interface WorkloadHandlerOptions {
+  readonly resolver: CallerResolver;
+  readonly store: SvidStore;
+  readonly anchors: Receiver<TrustAnchors>;
+  readonly responses: ResponseCache;
+  readonly streams: StreamRegistry;
+  readonly logger: Logger;
+  /** Counts each call's outcome (metrics); `code` is the gRPC status name or `OK`. */
+  readonly onResult?: (method: string, code: string) => void;
+  /** Extra handlers (JWT methods) that replace the UNIMPLEMENTED defaults. */
+  readonly extra?: UntypedServiceImplementation;
+}
+
+type Stream = ServerWritableStream<unknown, unknown>;
+type Unary = ServerUnaryCall<unknown, unknown>;
+
+/** Builds the `SpiffeWorkloadAPI` implementation. */
+export function createWorkloadHandlers(options: WorkloadHandlerOptions): UntypedServiceImplementation {
+  const { resolver, store, anchors, responses, streams } = options;
+  const log = options.logger.child({ subsystem: 'workload_api' });
+
+  /** Ends a call with the status decided by `workloadStatus`, logging the cause. */
+  function refuse(method: string, call: Stream | Unary, err: unknown, callback?: sendUnaryData<unknown>): void {
+    const st = workloadStatus(err);
+    const fields = { method, peer: call.getPeer(), code: st.code, error: describeError(err) };
+    if (st.code === 14 /* UNAVAILABLE */) log.warn(fields, 'workload api call failed');
+    else log.info(fields, 'workload api call refused');
+    options.onResult?.(method, String(st.code));
+    if (callback) callback({ code: st.code, details: st.details });
+    else if (!(call as Stream).cancelled) (call as Stream).emit('error', { code: st.code, details: st.details });
+  }
+
+  function streamHandler(method: string, body: (call: Stream) => Promise<void>) {
+    return (call: Stream) => {
+      body(call).then(
+        () => options.onResult?.(method, 'OK'),
+        (err) => refuse(method, call, err),
+      );
+    };
+  }
+
+  function unimplemented(method: string, message: string) {
+    return (call: Stream | Unary, callback?: sendUnaryData<unknown>) => {
+      try {
+        // The header rule comes first for every method of the service (SPEC §2).
+        checkSecurityHeader(call.metadata);
+        throw new AgentError('NOT_IMPLEMENTED', message);
+      } catch (err) {
+        refuse(method, call, err, callback);
+      }
+    };
+  }
+
+  return {
+    FetchX509SVID: streamHandler('FetchX509SVID', async (call) => {
+      const { identity, caller } = await resolver.resolve(call);
+      log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
+      const lease = await store.acquire(identity);
+      const writer = createLatestWriter(call);
+      const push = () => writer.write(responses.x509Svid(lease.current(), anchors.get()));
+      const stopSvid = lease.subscribe(push);
+      const stopAnchors = anchors.subscribe(push);
+      streams.track(call, () => {
+        stopSvid();
+        stopAnchors();
+        lease.release();
+      });
+      if (!call.cancelled) push();
+    }),
+    FetchX509Bundles: streamHandler('FetchX509Bundles', async (call) => {
+      await resolver.resolve(call);
+      const writer = createLatestWriter(call);
+      const push = () => writer.write(responses.x509Bundles(anchors.get()));
+      const stop = anchors.subscribe(push);
+      streams.track(call, stop);
+      if (!call.cancelled) push();
+    }),
+    FetchJWTSVID: unimplemented('FetchJWTSVID', 'fetching JWT-SVIDs is not implemented'),
+    FetchJWTBundles: unimplemented('FetchJWTBundles', 'fetching JWT bundles is not implemented'),
+    ValidateJWTSVID: unimplemented('ValidateJWTSVID', 'validating JWT-SVIDs is not implemented'),
+    FetchWITSVID: unimplemented('FetchWITSVID', 'fetching WIT-SVIDs is not implemented'),
+    FetchWITBundles: unimplemented('FetchWITBundles', 'fetching WIT bundles is not implemented'),
+    ...options.extra,
+  };
+}
