@@ -1,0 +1,124 @@
+/**
+ * Stage one of the run configuration, file part: read the `--config` YAML file into raw,
+ * type-checked values. Nothing is defaulted or cross-checked here (that is `config.ts`); every
+ * problem is collected, prefixed with the file name and the key, e.g.
+ * `agent.yaml: svidTtl: expected a duration string like "90s", got the number 60`.
+ */
+import { LineCounter, parseDocument } from 'yaml';
+import { describeError } from '../errors.js';
+import { RUN_OPTIONS, type RunOptionKind, type RunOptionSpec } from './run-options.js';
+
+/** A raw value as read from the file, before validation. */
+export type RawValue = string | boolean | readonly string[];
+
+/** What {@link readRunConfigFile} found. */
+export interface RawConfigFile {
+  /** Values of the keys that were present and had the right type, by camelCase key. */
+  readonly values: ReadonlyMap<string, RawValue>;
+  /** One line per problem, each starting with `<label>: `. */
+  readonly problems: readonly string[];
+}
+
+/** Keys a config file may hold: every `run` option except `config` itself. */
+const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(
+  RUN_OPTIONS.filter((o) => o.key !== 'config').map((o) => [o.key, o]),
+);
+
+/**
+ * Parses a config file's text.
+ * @param label how problems name the file, usually the path as the user gave it
+ */
+export function parseRunConfigFile(text: string, label: string): RawConfigFile {
+  const problems: string[] = [];
+  const values = new Map<string, RawValue>();
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const at = lines.linePos(err.pos[0]);
+      problems.push(`${label}: invalid YAML at line ${at.line}, column ${at.col}: ${err.message}`);
+    }
+    return { values, problems };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Unresolved aliases and alias bombs only surface when the document is converted.
+    return { values, problems: [`${label}: invalid YAML: ${describeError(err)}`] };
+  }
+  if (data === null || data === undefined) return { values, problems };
+  if (!isPlainObject(data)) {
+    return { values, problems: [`${label}: expected a mapping of options at the top level, got ${describeValue(data)}`] };
+  }
+  for (const [key, value] of Object.entries(data)) {
+    const spec = FILE_OPTIONS.get(key);
+    if (!spec) {
+      problems.push(`${label}: ${key}: unknown key${suggestKey(key)}`);
+      continue;
+    }
+    const checked = checkType(value, spec.kind);
+    if (typeof checked === 'string') problems.push(`${label}: ${key}${checked}`);
+    else values.set(key, checked.value);
+  }
+  return { values, problems };
+}
+
+/** Either the typed value, or an error suffix (`: expected ...` or `[2]: expected ...`). */
+function checkType(value: unknown, kind: RunOptionKind): { value: RawValue } | string {
+  switch (kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? { value } : `: expected true or false, got ${describeValue(value)}`;
+    case 'string':
+    case 'duration': {
+      if (typeof value === 'string') return { value };
+      const want = kind === 'duration' ? 'a duration string like "90s"' : 'a string';
+      const hint = typeof value === 'number' || typeof value === 'boolean' ? ` (quote it: "${String(value)}")` : '';
+      const empty = value === null ? ' (write "" for an empty value)' : '';
+      return `: expected ${want}, got ${describeValue(value)}${hint}${empty}`;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) {
+        const hint = typeof value === 'string' ? ` (write [${JSON.stringify(value)}])` : '';
+        return `: expected a list of strings, got ${describeValue(value)}${hint}`;
+      }
+      const items: unknown[] = value;
+      for (const [i, item] of items.entries()) {
+        if (typeof item !== 'string') return `[${i}]: expected a string, got ${describeValue(item)}`;
+      }
+      return { value: items as string[] };
+    }
+  }
+}
+
+/** Names the type of a YAML value for a message, without echoing long or secret content. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'no value';
+  if (Array.isArray(value)) return 'a list';
+  if (value instanceof Uint8Array) return 'binary data';
+  if (typeof value === 'number') return `the number ${value}`;
+  if (typeof value === 'boolean') return `the boolean ${value}`;
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** `trust-domain` or `trust_domain` written where `trustDomain` was meant. */
+function suggestKey(key: string): string {
+  const camel = key.toLowerCase().replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+  if (camel !== key && FILE_OPTIONS.has(camel)) return ` (did you mean ${camel}?)`;
+  const lower = key.toLowerCase();
+  for (const known of FILE_OPTIONS.keys()) {
+    if (known.toLowerCase() === lower) return ` (did you mean ${known}?)`;
+  }
+  // RunConfig's own names (`tokenPaths`, `svidTtlMs`) are easy to write by mistake.
+  for (const near of [key.replace(/Ms$/, ''), key.replace(/s$/, '')]) {
+    if (near !== key && FILE_OPTIONS.has(near)) return ` (did you mean ${near}?)`;
+  }
+  if (key === 'config') return ' (a config file cannot name another one)';
+  return '';
+}

@@ -1,0 +1,287 @@
+/**
+ * The configuration of `svid-agent run` (SPEC §9), in two stages (STYLE.md "Config"):
+ * 1. collect raw values from the flags, the environment and the `--config` YAML file;
+ * 2. validate them and build a readonly, defaulted {@link RunConfig}.
+ * Every problem of both stages is collected and reported at once in one {@link ConfigError}.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import { parseDuration } from '../duration.js';
+import { isDns1123Subdomain, isTrustDomain } from '../identity.js';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { parseRunConfigFile, type RawValue } from './config-file.js';
+import { credentialPaths, DEV_DIR_NAME, DEV_SOCKET_NAME } from './credential-layout.js';
+import { ConfigError } from './exit.js';
+import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
+import type { AttestorKind, RunConfig } from './run-config.js';
+import { DEFAULT_SOCKET, parseSocketOption } from './socket-address.js';
+
+export { RUN_FLAGS, type RunFlags } from './run-options.js';
+
+/** Inputs of {@link loadRunConfig}; everything the process would read is passed in. */
+export interface LoadRunConfigOptions {
+  /** What commander parsed for `run`. Unset flags are absent: commander sets no defaults. */
+  readonly flags: RunFlags;
+  /** The environment (`process.env`); read for `SVID_AGENT_SOCKET` and `NODE_NAME`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative paths (flags, env and file alike) are resolved against this directory. */
+  readonly cwd: string;
+  /** Reads a file as UTF-8 (`fs.readFileSync(path, 'utf8')`); used for `--config`. */
+  readonly readFile: (path: string) => string;
+}
+
+/** Defaults of the options that have one (SPEC §9), as users would write them. */
+export const RUN_DEFAULTS = {
+  socket: DEFAULT_SOCKET,
+  trustDomain: 'cluster.local',
+  attestor: 'k8s',
+  procRoot: '/proc',
+  tokenPath: ['/var/run/secrets/tokens/linkerd-identity-token'],
+  tokenAudience: 'identity.l5d.io',
+  identityDomain: 'identity.linkerd.cluster.local',
+  svidTtl: '24h',
+  jwtTtl: '5m',
+  clockSkew: '20s',
+  minRefresh: '10s',
+  maxRefresh: '24h',
+  shutdownTimeout: '5s',
+  healthAddr: '127.0.0.1:9090',
+  logLevel: 'info',
+} as const;
+
+/** Timers longer than 2^31-1 ms fire at once in Node.js; 24 days stays clear of that. */
+const MAX_TIMER_MS = 24 * 86_400_000;
+
+interface Sourced {
+  readonly value: RawValue;
+  /** How messages name the value's origin: `--svid-ttl`, `NODE_NAME`, `agent.yaml: svidTtl`. */
+  readonly label: string;
+}
+
+/**
+ * Builds the `run` configuration. Precedence, highest first: **flags > environment > config
+ * file > defaults** (SPEC §9 puts flags over the file and the file over defaults; env sits
+ * between flags and file so a DaemonSet's `NODE_NAME` from the downward API beats a shared file
+ * but an explicit flag still wins). An empty environment variable counts as unset.
+ *
+ * Config-file keys are the flag names in camelCase; `tokenPath` is a list of strings, mirroring
+ * the repeatable `--token-path`. Relative paths are resolved against `cwd`.
+ *
+ * With `dev`, the socket defaults to `<cwd>/.svid-agent/agent.sock`, the attestor to `unix`, and
+ * `trustAnchors`/`issuerDir`/`jwtKey` are the dev credential paths under `devDir` (setting them
+ * yourself is an error: dev mode makes its own, see `ensureDevCredentials`).
+ *
+ * @throws ConfigError listing every problem, one line each, each naming its key
+ */
+export function loadRunConfig(options: LoadRunConfigOptions): RunConfig {
+  const problems: string[] = [];
+  const raw = collectRawValues(options, problems);
+  const config = buildRunConfig(raw, options.cwd, problems);
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  return config;
+}
+
+// === stage 1: raw values ===
+
+function collectRawValues(options: LoadRunConfigOptions, problems: string[]): Map<string, Sourced> {
+  const raw = new Map<string, Sourced>();
+  // Lowest precedence first; later sources overwrite earlier ones.
+  const file = options.flags.config;
+  if (file !== undefined) {
+    const text = readConfigFile(file, options, problems);
+    if (text !== undefined) {
+      const parsed = parseRunConfigFile(text, file);
+      problems.push(...parsed.problems);
+      for (const [key, value] of parsed.values) raw.set(key, { value, label: `${file}: ${key}` });
+    }
+  }
+  for (const spec of RUN_OPTIONS) {
+    if (!('env' in spec)) continue;
+    const value = options.env[spec.env];
+    if (value !== undefined && value !== '') raw.set(spec.key, { value, label: spec.env });
+  }
+  for (const spec of RUN_OPTIONS) {
+    const value = options.flags[spec.key];
+    if (value !== undefined && spec.key !== 'config') raw.set(spec.key, { value, label: `--${spec.flag}` });
+  }
+  return raw;
+}
+
+function readConfigFile(file: string, options: LoadRunConfigOptions, problems: string[]): string | undefined {
+  if (file === '') {
+    problems.push('--config: must not be empty');
+    return undefined;
+  }
+  try {
+    return options.readFile(resolve(options.cwd, file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+    problems.push(`--config: cannot read "${file}": ${reason}`);
+    return undefined;
+  }
+}
+
+// === stage 2: validate and build ===
+
+function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems: string[]): RunConfig | undefined {
+  const flagOf = new Map<string, string>(RUN_OPTIONS.map((o) => [o.key, o.flag]));
+  const label = (key: RunOptionKey): string => raw.get(key)?.label ?? `--${flagOf.get(key)}`;
+  const fail = (key: RunOptionKey, message: string): void => void problems.push(`${label(key)}: ${message}`);
+  const str = (key: RunOptionKey): string | undefined => {
+    const v = raw.get(key)?.value;
+    return typeof v === 'string' ? v : undefined;
+  };
+  const path = (key: RunOptionKey): string | undefined => {
+    const v = str(key);
+    if (v === '') fail(key, 'must not be empty');
+    return v ? resolve(cwd, v) : undefined;
+  };
+  const duration = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): number | undefined => {
+    const text = str(key) ?? (RUN_DEFAULTS[key] as string);
+    try {
+      return parseDuration(text);
+    } catch (err) {
+      fail(key, (err as Error).message);
+      return undefined;
+    }
+  };
+  const dev = raw.get('dev')?.value === true;
+  const devDir = resolve(cwd, DEV_DIR_NAME);
+
+  let socket = dev ? join(devDir, DEV_SOCKET_NAME) : RUN_DEFAULTS.socket;
+  const socketText = str('socket');
+  if (socketText !== undefined) {
+    const parsed = parseSocketOption(socketText, cwd);
+    if (typeof parsed === 'string') fail('socket', parsed);
+    else socket = parsed.path;
+  }
+
+  const trustDomain = str('trustDomain') ?? RUN_DEFAULTS.trustDomain;
+  if (!isTrustDomain(trustDomain)) {
+    fail('trustDomain', `invalid trust domain "${trustDomain}" (lower-case letters, digits, ".", "-" and "_"; at most 255 bytes)`);
+  }
+
+  let trustAnchors: string | undefined;
+  let issuerDir: string | undefined;
+  let jwtKey: string | undefined;
+  if (dev) {
+    for (const key of ['trustAnchors', 'issuerDir', 'jwtKey'] as const) {
+      if (raw.has(key)) fail(key, `cannot be combined with --dev, which makes its own credentials in ${devDir}`);
+    }
+    ({ trustAnchors, issuerDir, jwtKey } = credentialPaths(devDir));
+  } else {
+    trustAnchors = path('trustAnchors');
+    issuerDir = path('issuerDir');
+    jwtKey = path('jwtKey');
+    if (!raw.has('trustAnchors')) fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
+    if (!raw.has('issuerDir')) fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
+  }
+
+  const attestor = str('attestor') ?? (dev ? 'unix' : RUN_DEFAULTS.attestor);
+  if (attestor !== 'k8s' && attestor !== 'unix') fail('attestor', `must be k8s or unix, got "${attestor}"`);
+
+  const kubeconfig = path('kubeconfig');
+  const nodeName = str('nodeName');
+  if (nodeName !== undefined && !isDns1123Subdomain(nodeName)) {
+    fail('nodeName', `invalid node name "${nodeName}" (expected a DNS-1123 subdomain, as Kubernetes node names are)`);
+  }
+  if (attestor === 'k8s' && nodeName === undefined) {
+    fail('nodeName', 'required with the k8s attestor, which checks that tokens were issued for this node (set --node-name, NODE_NAME from the downward API, or nodeName in a config file)');
+  }
+
+  const procRoot = path('procRoot') ?? RUN_DEFAULTS.procRoot;
+  const tokenPaths = buildTokenPaths(raw.get('tokenPath')?.value, (m) => fail('tokenPath', m));
+  const tokenAudience = str('tokenAudience') ?? RUN_DEFAULTS.tokenAudience;
+  if (tokenAudience === '') fail('tokenAudience', 'must not be empty');
+  const identityDomain = str('identityDomain') ?? RUN_DEFAULTS.identityDomain;
+  if (!isDns1123Subdomain(identityDomain)) {
+    fail('identityDomain', `invalid identity domain "${identityDomain}" (expected a DNS-1123 subdomain, e.g. identity.linkerd.cluster.local)`);
+  }
+
+  const svidTtl = duration('svidTtl');
+  const jwtTtl = duration('jwtTtl');
+  const clockSkew = duration('clockSkew');
+  const minRefresh = duration('minRefresh');
+  const maxRefresh = duration('maxRefresh');
+  const shutdownTimeout = duration('shutdownTimeout');
+  const show = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): string => `${label(key)} (${str(key) ?? RUN_DEFAULTS[key]})`;
+  if (svidTtl === 0) fail('svidTtl', 'must be longer than 0');
+  if (jwtTtl !== undefined && jwtTtl < 1000) fail('jwtTtl', 'must be at least 1s (JWT expiry is counted in seconds)');
+  if (minRefresh === 0) fail('minRefresh', 'must be longer than 0');
+  for (const key of ['minRefresh', 'maxRefresh', 'shutdownTimeout'] as const) {
+    const ms = { minRefresh, maxRefresh, shutdownTimeout }[key];
+    if (ms !== undefined && ms > MAX_TIMER_MS) fail(key, 'must be at most 24d (longer waits overflow Node.js timers)');
+  }
+  if (minRefresh !== undefined && maxRefresh !== undefined && minRefresh > maxRefresh) {
+    fail('minRefresh', `must not be longer than ${show('maxRefresh')}`);
+  }
+  if (svidTtl && clockSkew !== undefined && svidTtl <= clockSkew) {
+    fail('svidTtl', `must be longer than ${show('clockSkew')}`);
+  }
+  if (svidTtl && minRefresh && minRefresh >= svidTtl) {
+    fail('minRefresh', `must be shorter than ${show('svidTtl')}, or SVIDs would expire before they are rotated`);
+  }
+
+  const healthAddr = str('healthAddr') ?? RUN_DEFAULTS.healthAddr;
+  const healthProblem = checkHostPort(healthAddr);
+  if (healthProblem) fail('healthAddr', healthProblem);
+  const logLevel = str('logLevel') ?? RUN_DEFAULTS.logLevel;
+  if (!isLogLevel(logLevel)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`);
+
+  if (problems.length > 0) return undefined;
+  return Object.freeze({
+    dev,
+    devDir,
+    socket,
+    trustDomain,
+    trustAnchors: trustAnchors as string,
+    issuerDir: issuerDir as string,
+    jwtKey,
+    attestor: attestor as AttestorKind,
+    kubeconfig,
+    nodeName,
+    procRoot,
+    tokenPaths,
+    tokenAudience,
+    identityDomain,
+    svidTtlMs: svidTtl as number,
+    jwtTtlMs: jwtTtl as number,
+    clockSkewMs: clockSkew as number,
+    minRefreshMs: minRefresh as number,
+    maxRefreshMs: maxRefresh as number,
+    shutdownTimeoutMs: shutdownTimeout as number,
+    healthAddr,
+    logLevel: logLevel as LogLevel,
+  });
+}
+
+/** Token paths are read inside the caller's root (`/proc/<pid>/root/<path>`), so they must be absolute. */
+function buildTokenPaths(value: RawValue | undefined, fail: (message: string) => void): readonly string[] {
+  if (value === undefined) return RUN_DEFAULTS.tokenPath;
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? (value as readonly string[]) : [];
+  if (list.length === 0) fail('must name at least one path');
+  for (const p of list) {
+    if (!isAbsolute(p)) fail(`"${p}" is not an absolute path (token paths are read inside the pod's root)`);
+  }
+  return Object.freeze([...new Set(list)]);
+}
+
+/** `HOST:PORT` (IPv6 in brackets) or `''`; a message when it is neither. */
+export function checkHostPort(addr: string): string | undefined {
+  if (addr === '') return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
+  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" to turn the listener off';
+  if (!m) return `"${addr}": ${usage}`;
+  const [, v6, host, port] = m;
+  if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;
+  if (host !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    return `"${addr}": "${host}" is not a host name or IP address`;
+  }
+  if (Number(port) > 65535) return `"${addr}": port must be 0-65535`;
+  return undefined;
+}
+
+function isLogLevel(s: string): s is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(s);
+}

@@ -1,0 +1,165 @@
+/**
+ * `svid-agent api fetch x509` (SPEC §8, like `spire-agent api fetch x509`): read one
+ * FetchX509SVID message, check it, print it (pretty or protojson-style JSON) and optionally write
+ * `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory.
+ */
+import { stat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { formatDuration } from '../duration.js';
+import { AgentError } from '../errors.js';
+import { type CliIo, reportFailure } from './cli-io.js';
+import { EXIT, type ExitCode } from './exit.js';
+import { type CheckedSvid, checkX509Response } from './svid-check.js';
+import { fetchX509Once, WorkloadApiError, type X509SVIDResponse } from './workload-client.js';
+import { writeFileAtomic } from './write-file.js';
+
+/** Output formats of `--output`. */
+export const OUTPUT_FORMATS = ['pretty', 'json'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Options of {@link runFetchX509}. */
+export interface FetchX509CommandOptions {
+  /** Absolute path of the agent socket. */
+  readonly socketPath: string;
+  /** How long to wait for the first message, in ms (`--timeout`, default 5s). */
+  readonly timeoutMs: number;
+  /** `--output`, default `pretty`. */
+  readonly output: OutputFormat;
+  /** `--write DIR`: also write the SVIDs, keys and bundles there. */
+  readonly writeDir?: string;
+  /** `--silent`: print nothing on stdout (errors still go to stderr). */
+  readonly silent?: boolean;
+  readonly io: CliIo;
+  /** Current time in ms, for the validity checks; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Runs the command; returns the exit code (0, or 1 with one line on stderr). */
+export async function runFetchX509(options: FetchX509CommandOptions): Promise<ExitCode> {
+  const { io, socketPath } = options;
+  const print = options.silent ? () => {} : io.out;
+  try {
+    await checkSocketFile(socketPath);
+    const started = performance.now();
+    let response: X509SVIDResponse;
+    try {
+      response = await fetchX509Once({ socketPath, timeoutMs: options.timeoutMs });
+    } catch (err) {
+      throw explainCallError(err, options);
+    }
+    const elapsedMs = performance.now() - started;
+    const svids = checkX509Response(response, (options.now ?? Date.now)());
+    print(options.output === 'json' ? `${JSON.stringify(toProtoJson(response), null, 2)}\n` : formatPretty(svids, elapsedMs));
+    if (options.writeDir !== undefined) {
+      for (const line of await writeSvids(options.writeDir, svids)) print(`${line}\n`);
+    }
+    return EXIT.OK;
+  } catch (err) {
+    reportFailure(io, err);
+    return EXIT.FAILURE;
+  }
+}
+
+/** Fails early, with a clear message, when there is no socket to connect to. */
+async function checkSocketFile(socketPath: string): Promise<void> {
+  try {
+    const info = await stat(socketPath);
+    if (!info.isSocket()) throw new AgentError('INTERNAL', `${socketPath} is not a unix socket`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new AgentError('INTERNAL', `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`);
+    }
+    if (code === 'EACCES') throw new AgentError('INTERNAL', `cannot reach ${socketPath}: permission denied`);
+    throw err;
+  }
+}
+
+/** Turns a failed call into one line a user can act on. */
+function explainCallError(err: unknown, options: FetchX509CommandOptions): unknown {
+  if (!(err instanceof WorkloadApiError)) return err;
+  const { socketPath } = options;
+  const detail = err.message;
+  switch (err.status) {
+    case grpc.status.UNAVAILABLE:
+      if (detail.includes('ECONNREFUSED')) return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
+      if (detail.includes('EACCES')) return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
+      return new AgentError('INTERNAL', `the agent at ${socketPath} is unavailable (${detail})`);
+    case grpc.status.PERMISSION_DENIED:
+      return new AgentError('NO_IDENTITY', `the agent issued no identity to this process (${detail})`);
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new AgentError('INTERNAL', `no SVID from ${socketPath} within ${formatDuration(options.timeoutMs)} (DEADLINE_EXCEEDED)`);
+    case grpc.status.UNIMPLEMENTED:
+      return new AgentError('INTERNAL', `the server at ${socketPath} does not serve the Workload API (${detail})`);
+    default:
+      return new AgentError(err.code, `fetching the X.509-SVID failed (${detail})`);
+  }
+}
+
+/** Go's `time.Time` format, as spire-agent prints it: `2024-01-02 15:04:05 +0000 UTC`. */
+function goTime(text: string): string {
+  return `${new Date(text).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
+}
+
+/** Go's `time.Duration` format for short durations: `12.345ms`, `1.5s`. */
+function goDuration(ms: number): string {
+  return ms < 1000 ? `${Number(ms.toFixed(3))}ms` : `${Number((ms / 1000).toFixed(6))}s`;
+}
+
+/** The pretty form, laid out like spire-agent's. Prints no key material. */
+export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): string {
+  const lines = [`Received ${svids.length} svid after ${goDuration(elapsedMs)}`, ''];
+  for (const svid of svids) {
+    lines.push(`SPIFFE ID:\t\t${svid.spiffeId}`);
+    if (svid.hint !== '') lines.push(`Hint:\t\t\t${svid.hint}`);
+    const [leaf, ...intermediates] = svid.chain;
+    if (leaf) {
+      lines.push(`SVID Valid After:\t${goTime(leaf.validFrom)}`, `SVID Valid Until:\t${goTime(leaf.validTo)}`);
+    }
+    for (const [i, cert] of intermediates.entries()) {
+      lines.push(`Intermediate #${i + 1} Valid After:\t${goTime(cert.validFrom)}`, `Intermediate #${i + 1} Valid Until:\t${goTime(cert.validTo)}`);
+    }
+    for (const [i, ca] of svid.bundle.entries()) {
+      lines.push(`CA #${i + 1} Valid After:\t${goTime(ca.validFrom)}`, `CA #${i + 1} Valid Until:\t${goTime(ca.validTo)}`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** protojson's form of the response: lowerCamel names, bytes as base64, empty fields omitted. */
+export function toProtoJson(response: X509SVIDResponse): Record<string, unknown> {
+  const json: Record<string, unknown> = {
+    svids: response.svids.map((s) => ({
+      spiffeId: s.spiffe_id,
+      x509Svid: s.x509_svid.toString('base64'),
+      x509SvidKey: s.x509_svid_key.toString('base64'),
+      bundle: s.bundle.toString('base64'),
+      ...(s.hint === '' ? {} : { hint: s.hint }),
+    })),
+  };
+  if (response.crl.length > 0) json.crl = response.crl.map((c) => c.toString('base64'));
+  const federated = Object.entries(response.federated_bundles);
+  if (federated.length > 0) json.federatedBundles = Object.fromEntries(federated.map(([td, b]) => [td, b.toString('base64')]));
+  return json;
+}
+
+/** Writes `svid.N.pem` (0644), `svid.N.key` (0600) and `bundle.N.pem` (0644); returns progress lines. */
+export async function writeSvids(dir: string, svids: readonly CheckedSvid[]): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const lines: string[] = [];
+  for (const [i, svid] of svids.entries()) {
+    const svidPath = join(dir, `svid.${i}.pem`);
+    const keyPath = join(dir, `svid.${i}.key`);
+    const bundlePath = join(dir, `bundle.${i}.pem`);
+    lines.push(`Writing SVID #${i} to file ${svidPath}.`);
+    await writeFileAtomic(svidPath, svid.chain.map((c) => c.toString()).join(''), 0o644);
+    lines.push(`Writing key #${i} to file ${keyPath}.`);
+    await writeFileAtomic(keyPath, svid.key.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
+    lines.push(`Writing bundle #${i} to file ${bundlePath}.`);
+    await writeFileAtomic(bundlePath, svid.bundle.map((c) => c.toString()).join(''), 0o644);
+  }
+  return lines;
+}

@@ -1,0 +1,19 @@
+/**
+ * The `svid-agent` entry point (`bin/svid-agent.js` imports this module). The one place that
+ * reads the real process: argv, env, cwd, files and the standard streams; the rest is
+ * `program.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { runCli } from './program.js';
+
+const code = await runCli({
+  argv: process.argv.slice(2),
+  env: process.env,
+  cwd: process.cwd(),
+  io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
+  readFile: (path) => readFileSync(path, 'utf8'),
+});
+process.exitCode = code;
+// A handle left open by a library must not keep a finished command alive; unref'd, this timer
+// only fires if something else is still holding the event loop.
+setTimeout(() => process.exit(code), 2000).unref();

@@ -1,0 +1,162 @@
+/**
+ * The `svid-agent` command tree (SPEC §9; the names are a stable interface). Everything the
+ * process would read (argv, env, cwd, files, stdout/stderr) comes in through {@link CliContext},
+ * so the whole CLI runs in-process in tests. `main.ts` is the only place that reads `process`.
+ */
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { parseDuration } from '../duration.js';
+import { type CliIo, reportFailure } from './cli-io.js';
+import type { CertsCreateFlags } from './certs-create.js';
+import { loadRunConfig } from './config.js';
+import { ConfigError, EXIT } from './exit.js';
+import type { OutputFormat } from './fetch-x509.js';
+import type { RunConfig } from './run-config.js';
+import { RUN_OPTIONS, type RunFlags } from './run-options.js';
+import { checkSocketPathLength, DEFAULT_SOCKET, parseSocketOption, parseUnixSocketUri } from './socket-address.js';
+
+/** Everything a CLI run reads or writes. */
+export interface CliContext {
+  /** Arguments after the program name, e.g. `['run', '--dev']`. */
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly io: CliIo;
+  /** Reads a UTF-8 file (`--config`). */
+  readonly readFile: (path: string) => string;
+  /** Runs the agent; default: `runAgent` from `./run.js`, imported only when `run` is used. */
+  readonly runAgent?: (config: RunConfig) => Promise<number>;
+}
+
+const CLIENT_TIMEOUT_DEFAULT = '5s';
+const OUTPUT_FORMATS = ['pretty', 'json'] as const satisfies readonly OutputFormat[];
+
+/**
+ * Parses `argv` and runs the command. Never throws and never prints a stack trace.
+ * @returns the exit code: 0 success, 1 runtime failure, 2 usage or configuration error
+ */
+export async function runCli(ctx: CliContext): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const program = buildProgram(ctx, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...ctx.argv], { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (err instanceof ConfigError) {
+      for (const problem of err.problems) ctx.io.err(`svid-agent: ${problem}\n`);
+      return EXIT.USAGE;
+    }
+    reportFailure(ctx.io, err);
+    return EXIT.FAILURE;
+  }
+}
+
+function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command {
+  const program = new Command('svid-agent')
+    .description('SPIFFE Workload API node agent with an embedded Linkerd-compatible issuer')
+    // Usage errors must become exit code 2, not commander's process.exit(1).
+    .exitOverride()
+    .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
+    .showHelpAfterError('(add --help for usage)');
+
+  const run = program.command('run').description('serve the Workload API on a unix socket');
+  for (const spec of RUN_OPTIONS) {
+    const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.arg}>`;
+    const env = 'env' in spec ? ` (env ${spec.env})` : '';
+    const option = new Option(flags, `${spec.description}${env}`);
+    if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    run.addOption(option);
+  }
+  run.action(async (flags: RunFlags) => {
+    const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
+    const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgent;
+    setExit(await runAgent(config));
+  });
+
+  const api = program.command('api').description('talk to a running agent over the Workload API');
+  const fetch = api.command('fetch').description('fetch SVIDs');
+  const fetchX509 = withSocket(fetch.command('x509', { isDefault: true }).description('fetch X.509-SVIDs, their keys and bundles'))
+    .option('--write <DIR>', 'also write svid.N.pem, svid.N.key (mode 0600) and bundle.N.pem to DIR')
+    .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
+    .addOption(new Option('--output <FORMAT>', 'pretty or json (default pretty)').choices(OUTPUT_FORMATS))
+    .option('--silent', 'print nothing on stdout');
+  fetchX509.action(async (flags: { socket?: string; write?: string; timeout?: string; output?: OutputFormat; silent?: boolean }) => {
+    const socketPath = resolveClientSocket(flags.socket, ctx);
+    const timeoutMs = parseTimeout(flags.timeout);
+    const writeDir = resolveWriteDir(flags.write, ctx.cwd);
+    // Command modules load on use: a CLI run should not pay for gRPC or the issuer it does not need.
+    const { runFetchX509 } = await import('./fetch-x509.js');
+    setExit(await runFetchX509({ socketPath, timeoutMs, writeDir, output: flags.output ?? 'pretty', silent: flags.silent, io: ctx.io }));
+  });
+  // Placeholders keep the SPEC §9 names reserved and visible in --help until their issues land.
+  notImplemented(withSocket(fetch.command('jwt').description('fetch JWT-SVIDs')).option('--audience <A[,B]>', 'audiences').option('--spiffe-id <ID>', 'which identity'), 'api fetch jwt');
+  const validate = api.command('validate').description('validate SVIDs');
+  notImplemented(withSocket(validate.command('jwt').description('validate a JWT-SVID')).option('--audience <A>', 'expected audience').option('--svid <TOKEN>', 'the JWT-SVID'), 'api validate jwt');
+  notImplemented(withSocket(api.command('watch').description('print every X.509-SVID update')), 'api watch');
+  notImplemented(withSocket(program.command('healthcheck').description("check the agent's health over its socket")), 'healthcheck');
+
+  const certs = program.command('certs').description('credentials for the embedded issuer');
+  certs
+    .command('create')
+    .description('write a trust anchor, an issuer and a JWT key in the layout Linkerd and `run` use')
+    .option('--out <DIR>', 'output directory (required)')
+    .option('--trust-domain <NAME>', 'trust domain the names are made for (default cluster.local)')
+    .option('--issuer-ttl <DURATION>', 'issuer certificate lifetime (default 8760h, one year)')
+    .option('--force', 'replace existing files')
+    .action(async (flags: CertsCreateFlags) => {
+      const { parseCertsCreateFlags, runCertsCreate } = await import('./certs-create.js');
+      setExit(await runCertsCreate(parseCertsCreateFlags(flags, ctx.cwd), ctx.io));
+    });
+
+  function notImplemented(command: Command, name: string): void {
+    command.action(() => {
+      ctx.io.err(`svid-agent: ${name} is not implemented yet\n`);
+      setExit(EXIT.FAILURE);
+    });
+  }
+  return program;
+}
+
+function withSocket(command: Command): Command {
+  return command.option('--socket <PATH>', `agent socket, a path or unix:///path (default $SPIFFE_ENDPOINT_SOCKET, else ${DEFAULT_SOCKET})`);
+}
+
+/**
+ * The client commands' socket: `--socket` wins, then `SPIFFE_ENDPOINT_SOCKET` (a `unix:` URI),
+ * then {@link DEFAULT_SOCKET}.
+ * @throws ConfigError naming the flag or variable when the value is unusable
+ */
+export function resolveClientSocket(flag: string | undefined, ctx: Pick<CliContext, 'env' | 'cwd'>): string {
+  if (flag !== undefined) {
+    const parsed = parseSocketOption(flag, ctx.cwd);
+    if (typeof parsed === 'string') throw new ConfigError([`--socket: ${parsed}`]);
+    return parsed.path;
+  }
+  const endpoint = ctx.env.SPIFFE_ENDPOINT_SOCKET;
+  if (endpoint !== undefined && endpoint !== '') {
+    const parsed = parseUnixSocketUri(endpoint);
+    const problem = typeof parsed === 'string' ? parsed : checkSocketPathLength(parsed.path);
+    if (problem !== undefined || typeof parsed === 'string') throw new ConfigError([`SPIFFE_ENDPOINT_SOCKET: ${problem}`]);
+    return parsed.path;
+  }
+  return DEFAULT_SOCKET;
+}
+
+function parseTimeout(text: string | undefined): number {
+  try {
+    const ms = parseDuration(text ?? CLIENT_TIMEOUT_DEFAULT);
+    if (ms <= 0) throw new TypeError('must be longer than 0');
+    return ms;
+  } catch (err) {
+    throw new ConfigError([`--timeout: ${(err as Error).message}`]);
+  }
+}
+
+function resolveWriteDir(dir: string | undefined, cwd: string): string | undefined {
+  if (dir === undefined) return undefined;
+  if (dir === '') throw new ConfigError(['--write: must not be empty']);
+  return resolve(cwd, dir);
+}

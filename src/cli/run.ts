@@ -1,0 +1,134 @@
+/**
+ * `svid-agent run`: composition only. Load credentials, build the attestor, certifier and
+ * agent, serve until SIGTERM/SIGINT, shut down within the configured bound.
+ */
+import { createProcReader, createUnixAttestor } from '../attestor/index.js';
+import type { WorkloadAttestor } from '../attestor/index.js';
+import { type WorkloadAgent, createAttestedGrants, createWorkloadAgent } from '../agent/index.js';
+import { type Clock, systemClock } from '../clock.js';
+import { AgentError, describeError, isAgentError } from '../errors.js';
+import type { NamingConfig } from '../identity.js';
+import { type Logger, createLogger } from '../log.js';
+import { type IssuerCredentials, createCertifier, loadIssuer, loadTrustAnchors } from '../issuer/index.js';
+import { createWatch } from '../watch.js';
+import { ensureDevCredentials } from './dev-credentials.js';
+import type { RunConfig } from './run-config.js';
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_CONFIG = 2;
+
+interface CredentialPaths {
+  readonly trustAnchors: string;
+  readonly issuerDir: string;
+  readonly jwtKey: string | undefined;
+}
+
+async function credentialPaths(config: RunConfig, logger: Logger): Promise<CredentialPaths> {
+  if (!config.dev) return { trustAnchors: config.trustAnchors, issuerDir: config.issuerDir, jwtKey: config.jwtKey };
+  const dev = await ensureDevCredentials(config.devDir, { trustDomain: config.trustDomain, logger });
+  return {
+    trustAnchors: config.trustAnchors || dev.trustAnchors,
+    issuerDir: config.issuerDir || dev.issuerDir,
+    jwtKey: config.jwtKey ?? dev.jwtKey,
+  };
+}
+
+async function createAttestor(config: RunConfig, logger: Logger): Promise<WorkloadAttestor> {
+  if (config.attestor === 'unix') return createUnixAttestor();
+  const { createK8sAttestorFromConfig } = await import('./k8s-setup.js');
+  return createK8sAttestorFromConfig(config, logger);
+}
+
+/** Waits for SIGTERM or SIGINT. */
+function untilSignal(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      logger.info({ signal }, 'shutting down');
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** A started agent and what tests and the HTTP endpoints need from it. */
+export interface RunningAgent {
+  readonly agent: WorkloadAgent;
+  /** Stops serving; bounded by `--shutdown-timeout`. */
+  stop(): Promise<void>;
+}
+
+/** Dependencies that tests replace. */
+export interface StartDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+/**
+ * Builds everything from the configuration and starts serving.
+ * @throws AgentError `CREDENTIALS_INVALID` / `CONFIG_INVALID` when the agent must refuse to start
+ */
+export async function startAgent(config: RunConfig, deps: StartDeps): Promise<RunningAgent> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
+  const paths = await credentialPaths(config, logger);
+  const anchors = await loadTrustAnchors(paths.trustAnchors, { now: clock.now() });
+  const issuer = await loadIssuer(paths.issuerDir, anchors, { now: clock.now() });
+  logger.info(
+    { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString(), anchors: anchors.certificates.length },
+    'loaded issuer credentials',
+  );
+  const anchorsWatch = createWatch(anchors);
+  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
+  const grants = createAttestedGrants();
+  const certifier = createCertifier({
+    issuer: issuerWatch.receiver,
+    validator: grants,
+    naming,
+    clock,
+    lifetimeMs: config.svidTtlMs,
+    clockSkewMs: config.clockSkewMs,
+    logger,
+  });
+  const attestor = await createAttestor(config, logger);
+  const proc = createProcReader({ procRoot: config.procRoot });
+  const agent = createWorkloadAgent({
+    socketPath: config.socket,
+    naming,
+    attestor,
+    certifier,
+    grants,
+    anchors: anchorsWatch.receiver,
+    refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
+    readStartTime: (pid) => proc.readStartTime(pid),
+    clock,
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+  });
+  await agent.start();
+  return { agent, stop: () => agent.stop() };
+}
+
+/** Runs the agent until SIGTERM/SIGINT; returns the process exit code (SPEC §9). */
+export async function runAgent(config: RunConfig): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  let running: RunningAgent;
+  try {
+    running = await startAgent(config, { logger });
+  } catch (err) {
+    const code = isAgentError(err, 'CONFIG_INVALID', 'CREDENTIALS_INVALID') ? EXIT_CONFIG : EXIT_RUNTIME;
+    logger.fatal({ error: describeError(err) }, 'svid-agent cannot start');
+    process.stderr.write(`svid-agent: ${err instanceof AgentError ? err.message : describeError(err)}\n`);
+    return code;
+  }
+  if (config.dev) {
+    process.stdout.write(`svid-agent is serving on ${config.socket}; fetch an SVID with: svid-agent api fetch x509 --socket ${config.socket}\n`);
+  }
+  await untilSignal(logger);
+  await running.stop();
+  return EXIT_OK;
+}

@@ -1,0 +1,178 @@
+/**
+ * A small SPIFFE Workload API client over a unix socket, for the `api` commands and for tests.
+ * Built from `proto/workload/workload.proto` at run time (no generated code); every call carries
+ * the security header `workload.spiffe.io: true` exactly once (SPEC §2) and a deadline.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
+import { AgentError, type AgentErrorCode } from '../errors.js';
+
+/** The security header every Workload API call must carry (SPIFFE Workload Endpoint §3). */
+export const SECURITY_HEADER_KEY = 'workload.spiffe.io';
+export const SECURITY_HEADER_VALUE = 'true';
+
+/** `X509SVID` as proto-loader decodes it (`keepCase`, `defaults`): proto field names, DER bytes. */
+export interface X509SVID {
+  readonly spiffe_id: string;
+  /** DER certificates concatenated, leaf first. */
+  readonly x509_svid: Buffer;
+  /** Unencrypted PKCS#8 DER. Never print or log it. */
+  readonly x509_svid_key: Buffer;
+  /** DER CA certificates of the trust domain, concatenated. */
+  readonly bundle: Buffer;
+  readonly hint: string;
+}
+
+/** `X509SVIDResponse` as proto-loader decodes it. */
+export interface X509SVIDResponse {
+  readonly svids: readonly X509SVID[];
+  readonly crl: readonly Buffer[];
+  readonly federated_bundles: Readonly<Record<string, Buffer>>;
+}
+
+/**
+ * A Workload API call that failed with a gRPC status. `status` is the gRPC code; the message is
+ * `<STATUS_NAME>: <details>`. PERMISSION_DENIED maps to `NO_IDENTITY`, INVALID_ARGUMENT to
+ * `INVALID_REQUEST`, everything else to `INTERNAL`.
+ */
+export class WorkloadApiError extends AgentError {
+  readonly status: grpc.status;
+
+  constructor(status: grpc.status, details: string, options?: { cause?: unknown }) {
+    super(agentCodeFor(status), `${statusName(status)}: ${details}`, options);
+    this.status = status;
+  }
+}
+
+/** The name of a gRPC status code, e.g. `PERMISSION_DENIED`. */
+export function statusName(status: grpc.status): string {
+  return grpc.status[status] ?? `status ${status}`;
+}
+
+function agentCodeFor(status: grpc.status): AgentErrorCode {
+  if (status === grpc.status.PERMISSION_DENIED) return 'NO_IDENTITY';
+  if (status === grpc.status.INVALID_ARGUMENT) return 'INVALID_REQUEST';
+  return 'INTERNAL';
+}
+
+/**
+ * Finds the proto from this module's location, not the cwd: `src/cli/` from a checkout,
+ * `dist/src/cli/` after a build (the proto stays at the package root).
+ */
+function workloadProtoPath(): string {
+  for (const up of ['../../', '../../../']) {
+    const candidate = fileURLToPath(new URL(`${up}proto/workload/workload.proto`, import.meta.url));
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new AgentError('INTERNAL', 'proto/workload/workload.proto not found next to the svid-agent package');
+}
+
+let serviceCache: ServiceDefinition | undefined;
+
+/** The `SpiffeWorkloadAPI` service definition, loaded on first use and then reused. */
+export function workloadServiceDefinition(): ServiceDefinition {
+  if (!serviceCache) {
+    const pkg = loadSync(workloadProtoPath(), { keepCase: true, longs: String, defaults: true, oneofs: true });
+    serviceCache = pkg.SpiffeWorkloadAPI as ServiceDefinition;
+  }
+  return serviceCache;
+}
+
+/** Sets the security header on every outgoing call; `set` replaces, so it is sent exactly once. */
+const securityHeaderInterceptor: grpc.Interceptor = (options, nextCall) =>
+  new grpc.InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      metadata.set(SECURITY_HEADER_KEY, SECURITY_HEADER_VALUE);
+      next(metadata, listener);
+    },
+  });
+
+/** Options of one streaming call. */
+export interface CallOptions {
+  /** Absolute deadline, ms since the epoch; the call fails with DEADLINE_EXCEEDED after it. */
+  readonly deadline: number;
+}
+
+/** A connection to one agent socket. */
+export interface WorkloadClient {
+  /** Opens `FetchX509SVID`; the caller consumes the stream and cancels it when done. */
+  fetchX509SVID(options: CallOptions): grpc.ClientReadableStream<X509SVIDResponse>;
+  /** Closes the channel; open calls are cancelled. */
+  close(): void;
+}
+
+/** Options of {@link createWorkloadClient}. */
+export interface WorkloadClientOptions {
+  /** Absolute path of the agent's socket. */
+  readonly socketPath: string;
+}
+
+/** Creates a client for the agent listening on `socketPath`. Connecting is lazy. */
+export function createWorkloadClient(options: WorkloadClientOptions): WorkloadClient {
+  const service = workloadServiceDefinition();
+  const client = new grpc.Client(`unix:${options.socketPath}`, grpc.credentials.createInsecure(), {
+    interceptors: [securityHeaderInterceptor],
+  });
+  return {
+    fetchX509SVID(call) {
+      const method = service.FetchX509SVID;
+      if (!method) throw new AgentError('INTERNAL', 'FetchX509SVID missing from workload.proto');
+      return client.makeServerStreamRequest(
+        method.path,
+        method.requestSerialize,
+        // proto-loader types decoded messages as `object`; the shape is fixed by workload.proto.
+        (bytes: Buffer) => method.responseDeserialize(bytes) as X509SVIDResponse,
+        {},
+        new grpc.Metadata(),
+        { deadline: call.deadline },
+      );
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Options of {@link fetchX509Once}. */
+export interface FetchX509OnceOptions {
+  /** Absolute path of the agent's socket. */
+  readonly socketPath: string;
+  /** How long to wait for the first message, in ms. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Opens `FetchX509SVID`, returns the first message and cancels the stream (like
+ * `spire-agent api fetch x509`).
+ * @throws WorkloadApiError with the gRPC status when the call fails (UNAVAILABLE when nothing
+ *   listens on the socket, PERMISSION_DENIED "no identity issued", DEADLINE_EXCEEDED on timeout),
+ *   or when the stream ends without a message
+ */
+export async function fetchX509Once(options: FetchX509OnceOptions): Promise<X509SVIDResponse> {
+  const client = createWorkloadClient({ socketPath: options.socketPath });
+  try {
+    return await new Promise<X509SVIDResponse>((resolve, reject) => {
+      const call = client.fetchX509SVID({ deadline: Date.now() + options.timeoutMs });
+      let settled = false;
+      call.on('data', (message: X509SVIDResponse) => {
+        if (settled) return;
+        settled = true;
+        resolve(message);
+        call.cancel();
+      });
+      call.on('error', (err: grpc.ServiceError) => {
+        if (settled) return; // our own cancel() after the first message
+        settled = true;
+        reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
+      });
+      // A failed call emits 'error' before 'status'; an OK status first means a stream that just ended.
+      call.on('status', (status: grpc.StatusObject) => {
+        if (settled) return;
+        settled = true;
+        reject(new WorkloadApiError(status.code, status.details || 'the stream ended without a message'));
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
