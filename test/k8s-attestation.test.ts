@@ -1,0 +1,188 @@
+/**
+ * Kubernetes attestation end to end (issue 3): a real child process, a /proc fixture saying
+ * which pod it is in, the fake API server verifying tokens, and the agent deciding — with no
+ * token on the wire, exactly like the Linkerd proxy.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import type { RunConfig } from '../src/cli/run-config.js';
+import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
+import { type TestAgent, startTestAgent } from './support/agent-harness.js';
+import { type ChildEvent, finalStatus, startChild } from './support/child.js';
+import { type FakeProcess, type ProcFixture, createProcFixture, hostCgroup, podCgroup, randomContainerId, randomPodUid } from './support/proc-fixture.js';
+
+const TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
+const NODE = 'node-a';
+
+interface World {
+  api: FakeKubeApi;
+  proc: ProcFixture;
+  agent: TestAgent;
+}
+
+async function startWorld(overrides: Partial<RunConfig> = {}): Promise<World> {
+  const api = await startFakeKubeApi();
+  const proc = await createProcFixture();
+  const agent = await startTestAgent({ attestor: 'k8s', kubeconfig: api.kubeconfigPath, nodeName: NODE, procRoot: proc.root, ...overrides });
+  return { api, proc, agent };
+}
+
+async function stopWorld(w: World): Promise<void> {
+  await w.agent.close();
+  await w.api.close();
+  await w.proc.cleanup();
+}
+
+/** Spawns a client, gives its real pid the fixture `process`, lets it call, returns its events. */
+async function callAs(w: World, process: FakeProcess, extraArgs: string[] = [], beforeGo?: (pid: number) => Promise<void>): Promise<ChildEvent[]> {
+  const child = startChild(['--socket', w.agent.socketPath, '--wait-stdin', ...extraArgs]);
+  const ready = await child.waitFor((e) => e.event === 'ready');
+  await w.proc.addProcess(ready.pid as number, process);
+  await beforeGo?.(ready.pid as number);
+  child.go();
+  return child.done;
+}
+
+/** A pod with a projected token file, as kubelet would mount it. */
+async function pod(w: World, opts: { ns?: string; sa?: string; node?: string; audiences?: string[]; expiresInSeconds?: number } = {}) {
+  const uid = randomPodUid();
+  const token = await w.api.mintServiceAccountToken({
+    namespace: opts.ns ?? 'emojivoto',
+    serviceAccount: opts.sa ?? 'web',
+    pod: { name: 'web-abc', uid },
+    node: { name: opts.node ?? NODE },
+    audiences: opts.audiences ?? ['identity.l5d.io'],
+    expiresInSeconds: opts.expiresInSeconds,
+  });
+  return { uid, token, cgroup: podCgroup(uid, randomContainerId()) };
+}
+
+function spiffeIdOf(events: ChildEvent[]): string | undefined {
+  const data = events.find((e) => e.event === 'data');
+  return (data?.message?.svids as Array<{ spiffe_id: string }> | undefined)?.[0]?.spiffe_id;
+}
+
+describe('kubernetes attestation through the socket', () => {
+  let w: World;
+  before(async () => {
+    w = await startWorld();
+  });
+  after(() => stopWorld(w));
+
+  test('a pod gets its SVID from its projected token, with no token on the wire', async () => {
+    const p = await pod(w);
+    const events = await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } });
+    assert.equal(spiffeIdOf(events), 'spiffe://cluster.local/ns/emojivoto/sa/web');
+    const svid = (events.find((e) => e.event === 'data')?.message?.svids as Array<{ x509_svid: string }>)[0];
+    const leafSan = new X509Certificate(Buffer.from(svid?.x509_svid ?? '', 'base64')).subjectAltName ?? '';
+    assert.match(leafSan, /DNS:web\.emojivoto\.serviceaccount\.identity\.linkerd\.cluster\.local/);
+  });
+
+  test('a bearer token of its own pod is accepted', async () => {
+    const p = await pod(w, { sa: 'api' });
+    const events = await callAs(w, { cgroup: p.cgroup }, ['--bearer', p.token]);
+    assert.equal(spiffeIdOf(events), 'spiffe://cluster.local/ns/emojivoto/sa/api');
+  });
+
+  describe('the attack matrix', () => {
+    const denied = (events: ChildEvent[]) => {
+      const st = finalStatus(events);
+      assert.equal(st.code, status.PERMISSION_DENIED, JSON.stringify(st));
+      assert.equal(st.details, 'no identity issued');
+    };
+
+    test('token of pod Q presented by a process of pod P', async () => {
+      const p = await pod(w);
+      const q = await pod(w, { sa: 'admin' });
+      denied(await callAs(w, { cgroup: p.cgroup }, ['--bearer', q.token]));
+      denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: q.token } }));
+    });
+
+    test('token with the default API audience', async () => {
+      const p = await pod(w, { audiences: ['https://kubernetes.default.svc'] });
+      denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }));
+    });
+
+    test('token bound to another node', async () => {
+      const p = await pod(w, { node: 'node-b' });
+      denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }));
+    });
+
+    test('expired token', async () => {
+      const p = await pod(w, { expiresInSeconds: -3600 });
+      denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }));
+    });
+
+    test('token of a non-service-account user', async () => {
+      const p = await pod(w);
+      const token = await w.api.mintUserToken({ username: 'alice', audiences: ['identity.l5d.io'] } as Parameters<FakeKubeApi['mintUserToken']>[0]);
+      denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: token } }));
+    });
+
+    test('namespace or service account that is not a DNS-1123 label', async () => {
+      for (const bad of [{ ns: 'Emoji_Voto' }, { sa: 'Web.App' }]) {
+        const p = await pod(w, bad);
+        denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }));
+      }
+    });
+
+    test('no token at all', async () => {
+      const p = await pod(w);
+      denied(await callAs(w, { cgroup: p.cgroup }));
+    });
+
+    test('process not in a pod', async () => {
+      const p = await pod(w);
+      denied(await callAs(w, { cgroup: hostCgroup(), files: { [TOKEN_PATH]: p.token } }, ['--bearer', p.token]));
+    });
+
+    test('PID reused after attestation', async () => {
+      const p = await pod(w);
+      let target = 0;
+      w.api.onTokenReview = async () => {
+        if (target) await w.proc.setStartTime(target, '1');
+      };
+      try {
+        denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }, [], async (pid) => {
+          target = pid;
+        }));
+      } finally {
+        w.api.onTokenReview = undefined;
+      }
+    });
+  });
+});
+
+describe('an API server outage', () => {
+  test('issued identities keep streaming and rotating; new callers get UNAVAILABLE, then succeed', async () => {
+    const w = await startWorld({ svidTtlMs: 1_500, clockSkewMs: 0, minRefreshMs: 200 });
+    try {
+      const p = await pod(w);
+      const streaming = startChild(['--socket', w.agent.socketPath, '--wait-stdin', '--count', '6', '--timeout', '30000']);
+      const ready = await streaming.waitFor((e) => e.event === 'ready');
+      await w.proc.addProcess(ready.pid as number, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } });
+      streaming.go();
+      await streaming.waitFor((e) => e.event === 'data');
+
+      await w.api.refuse();
+      const q = await pod(w, { sa: 'other' }).catch(() => undefined);
+      const newcomer = await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }, ['--bearer', q?.token ?? p.token]);
+      assert.equal(finalStatus(newcomer).code, status.UNAVAILABLE);
+      const other = await pod(w, { sa: 'fresh' });
+      const unavailable = await callAs(w, { cgroup: other.cgroup, files: { [TOKEN_PATH]: other.token } });
+      assert.equal(finalStatus(unavailable).code, status.UNAVAILABLE);
+
+      const events = await streaming.done;
+      const serials = events.filter((e) => e.event === 'data').map((e) => (e.message?.svids as Array<{ x509_svid: string }>)[0]?.x509_svid);
+      assert.equal(new Set(serials).size, 6, 'the open stream kept rotating during the outage');
+
+      await w.api.restore();
+      const back = await callAs(w, { cgroup: other.cgroup, files: { [TOKEN_PATH]: other.token } });
+      assert.equal(spiffeIdOf(back), 'spiffe://cluster.local/ns/emojivoto/sa/fresh');
+    } finally {
+      await stopWorld(w);
+    }
+  });
+});

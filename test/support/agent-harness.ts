@@ -1,0 +1,90 @@
+/**
+ * Starts the real agent composition (`startAgent`) on a temp socket with freshly made
+ * credentials, for integration tests. Logs are captured, never printed.
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../../src/clock.js';
+import type { RunConfig } from '../../src/cli/run-config.js';
+import { type RunningAgent, startAgent } from '../../src/cli/run.js';
+import { type GeneratedCa, createIssuerCa, createTrustAnchor } from '../../src/issuer/index.js';
+import { type CapturedLogger, captureLogger } from './log-capture.js';
+
+export interface TestAgent {
+  readonly dir: string;
+  readonly socketPath: string;
+  readonly anchor: GeneratedCa;
+  readonly issuer: GeneratedCa;
+  readonly config: RunConfig;
+  readonly running: RunningAgent;
+  readonly log: CapturedLogger;
+  /** Stops the agent and removes the temp directory. */
+  close(): Promise<void>;
+}
+
+/** Writes an anchor + issuer in Linkerd's kubernetes.io/tls layout under `dir`. */
+export async function writeCredentials(dir: string): Promise<{ anchor: GeneratedCa; issuer: GeneratedCa; trustAnchors: string; issuerDir: string }> {
+  const anchor = createTrustAnchor();
+  const issuer = createIssuerCa({ anchor });
+  const issuerDir = join(dir, 'issuer');
+  await mkdir(issuerDir, { recursive: true });
+  const trustAnchors = join(dir, 'ca-bundle.crt');
+  await writeFile(trustAnchors, anchor.certificatePem);
+  await writeFile(join(issuerDir, 'tls.crt'), issuer.certificatePem);
+  await writeFile(join(issuerDir, 'tls.key'), issuer.privateKeyPem, { mode: 0o600 });
+  return { anchor, issuer, trustAnchors, issuerDir };
+}
+
+/** A complete RunConfig for tests; override what the test is about. */
+export function testRunConfig(dir: string, overrides: Partial<RunConfig> = {}): RunConfig {
+  return {
+    dev: false,
+    devDir: join(dir, 'dev'),
+    socket: join(dir, 'agent.sock'),
+    trustDomain: 'cluster.local',
+    trustAnchors: join(dir, 'ca-bundle.crt'),
+    issuerDir: join(dir, 'issuer'),
+    jwtKey: undefined,
+    attestor: 'unix',
+    kubeconfig: undefined,
+    nodeName: undefined,
+    procRoot: '/proc',
+    tokenPaths: ['/var/run/secrets/tokens/linkerd-identity-token'],
+    tokenAudience: 'identity.l5d.io',
+    identityDomain: 'identity.linkerd.cluster.local',
+    svidTtlMs: 24 * 3_600_000,
+    jwtTtlMs: 5 * 60_000,
+    clockSkewMs: 20_000,
+    minRefreshMs: 10_000,
+    maxRefreshMs: 24 * 3_600_000,
+    shutdownTimeoutMs: 5_000,
+    healthAddr: '',
+    logLevel: 'debug',
+    ...overrides,
+  };
+}
+
+/** Starts an agent; `overrides` adjust the config (paths default to the temp dir). */
+export async function startTestAgent(overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<TestAgent> {
+  const dir = await mkdtemp(join(tmpdir(), 'svid-agent-'));
+  // Other uids must reach the socket (tests run clients as nobody).
+  await chmod(dir, 0o755);
+  const { anchor, issuer } = await writeCredentials(dir);
+  const config = testRunConfig(dir, overrides);
+  const log = captureLogger('debug');
+  const running = await startAgent(config, { logger: log.logger, clock: deps.clock });
+  return {
+    dir,
+    socketPath: config.socket,
+    anchor,
+    issuer,
+    config,
+    running,
+    log,
+    async close() {
+      await running.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/** Runs `child-client.ts` as a separate process and collects its JSON events. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLIENT = fileURLToPath(new URL('./child-client.ts', import.meta.url));
+
+export interface ChildEvent {
+  event: 'ready' | 'data' | 'status';
+  pid?: number;
+  code?: number;
+  details?: string;
+  message?: Record<string, unknown>;
+}
+
+export interface RunningChild {
+  readonly process: ChildProcess;
+  readonly events: ChildEvent[];
+  /** Resolves with the first event matching `pred` (including ones already seen). */
+  waitFor(pred: (e: ChildEvent) => boolean, timeoutMs?: number): Promise<ChildEvent>;
+  /** Resolves when the process exits, with all events. */
+  done: Promise<ChildEvent[]>;
+  /** With `--wait-stdin`: lets the client connect. */
+  go(): void;
+}
+
+/** Starts the client with `args` (see child-client.ts); `spawnOptions` can set uid/gid. */
+export function startChild(args: string[], spawnOptions: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): RunningChild {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
+  const events: ChildEvent[] = [];
+  const waiters: Array<{ pred: (e: ChildEvent) => boolean; resolve: (e: ChildEvent) => void }> = [];
+  let buffer = '';
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  child.stdout?.on('data', (d) => {
+    buffer += String(d);
+    let nl = buffer.indexOf('\n');
+    while (nl >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      nl = buffer.indexOf('\n');
+      if (!line.trim()) continue;
+      const event = JSON.parse(line) as ChildEvent;
+      events.push(event);
+      for (const w of [...waiters]) {
+        if (w.pred(event)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(event);
+        }
+      }
+    }
+  });
+  const done = new Promise<ChildEvent[]>((resolve, reject) => {
+    child.once('exit', (code) => (code === 0 ? resolve(events) : reject(new Error(`child exited ${code}: ${stderr}`))));
+  });
+  return {
+    process: child,
+    events,
+    done,
+    go: () => child.stdin?.write('go\n'),
+    waitFor(pred, timeoutMs = 15_000) {
+      const seen = events.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for child event; got ${JSON.stringify(events)} ${stderr}`)), timeoutMs);
+        waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      });
+    },
+  };
+}
+
+/** Runs the client to completion and returns its events. */
+export function runChild(args: string[], spawnOptions: { uid?: number; gid?: number } = {}): Promise<ChildEvent[]> {
+  return startChild(args, spawnOptions).done;
+}
+
+/** The final status event. */
+export function finalStatus(events: ChildEvent[]): ChildEvent {
+  const last = events.findLast((e) => e.event === 'status');
+  if (!last) throw new Error(`no status event in ${JSON.stringify(events)}`);
+  return last;
+}
