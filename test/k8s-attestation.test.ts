@@ -11,22 +11,21 @@ import type { RunConfig } from '../src/cli/run-config.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { type TestAgent, startTestAgent } from './support/agent-harness.js';
 import { type ChildEvent, finalStatus, startChild } from './support/child.js';
-import { type FakeProcess, type ProcFixture, createProcFixture, hostCgroup, podCgroup, randomContainerId, randomPodUid } from './support/proc-fixture.js';
-
-const TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
-const NODE = 'node-a';
+import { NODE, TOKEN_PATH, callAs, createTestPod, spiffeIdOf } from './support/k8s-world.js';
+import { type ProcFixture, createProcFixture, hostCgroup } from './support/proc-fixture.js';
 
 interface World {
   api: FakeKubeApi;
   proc: ProcFixture;
   agent: TestAgent;
+  socketPath: string;
 }
 
 async function startWorld(overrides: Partial<RunConfig> = {}): Promise<World> {
   const api = await startFakeKubeApi();
   const proc = await createProcFixture();
   const agent = await startTestAgent({ attestor: 'k8s', kubeconfig: api.kubeconfigPath, nodeName: NODE, procRoot: proc.root, ...overrides });
-  return { api, proc, agent };
+  return { api, proc, agent, socketPath: agent.socketPath };
 }
 
 async function stopWorld(w: World): Promise<void> {
@@ -35,34 +34,7 @@ async function stopWorld(w: World): Promise<void> {
   await w.proc.cleanup();
 }
 
-/** Spawns a client, gives its real pid the fixture `process`, lets it call, returns its events. */
-async function callAs(w: World, process: FakeProcess, extraArgs: string[] = [], beforeGo?: (pid: number) => Promise<void>): Promise<ChildEvent[]> {
-  const child = startChild(['--socket', w.agent.socketPath, '--wait-stdin', ...extraArgs]);
-  const ready = await child.waitFor((e) => e.event === 'ready');
-  await w.proc.addProcess(ready.pid as number, process);
-  await beforeGo?.(ready.pid as number);
-  child.go();
-  return child.done;
-}
-
-/** A pod with a projected token file, as kubelet would mount it. */
-async function pod(w: World, opts: { ns?: string; sa?: string; node?: string; audiences?: string[]; expiresInSeconds?: number } = {}) {
-  const uid = randomPodUid();
-  const token = await w.api.mintServiceAccountToken({
-    namespace: opts.ns ?? 'emojivoto',
-    serviceAccount: opts.sa ?? 'web',
-    pod: { name: 'web-abc', uid },
-    node: { name: opts.node ?? NODE },
-    audiences: opts.audiences ?? ['identity.l5d.io'],
-    expiresInSeconds: opts.expiresInSeconds,
-  });
-  return { uid, token, cgroup: podCgroup(uid, randomContainerId()) };
-}
-
-function spiffeIdOf(events: ChildEvent[]): string | undefined {
-  const data = events.find((e) => e.event === 'data');
-  return (data?.message?.svids as Array<{ spiffe_id: string }> | undefined)?.[0]?.spiffe_id;
-}
+const pod = (w: World, opts: Parameters<typeof createTestPod>[1] = {}) => createTestPod(w.api, opts);
 
 describe('kubernetes attestation through the socket', () => {
   let w: World;
@@ -160,7 +132,7 @@ describe('an API server outage', () => {
     const w = await startWorld({ svidTtlMs: 1_500, clockSkewMs: 0, minRefreshMs: 200 });
     try {
       const p = await pod(w);
-      const streaming = startChild(['--socket', w.agent.socketPath, '--wait-stdin', '--count', '6', '--timeout', '30000']);
+      const streaming = startChild(['--socket', w.socketPath, '--wait-stdin', '--count', '6', '--timeout', '30000']);
       const ready = await streaming.waitFor((e) => e.event === 'ready');
       await w.proc.addProcess(ready.pid as number, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } });
       streaming.go();

@@ -1,0 +1,98 @@
+/**
+ * Certify with the production TokenReview validator against the fake API server: the Linkerd
+ * semantics of SPEC §4 end to end, including INTERNAL when the API cannot be asked.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/index.js';
+import { silentLogger } from '../src/log.js';
+import { type Certifier, type IssuerCredentials, certifyStatus, createCertifier, createCsr, loadIssuer, loadTrustAnchors } from '../src/issuer/index.js';
+import { createWatch } from '../src/watch.js';
+import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
+import { type TestCa, createTestCa } from './support/test-ca.js';
+import { randomPodUid } from './support/proc-fixture.js';
+
+const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
+
+describe('Certify with TokenReview', () => {
+  let api: FakeKubeApi;
+  let ca: TestCa;
+  let certifier: Certifier;
+
+  before(async () => {
+    api = await startFakeKubeApi();
+    ca = await createTestCa();
+    const files: Record<string, string> = { '/a': ca.root.pem, '/i/tls.crt': ca.intermediate.pem, '/i/tls.key': ca.intermediate.privateKeyPem };
+    const readFile = async (p: string) => Buffer.from(files[p] ?? '');
+    const now = Date.now();
+    const anchors = await loadTrustAnchors('/a', { now, readFile });
+    const issuer = await loadIssuer('/i', anchors, { now, readFile });
+    const validator = createTokenReviewValidator({
+      api: createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
+      logger: silentLogger(),
+      cacheTtlMs: 0,
+    });
+    certifier = createCertifier({
+      issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+      validator,
+      naming: { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' },
+      clock: { now: () => Date.now() },
+      lifetimeMs: 3_600_000,
+      clockSkewMs: 20_000,
+      logger: silentLogger(),
+    });
+  });
+  after(() => api.close());
+
+  const csr = () => createCsr({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, commonName: DNS, dnsNames: [DNS] });
+  const token = (o: { sa?: string; audiences?: string[]; expiresInSeconds?: number } = {}) =>
+    api.mintServiceAccountToken({
+      namespace: 'emojivoto',
+      serviceAccount: o.sa ?? 'web',
+      pod: { name: 'web-1', uid: randomPodUid() },
+      audiences: o.audiences ?? ['identity.l5d.io'],
+      expiresInSeconds: o.expiresInSeconds,
+    });
+  const expectStatus = async (run: Promise<unknown>, code: status, details: RegExp) =>
+    assert.rejects(run, (err: unknown) => {
+      const st = certifyStatus(err, DNS);
+      assert.equal(st.code, code, String(err));
+      assert.match(st.details, details);
+      return true;
+    });
+
+  test('a projected token proves the identity', async () => {
+    const out = await certifier.certify({ identity: DNS, token: await token(), csr: csr() });
+    assert.match(new X509Certificate(out.leaf).subjectAltName ?? '', /DNS:web\.emojivoto/);
+  });
+
+  test('a token the API rejects is an invalid token (INVALID_ARGUMENT)', async () => {
+    await expectStatus(certifier.certify({ identity: DNS, token: await token({ expiresInSeconds: -3600 }), csr: csr() }), status.INVALID_ARGUMENT, /./);
+    await expectStatus(certifier.certify({ identity: DNS, token: await token({ audiences: ['https://kubernetes.default.svc'] }), csr: csr() }), status.INVALID_ARGUMENT, /./);
+  });
+
+  test('a token no authenticator recognises is not authenticated (FAILED_PRECONDITION)', async () => {
+    await expectStatus(certifier.certify({ identity: DNS, token: 'not-a-jwt', csr: csr() }), status.FAILED_PRECONDITION, /^authentication token could not be authenticated$/);
+  });
+
+  test('a user that is not a service account is an invalid token', async () => {
+    const user = await api.mintUserToken({ username: 'jane', audiences: ['identity.l5d.io'] });
+    await expectStatus(certifier.certify({ identity: DNS, token: user, csr: csr() }), status.INVALID_ARGUMENT, /system:TYPE:NS:SA|username/i);
+  });
+
+  test('the token of another account does not match (FAILED_PRECONDITION)', async () => {
+    await expectStatus(certifier.certify({ identity: DNS, token: await token({ sa: 'admin' }), csr: csr() }), status.FAILED_PRECONDITION, /requested identity did not match provided token/);
+  });
+
+  test('an API error is INTERNAL, and Certify works again once the API is back', async () => {
+    const t = await token();
+    await api.fail(500);
+    await expectStatus(certifier.certify({ identity: DNS, token: t, csr: csr() }), status.INTERNAL, /^error validating token for /);
+    await api.refuse();
+    await expectStatus(certifier.certify({ identity: DNS, token: t, csr: csr() }), status.INTERNAL, /^error validating token for /);
+    await api.restore();
+    await certifier.certify({ identity: DNS, token: t, csr: csr() });
+  });
+});
