@@ -236,3 +236,16 @@ describe('parseCsr on bad input', () => {
     assertDoesNotParse(withSan(der.integer(1)), 'not a sequence');
   });
 });
+
+describe('parseCsr result', () => {
+  it('does not change when the caller reuses the input buffer', () => {
+    const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const input = createCsr({ privateKey, dnsNames: [DNS] });
+    const csr = parseCsr(input);
+    const spkiBefore = Buffer.from(csr.publicKeySpki);
+    input.fill(0);
+    assert.deepEqual(csr.publicKeySpki, spkiBefore);
+    assert.deepEqual(csr.dnsNames, [DNS]);
+    assert.equal(csr.verifySignature(), true);
+  });
+});

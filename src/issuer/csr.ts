@@ -4,10 +4,10 @@
  * rules look at (SPEC §4): the subject CN, the subjectAltName names of the extensionRequest
  * attribute, the public key, and the signature, which is checked on request.
  */
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import * as der from './der.js';
-import { commonNameName, ecdsaSchemeFor, EMPTY_NAME, extension, OID, spkiOf } from './x509-parts.js';
+import { commonNameName, ecdsaSchemeFor, EMPTY_NAME, encodedOid, extension, OID, publicKeyFromSpki, spkiOf } from './x509-parts.js';
 
 /** Options of {@link createCsr}. */
 export interface CreateCsrOptions {
@@ -37,12 +37,12 @@ export function createCsr(options: CreateCsrOptions): Buffer {
   const attributes: Buffer[] = [];
   if (sans.length > 0) {
     const san = extension(OID.subjectAltName, der.sequence(...sans), { critical: options.commonName === undefined });
-    attributes.push(der.sequence(der.oid(OID.extensionRequest), der.set(der.sequence(san))));
+    attributes.push(der.sequence(encodedOid(OID.extensionRequest), der.set(der.sequence(san))));
   }
   const info = der.sequence(
     der.integer(0),
     subject,
-    spkiOf(options.privateKey),
+    spkiOf(options.privateKey, scheme.namedCurve),
     der.implicit(0, Buffer.concat(attributes), { constructed: true }),
   );
   return der.sequence(info, scheme.algorithmIdentifier, der.bitString(sign(scheme.hash, info, options.privateKey)));
@@ -117,11 +117,16 @@ function parse(input: Uint8Array): ParsedCsr {
   const signature = der.readBitString(signatureBits, 'signature');
   if (signature.unusedBits !== 0) der.malformed('signature is not a whole number of octets');
 
-  const publicKeySpki = der.expectTag(spki, 0x30, 'subject public key info').raw;
-  const publicKey = createPublicKey({ key: publicKeySpki, format: 'der', type: 'spki' });
+  // A copy, so the result does not change if the caller reuses the request buffer.
+  const publicKeySpki = Buffer.from(der.expectTag(spki, 0x30, 'subject public key info').raw);
+  const publicKey = publicKeyFromSpki(publicKeySpki);
   const publicKeyAlgorithm = publicKey.asymmetricKeyType;
   if (publicKeyAlgorithm === undefined) der.malformed('public key type is unknown');
+  const namedCurve = publicKey.asymmetricKeyDetails?.namedCurve;
   const names = generalNames(sanValue(attributes));
+  // Copies, so that the check later covers exactly the bytes the names were read from.
+  const signed = Buffer.from(infoRaw);
+  const signatureBytes = Buffer.from(signature.bytes);
   let verified: boolean | undefined;
   return {
     ...commonNameOf(subject),
@@ -129,10 +134,10 @@ function parse(input: Uint8Array): ParsedCsr {
     publicKeySpki,
     publicKey,
     publicKeyAlgorithm,
-    ...(publicKey.asymmetricKeyDetails?.namedCurve ? { namedCurve: publicKey.asymmetricKeyDetails.namedCurve } : {}),
+    ...(namedCurve ? { namedCurve } : {}),
     signatureAlgorithm,
     verifySignature() {
-      verified ??= check(signatureAlgorithm, infoRaw, publicKey, signature.bytes);
+      verified ??= check(signatureAlgorithm, signed, publicKey, signatureBytes);
       return verified;
     },
   };

@@ -27,18 +27,27 @@ export const OID = {
   ed25519: '1.3.101.112',
 } as const;
 
+const ENCODED_OIDS: ReadonlyMap<string, Buffer> = new Map(Object.values(OID).map((o) => [o, der.oid(o)]));
+
+/** `der.oid(dotted)`, pre-encoded for the identifiers in {@link OID}, which the hot paths use. */
+export function encodedOid(dotted: string): Buffer {
+  return ENCODED_OIDS.get(dotted) ?? der.oid(dotted);
+}
+
 /** keyUsage bit positions (RFC 5280 §4.2.1.3). */
 export const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
 
 /** How an ECDSA key signs: the digest and the encoded AlgorithmIdentifier. */
 export interface EcdsaScheme {
   readonly hash: 'sha256' | 'sha384';
+  /** OpenSSL's name of the key's curve. */
+  readonly namedCurve: 'prime256v1' | 'secp384r1';
   /** `SEQUENCE { ecdsa-with-SHAxxx }`, parameters absent as RFC 5758 §3.2 requires. */
   readonly algorithmIdentifier: Buffer;
 }
 
-const P256: EcdsaScheme = { hash: 'sha256', algorithmIdentifier: der.sequence(der.oid(OID.ecdsaWithSha256)) };
-const P384: EcdsaScheme = { hash: 'sha384', algorithmIdentifier: der.sequence(der.oid(OID.ecdsaWithSha384)) };
+const P256: EcdsaScheme = { hash: 'sha256', namedCurve: 'prime256v1', algorithmIdentifier: der.sequence(der.oid(OID.ecdsaWithSha256)) };
+const P384: EcdsaScheme = { hash: 'sha384', namedCurve: 'secp384r1', algorithmIdentifier: der.sequence(der.oid(OID.ecdsaWithSha384)) };
 
 /**
  * The scheme for an EC private key: P-256 → ecdsa-with-SHA256, P-384 → ecdsa-with-SHA384.
@@ -55,9 +64,71 @@ export function ecdsaSchemeFor(key: KeyObject, role: string): EcdsaScheme {
   throw new TypeError(`${role} must be an ec p-256 or p-384 private key, found ${found}`);
 }
 
-/** The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key). */
-export function spkiOf(key: KeyObject): Buffer {
+/** NIST curves by JWK name: OpenSSL's name and the curve OID (RFC 5480 §2.1.1.1). */
+const EC_CURVES = [
+  { jwk: 'P-256', openssl: 'prime256v1', oid: '1.2.840.10045.3.1.7', coordinateLength: 32 },
+  { jwk: 'P-384', openssl: 'secp384r1', oid: '1.3.132.0.34', coordinateLength: 48 },
+  { jwk: 'P-521', openssl: 'secp521r1', oid: '1.3.132.0.35', coordinateLength: 66 },
+].map((c) => {
+  const algorithmIdentifier = der.sequence(der.oid('1.2.840.10045.2.1'), der.oid(c.oid));
+  const point = Buffer.alloc(1 + 2 * c.coordinateLength);
+  point[0] = 0x04;
+  // Everything up to and including the 0x04 of an uncompressed point; only x and y follow.
+  const spkiPrefix = der.sequence(algorithmIdentifier, der.bitString(point)).subarray(0, -2 * c.coordinateLength);
+  return { ...c, algorithmIdentifier, spkiPrefix };
+});
+
+/**
+ * The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key).
+ * `namedCurve`, OpenSSL's name of an EC key's curve, saves looking it up when already known.
+ *
+ * OpenSSL 3's SPKI encoder costs ~150 µs a call, while a SEC1 export (`i2d_ECPrivateKey`) costs
+ * ~15 µs and carries the public point, so for NIST EC private keys the SPKI is assembled here
+ * (RFC 5480: named curve, uncompressed point). Not from a JWK export, though that is as fast: on
+ * Node 20, exporting a JWK from a key made by `generateKeyPairSync` can deadlock the process
+ * when a garbage collection frees the key-generation job during the export (reproduced on
+ * 20.20.2; see docs/performance.md).
+ */
+export function spkiOf(key: KeyObject, namedCurve?: string): Buffer {
+  // asymmetricKeyDetails builds a new object on every read, so callers that know the curve pass it.
+  const isEcPrivate = key.type === 'private' && key.asymmetricKeyType === 'ec';
+  const curveName = isEcPrivate ? (namedCurve ?? key.asymmetricKeyDetails?.namedCurve) : undefined;
+  const curve = curveName === undefined ? undefined : EC_CURVES.find((c) => c.openssl === curveName);
+  if (curve) {
+    const sec1 = key.export({ type: 'sec1', format: 'der' });
+    try {
+      const point = publicPointOfSec1(sec1, 1 + 2 * curve.coordinateLength);
+      if (point) return der.sequence(curve.algorithmIdentifier, der.bitString(point));
+    } finally {
+      sec1.fill(0);
+    }
+  }
   return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
+}
+
+/** The `[1] publicKey` of an RFC 5915 ECPrivateKey when it is an uncompressed point, copied. */
+function publicPointOfSec1(sec1: Buffer, pointLength: number): Buffer | undefined {
+  const field = der.sequenceOf(der.decode(sec1), 'ec private key').find((el) => el.tag === 0xa1);
+  if (!field) return undefined;
+  const { unusedBits, bytes } = der.readBitString(der.childrenOf(field)[0], 'ec public key');
+  return unusedBits === 0 && bytes.length === pointLength && bytes[0] === 0x04 ? Buffer.from(bytes) : undefined;
+}
+
+/**
+ * The public key in a DER SubjectPublicKeyInfo. NIST EC keys with an uncompressed point are
+ * imported as JWK, which is about 1.5 times as fast as OpenSSL 3's DER decoder and checks the point
+ * is on the curve just the same; anything else goes to the DER decoder.
+ * @throws whatever `crypto.createPublicKey` throws for a key it cannot read
+ */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  const curve = EC_CURVES.find((c) => spki.length === c.spkiPrefix.length + 2 * c.coordinateLength && spki.subarray(0, c.spkiPrefix.length).equals(c.spkiPrefix));
+  if (curve) {
+    const at = curve.spkiPrefix.length;
+    const x = spki.subarray(at, at + curve.coordinateLength).toString('base64url');
+    const y = spki.subarray(at + curve.coordinateLength).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x, y }, format: 'jwk' });
+  }
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
 }
 
 /**
@@ -73,17 +144,19 @@ export function keyIdentifier(spki: Uint8Array): Buffer {
 
 /** A Name holding one RDN, `CN=<commonName>` as a UTF8String. */
 export function commonNameName(commonName: string): Buffer {
-  return der.sequence(der.set(der.sequence(der.oid(OID.commonName), der.utf8String(commonName))));
+  return der.sequence(der.set(der.sequence(encodedOid(OID.commonName), der.utf8String(commonName))));
 }
 
 /** The empty Name (an empty RDNSequence). */
 export const EMPTY_NAME: Buffer = der.sequence();
 
+const TRUE = der.boolean(true);
+
 /** One Extension; `critical` is only encoded when true (DER omits DEFAULT values). */
 export function extension(oid: string, value: Uint8Array, options: { critical?: boolean } = {}): Buffer {
   return options.critical
-    ? der.sequence(der.oid(oid), der.boolean(true), der.octetString(value))
-    : der.sequence(der.oid(oid), der.octetString(value));
+    ? der.sequence(encodedOid(oid), TRUE, der.octetString(value))
+    : der.sequence(encodedOid(oid), der.octetString(value));
 }
 
 /** basicConstraints, always critical. `pathLength` only for CAs. */
@@ -102,7 +175,7 @@ export function keyUsage(bits: readonly number[]): Buffer {
 
 /** extKeyUsage (not critical) with the given purpose OIDs. */
 export function extKeyUsage(purposes: readonly string[]): Buffer {
-  return extension(OID.extKeyUsage, der.sequence(...purposes.map((p) => der.oid(p))));
+  return extension(OID.extKeyUsage, der.sequence(...purposes.map(encodedOid)));
 }
 
 /** subjectKeyIdentifier holding `keyId`. */

@@ -17,10 +17,12 @@ export const TEST_NOW = Date.UTC(2030, 5, 1);
 /** {@link TEST_NOW} in seconds, for `openssl verify -attime`. */
 export const TEST_NOW_SECONDS = TEST_NOW / 1000;
 
-/** Validity of {@link createTestExpiredIssuer}: 2020-01-01 to 2021-01-01. */
+/** Start of validity of {@link createTestExpiredIssuer}: 2020-01-01. */
 export const EXPIRED_NOT_BEFORE = Date.UTC(2020, 0, 1);
+/** End of validity of {@link createTestExpiredIssuer}: 2021-01-01. */
 export const EXPIRED_NOT_AFTER = Date.UTC(2021, 0, 1);
 
+/** Curves the test CA makes keys on (signing with SHA-256 and SHA-384 respectively). */
 export type TestCurve = 'P-256' | 'P-384';
 
 /** A test certificate and its key in every form tests need. */

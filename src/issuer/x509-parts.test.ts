@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { describe, it } from 'node:test';
+import * as der from './der.js';
+import { ecdsaSchemeFor, keyIdentifier, publicKeyFromSpki, spkiOf } from './x509-parts.js';
+
+const keys: Array<[string, KeyObject]> = [
+  ['ec p-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
+  ['ec p-384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
+  ['ec p-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey],
+  ['ec secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey],
+  ['ed25519', generateKeyPairSync('ed25519').privateKey],
+  ['rsa', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey],
+];
+const nodeSpki = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
+
+describe('spkiOf and publicKeyFromSpki', () => {
+  for (const [label, privateKey] of keys) {
+    it(`match node:crypto's own encoding and decoding (${label})`, () => {
+      const want = nodeSpki(privateKey);
+      assert.deepEqual(spkiOf(privateKey), want);
+      assert.deepEqual(spkiOf(createPublicKey(privateKey)), want);
+      const key = publicKeyFromSpki(want);
+      assert.equal(key.type, 'public');
+      assert.ok(key.equals(createPublicKey(privateKey)));
+    });
+  }
+
+  it('keeps the leading zeros of short coordinates', () => {
+    for (let i = 0; i < 200; i++) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      assert.deepEqual(spkiOf(privateKey), nodeSpki(privateKey));
+    }
+  });
+
+  it('rejects a point that is not on the curve, and reads compressed points', () => {
+    const spki = Buffer.from(nodeSpki(keys[0]?.[1] as KeyObject));
+    spki[spki.length - 1] = (spki[spki.length - 1] as number) ^ 1;
+    assert.throws(() => publicKeyFromSpki(spki));
+    // x and y are the last 64 octets of a P-256 SPKI (no JWK export: see spkiOf).
+    const x = spki.subarray(-64, -32);
+    const yOdd = ((nodeSpki(keys[0]?.[1] as KeyObject)[spki.length - 1] as number) & 1) === 1;
+    const point = Buffer.concat([Uint8Array.of(yOdd ? 0x03 : 0x02), x]);
+    const [algorithm] = der.childrenOf(der.decode(spki));
+    const key = publicKeyFromSpki(der.sequence((algorithm as der.DerElement).raw, der.bitString(point)));
+    assert.ok(key.equals(createPublicKey(keys[0]?.[1] as KeyObject)));
+  });
+});
+
+describe('keyIdentifier', () => {
+  it('is the SHA-1 of the key bits (20 octets) and rejects non-SPKI input', () => {
+    assert.equal(keyIdentifier(spkiOf(keys[0]?.[1] as KeyObject)).length, 20);
+    assert.throws(() => keyIdentifier(Buffer.from('3000', 'hex')), /malformed der/);
+  });
+});
+
+describe('ecdsaSchemeFor', () => {
+  it('maps P-256 to SHA-256 and P-384 to SHA-384, and names anything else', () => {
+    assert.equal(ecdsaSchemeFor(keys[0]?.[1] as KeyObject, 'k').hash, 'sha256');
+    assert.equal(ecdsaSchemeFor(keys[1]?.[1] as KeyObject, 'k').hash, 'sha384');
+    assert.throws(() => ecdsaSchemeFor(keys[3]?.[1] as KeyObject, 'test key'), /^TypeError: test key must be an ec p-256 or p-384 private key, found ec secp256k1$/);
+    assert.throws(() => ecdsaSchemeFor(keys[5]?.[1] as KeyObject, 'test key'), /found rsa$/);
+  });
+});
