@@ -36,6 +36,8 @@ export type AgentErrorCode =
   | 'CREDENTIALS_INVALID'
   /** signing a certificate or token failed */
   | 'SIGNING_FAILED'
+  /** a JWT-SVID failed validation; the message says what failed and is safe to send to the client */
+  | 'JWT_SVID_INVALID'
   /** configuration or command-line input is wrong */
   | 'CONFIG_INVALID'
   /** the operation is not implemented */

@@ -10,12 +10,13 @@ import type { Logger } from '../log.js';
 import type { Certifier, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import { type Receiver, createWatch } from '../watch.js';
 import type { AttestedGrants } from './attested-grants.js';
-import { createCallerResolver } from './caller-resolver.js';
+import { type CallOutcomes, createCallOutcomes } from './call-outcome.js';
+import { type CallerResolver, createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
 import { createHealthHandlers } from './health-handler.js';
 import { loadServices } from './protos.js';
 import { type SocketServer, listenOnSocket } from './socket-server.js';
-import { createStreamRegistry } from './stream-registry.js';
+import { type StreamRegistry, createStreamRegistry } from './stream-registry.js';
 import { type IssuedSvid, type SvidStore, createSvidStore } from './svid-store.js';
 import { createWorkloadHandlers } from './workload-handler.js';
 import { createResponseCache } from './x509-response.js';
@@ -33,12 +34,26 @@ export interface WorkloadAgentOptions {
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
   readonly shutdownTimeoutMs: number;
-  /** Extra Workload API handlers (JWT methods). */
-  readonly extraHandlers?: UntypedServiceImplementation;
+  /**
+   * Extra Workload API handlers (JWT methods) that replace the UNIMPLEMENTED defaults; either
+   * the handlers, or a factory given what handlers need from inside the agent (the caller
+   * resolver, the stream registry, the response encoder).
+   */
+  readonly extraHandlers?: UntypedServiceImplementation | ((context: ExtraHandlerContext) => UntypedServiceImplementation);
   /** Metrics hooks. */
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
   readonly onCallResult?: (method: string, code: string) => void;
   readonly onStreamsChanged?: (open: number) => void;
+}
+
+/** What an `extraHandlers` factory receives. */
+export interface ExtraHandlerContext {
+  readonly resolver: CallerResolver;
+  readonly streams: StreamRegistry;
+  /** Encodes a response of a workload method once, for sharing between streams. */
+  readonly encode: (method: string, message: unknown) => Buffer;
+  /** How calls end (status, log line, metrics); use its `unary`/`stream` wrappers. */
+  readonly outcomes: CallOutcomes;
 }
 
 export interface WorkloadAgent {
@@ -73,6 +88,7 @@ export function createWorkloadAgent(options: WorkloadAgentOptions): WorkloadAgen
     readStartTime: options.readStartTime,
     naming: options.naming,
   });
+  const outcomes = createCallOutcomes(options.logger, options.onCallResult);
   const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
   server.addService(
     services.workload,
@@ -83,8 +99,11 @@ export function createWorkloadAgent(options: WorkloadAgentOptions): WorkloadAgen
       responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
       streams,
       logger: options.logger,
-      onResult: options.onCallResult,
-      extra: options.extraHandlers,
+      outcomes,
+      extra:
+        typeof options.extraHandlers === 'function'
+          ? options.extraHandlers({ resolver, streams, encode: services.encodeWorkloadResponse, outcomes })
+          : options.extraHandlers,
     }),
   );
   server.addService(services.health, createHealthHandlers(readiness.receiver, streams));

@@ -23,6 +23,8 @@ export function workloadStatus(err: unknown): WorkloadStatus {
     case 'SECURITY_HEADER_MISSING':
       return { code: status.INVALID_ARGUMENT, details: SECURITY_HEADER_MISSING };
     case 'INVALID_REQUEST':
+    case 'JWT_SVID_INVALID':
+      // SPIRE sends the validation error text (`token has expired`, ...): it says what failed.
       return { code: status.INVALID_ARGUMENT, details: err.message };
     case 'NO_IDENTITY':
     case 'TOKEN_NOT_AUTHENTICATED':

@@ -3,13 +3,13 @@
  * responses, fail with the one status mapping in `status.ts`.
  */
 import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
-import { AgentError, describeError } from '../errors.js';
+import { AgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { TrustAnchors } from '../issuer/index.js';
 import type { Receiver } from '../watch.js';
 import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
+import type { CallOutcomes } from './call-outcome.js';
 import { createLatestWriter } from './latest-writer.js';
-import { workloadStatus } from './status.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { SvidStore } from './svid-store.js';
 import type { ResponseCache } from './x509-response.js';
@@ -21,8 +21,8 @@ export interface WorkloadHandlerOptions {
   readonly responses: ResponseCache;
   readonly streams: StreamRegistry;
   readonly logger: Logger;
-  /** Counts each call's outcome (metrics); `code` is the gRPC status name or `OK`. */
-  readonly onResult?: (method: string, code: string) => void;
+  /** How calls end (status, log line, metrics). */
+  readonly outcomes: CallOutcomes;
   /** Extra handlers (JWT methods) that replace the UNIMPLEMENTED defaults. */
   readonly extra?: UntypedServiceImplementation;
 }
@@ -32,28 +32,8 @@ type Unary = ServerUnaryCall<unknown, unknown>;
 
 /** Builds the `SpiffeWorkloadAPI` implementation. */
 export function createWorkloadHandlers(options: WorkloadHandlerOptions): UntypedServiceImplementation {
-  const { resolver, store, anchors, responses, streams } = options;
+  const { resolver, store, anchors, responses, streams, outcomes } = options;
   const log = options.logger.child({ subsystem: 'workload_api' });
-
-  /** Ends a call with the status decided by `workloadStatus`, logging the cause. */
-  function refuse(method: string, call: Stream | Unary, err: unknown, callback?: sendUnaryData<unknown>): void {
-    const st = workloadStatus(err);
-    const fields = { method, peer: call.getPeer(), code: st.code, error: describeError(err) };
-    if (st.code === 14 /* UNAVAILABLE */) log.warn(fields, 'workload api call failed');
-    else log.info(fields, 'workload api call refused');
-    options.onResult?.(method, String(st.code));
-    if (callback) callback({ code: st.code, details: st.details });
-    else if (!(call as Stream).cancelled) (call as Stream).emit('error', { code: st.code, details: st.details });
-  }
-
-  function streamHandler(method: string, body: (call: Stream) => Promise<void>) {
-    return (call: Stream) => {
-      body(call).then(
-        () => options.onResult?.(method, 'OK'),
-        (err) => refuse(method, call, err),
-      );
-    };
-  }
 
   function unimplemented(method: string, message: string) {
     return (call: Stream | Unary, callback?: sendUnaryData<unknown>) => {
@@ -62,13 +42,13 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
         checkSecurityHeader(call.metadata);
         throw new AgentError('NOT_IMPLEMENTED', message);
       } catch (err) {
-        refuse(method, call, err, callback);
+        outcomes.refuse(method, call, err, callback);
       }
     };
   }
 
   return {
-    FetchX509SVID: streamHandler('FetchX509SVID', async (call) => {
+    FetchX509SVID: outcomes.stream('FetchX509SVID', async (call) => {
       const { identity, caller } = await resolver.resolve(call);
       log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
       const lease = await store.acquire(identity);
@@ -83,7 +63,7 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       });
       if (!call.cancelled) push();
     }),
-    FetchX509Bundles: streamHandler('FetchX509Bundles', async (call) => {
+    FetchX509Bundles: outcomes.stream('FetchX509Bundles', async (call) => {
       await resolver.resolve(call);
       const writer = createLatestWriter(call);
       const push = () => writer.write(responses.x509Bundles(anchors.get()));

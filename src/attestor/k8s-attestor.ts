@@ -13,7 +13,7 @@ import { F, type Logger } from '../log.js';
 import { parseCgroupFile } from './cgroup.js';
 import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 import { assertTokenPaths, DEFAULT_TOKEN_PATHS, type FoundToken, findCallerToken } from './token-source.js';
-import type { Attestation, AttestRequest, WorkloadAttestor } from './types.js';
+import type { Attestation, AttestationObserver, AttestRequest, WorkloadAttestor } from './types.js';
 
 /** The attestor's name, as in `--attestor k8s` and `Attestation.attestor`. */
 export const K8S_ATTESTOR_NAME = 'k8s';
@@ -71,6 +71,8 @@ export interface K8sAttestorOptions {
   readonly tokenPaths?: readonly string[];
   /** `--node-name`: tokens naming another node are refused. When unset, node binding is not checked. */
   readonly nodeName?: string | undefined;
+  /** Told the outcome of every attestation, with the same `reason` as the log (metrics). */
+  readonly onOutcome?: AttestationObserver;
 }
 
 /** A refusal or an unavailability, with its log reason; turned into an AgentError once. */
@@ -207,12 +209,15 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
       try {
         const attestation = await decide(request, fields);
         log.debug(fields, LOG_MESSAGES.attested);
+        options.onOutcome?.({ attestor: K8S_ATTESTOR_NAME, result: 'attested', reason: 'none' });
         return attestation;
       } catch (err) {
         const { outcome } = err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
         const entry = { ...fields, [F.reason]: outcome.reason, ...(outcome.cause !== undefined ? { [F.error]: describeError(outcome.cause) } : {}) };
         if (outcome.code === 'NO_IDENTITY') log.info(entry, LOG_MESSAGES.refused);
         else log.warn(entry, LOG_MESSAGES.unavailable);
+        const result = outcome.code === 'NO_IDENTITY' ? 'refused' : 'unavailable';
+        options.onOutcome?.({ attestor: K8S_ATTESTOR_NAME, result, reason: outcome.reason });
         throw new AgentError(outcome.code, outcome.message, outcome.cause !== undefined ? { cause: outcome.cause } : undefined);
       }
     },

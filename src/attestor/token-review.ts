@@ -7,6 +7,7 @@
  * working (or an API server that comes back) is seen at once.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
 import NodeCache from 'node-cache';
@@ -35,6 +36,14 @@ export interface TokenReviewApi {
   createTokenReview(review: V1TokenReview, options?: KubeCallOptions): Promise<V1TokenReview>;
 }
 
+/** One TokenReview call as seen from the agent (metrics); cache hits are not calls. */
+export interface TokenReviewObservation {
+  /** Wall time of the call, ms. */
+  readonly durationMs: number;
+  /** `ok` when the API answered, `error` when the call failed (refused, unreachable, timeout). */
+  readonly result: 'ok' | 'error';
+}
+
 /** Options of {@link createTokenReviewValidator}. */
 export interface TokenReviewValidatorOptions {
   readonly api: TokenReviewApi;
@@ -49,6 +58,8 @@ export interface TokenReviewValidatorOptions {
   readonly cacheTtlMs?: number;
   /** Most cached reviews kept; default 10000 (beyond it, new reviews are simply not cached). */
   readonly cacheMaxEntries?: number;
+  /** Told about every TokenReview call (metrics). Must not throw. */
+  readonly onReview?: (observation: TokenReviewObservation) => void;
 }
 
 /** A {@link TokenValidator} holding a cache; `close()` stops its sweep timer. */
@@ -180,9 +191,13 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
       kind: 'TokenReview',
       spec: { token, audiences: [audience] },
     };
+    const started = performance.now();
     try {
-      return await options.api.createTokenReview(body, { signal: bounded });
+      const answer = await options.api.createTokenReview(body, { signal: bounded });
+      options.onReview?.({ durationMs: performance.now() - started, result: 'ok' });
+      return answer;
     } catch (err) {
+      options.onReview?.({ durationMs: performance.now() - started, result: 'error' });
       const status = httpStatusOf(err);
       const reason = describeKubeFailure(err);
       if (signal?.aborted) throw new KubeApiUnavailableError('tokenreview cancelled', status, { cause: new Error(reason) });

@@ -51,3 +51,16 @@ export interface WorkloadAttestor {
   readonly name: string;
   attest(request: AttestRequest): Promise<Attestation>;
 }
+
+/**
+ * How one attestation ended, for metrics. `reason` is the attestor's `reason` log field of a
+ * refusal or an unavailability (a small, fixed set per attestor), and `none` when attested.
+ */
+export interface AttestationOutcome {
+  readonly attestor: string;
+  readonly result: 'attested' | 'refused' | 'unavailable';
+  readonly reason: string;
+}
+
+/** Told about every attestation outcome (metrics). Must not throw. */
+export type AttestationObserver = (outcome: AttestationOutcome) => void;

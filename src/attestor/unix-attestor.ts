@@ -6,7 +6,7 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE, isDns1123Label } from '../identity.js';
-import type { Attestation, AttestRequest, WorkloadAttestor } from './types.js';
+import type { Attestation, AttestationObserver, AttestRequest, WorkloadAttestor } from './types.js';
 
 /** The namespace every unix identity lives in. */
 export const UNIX_NAMESPACE = 'local';
@@ -15,6 +15,8 @@ export interface UnixAttestorOptions {
   /** The passwd file; default `/etc/passwd`. */
   readonly passwdPath?: string;
   readonly readFile?: (path: string) => Promise<Buffer>;
+  /** Told the outcome of every attestation (metrics). */
+  readonly onOutcome?: AttestationObserver;
 }
 
 /** The user name of `uid` in passwd-format `text`, if listed. Pure. */
@@ -43,11 +45,13 @@ export function createUnixAttestor(options: UnixAttestorOptions = {}): WorkloadA
       } catch (err) {
         // Without the passwd file a uid still names the caller; it is just less readable.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          options.onOutcome?.({ attestor: 'unix', result: 'unavailable', reason: 'passwd_unreadable' });
           throw new AgentError('ATTESTATION_UNAVAILABLE', `cannot read ${passwdPath}`, { cause: err });
         }
         text = '';
       }
       const name = accountNameFor(caller.peer.uid, userNameOf(text, caller.peer.uid));
+      options.onOutcome?.({ attestor: 'unix', result: 'attested', reason: 'none' });
       return { account: { type: SERVICE_ACCOUNT_TYPE, namespace: UNIX_NAMESPACE, name }, attestor: 'unix' };
     },
   };

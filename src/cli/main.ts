@@ -12,6 +12,13 @@ const code = await runCli({
   cwd: process.cwd(),
   io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
   readFile: (path) => readFileSync(path, 'utf8'),
+  interrupt: () => {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return controller.signal;
+  },
 });
 process.exitCode = code;
 // A handle left open by a library must not keep a finished command alive; unref'd, this timer

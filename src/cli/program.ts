@@ -26,6 +26,12 @@ export interface CliContext {
   readonly readFile: (path: string) => string;
   /** Runs the agent; default: `runAgent` from `./run.js`, imported only when `run` is used. */
   readonly runAgent?: (config: RunConfig) => Promise<number>;
+  /**
+   * Returns a signal aborted at the first SIGINT or SIGTERM, for commands that run until stopped
+   * (`api watch`); asked for only by them, so the others keep the default signal behaviour.
+   * Default: a signal that never aborts.
+   */
+  readonly interrupt?: () => AbortSignal;
 }
 
 const CLIENT_TIMEOUT_DEFAULT = '5s';
@@ -91,12 +97,47 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     const { runFetchX509 } = await import('./fetch-x509.js');
     setExit(await runFetchX509({ socketPath, timeoutMs, writeDir, output: flags.output ?? 'pretty', silent: flags.silent, io: ctx.io }));
   });
-  // Placeholders keep the SPEC §9 names reserved and visible in --help until their issues land.
-  notImplemented(withSocket(fetch.command('jwt').description('fetch JWT-SVIDs')).option('--audience <A[,B]>', 'audiences').option('--spiffe-id <ID>', 'which identity'), 'api fetch jwt');
+  withSocket(fetch.command('jwt').description('fetch JWT-SVIDs and the JWT bundles'))
+    .option('--audience <A[,B]>', 'audiences, comma separated (required)')
+    .option('--spiffe-id <ID>', 'only this identity')
+    .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
+    .addOption(new Option('--output <FORMAT>', 'pretty or json (default pretty)').choices(OUTPUT_FORMATS))
+    .action(async (flags: { socket?: string; audience?: string; spiffeId?: string; timeout?: string; output?: OutputFormat }) => {
+      const { parseAudienceFlag, runFetchJwt } = await import('./fetch-jwt.js');
+      const audience = parseAudienceFlag(flags.audience);
+      const socketPath = resolveClientSocket(flags.socket, ctx);
+      const timeoutMs = parseTimeout(flags.timeout);
+      setExit(await runFetchJwt({ socketPath, timeoutMs, audience, spiffeId: flags.spiffeId, output: flags.output ?? 'pretty', io: ctx.io }));
+    });
   const validate = api.command('validate').description('validate SVIDs');
-  notImplemented(withSocket(validate.command('jwt').description('validate a JWT-SVID')).option('--audience <A>', 'expected audience').option('--svid <TOKEN>', 'the JWT-SVID'), 'api validate jwt');
-  notImplemented(withSocket(api.command('watch').description('print every X.509-SVID update')), 'api watch');
-  notImplemented(withSocket(program.command('healthcheck').description("check the agent's health over its socket")), 'healthcheck');
+  withSocket(validate.command('jwt').description('validate a JWT-SVID through the agent'))
+    .option('--audience <A>', 'the audience the token must carry (required)')
+    .option('--svid <TOKEN>', 'the JWT-SVID (required)')
+    .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
+    .action(async (flags: { socket?: string; audience?: string; svid?: string; timeout?: string }) => {
+      const { parseValidateFlags, runValidateJwt } = await import('./validate-jwt.js');
+      const required = parseValidateFlags(flags);
+      const socketPath = resolveClientSocket(flags.socket, ctx);
+      const timeoutMs = parseTimeout(flags.timeout);
+      setExit(await runValidateJwt({ socketPath, timeoutMs, ...required, io: ctx.io }));
+    });
+  withSocket(api.command('watch').description('print every X.509-SVID update until interrupted')).action(
+    async (flags: { socket?: string }) => {
+      const socketPath = resolveClientSocket(flags.socket, ctx);
+      const { runWatch } = await import('./watch.js');
+      const signal = ctx.interrupt?.() ?? new AbortController().signal;
+      setExit(await runWatch({ socketPath, io: ctx.io, signal }));
+    },
+  );
+  withSocket(program.command('healthcheck').description("check the agent's health over its socket (exit 0 healthy, 1 not)"))
+    .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
+    .option('--verbose', 'say what is checked, and why it failed')
+    .action(async (flags: { socket?: string; timeout?: string; verbose?: boolean }) => {
+      const socketPath = resolveClientSocket(flags.socket, ctx);
+      const timeoutMs = parseTimeout(flags.timeout);
+      const { runHealthcheck } = await import('./healthcheck.js');
+      setExit(await runHealthcheck({ socketPath, timeoutMs, verbose: flags.verbose, io: ctx.io }));
+    });
 
   const certs = program.command('certs').description('credentials for the embedded issuer');
   certs
@@ -111,12 +152,6 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       setExit(await runCertsCreate(parseCertsCreateFlags(flags, ctx.cwd), ctx.io));
     });
 
-  function notImplemented(command: Command, name: string): void {
-    command.action(() => {
-      ctx.io.err(`svid-agent: ${name} is not implemented yet\n`);
-      setExit(EXIT.FAILURE);
-    });
-  }
   return program;
 }
 

@@ -4,14 +4,23 @@
  */
 import { createProcReader, createUnixAttestor } from '../attestor/index.js';
 import type { WorkloadAttestor } from '../attestor/index.js';
-import { type WorkloadAgent, createAttestedGrants, createWorkloadAgent } from '../agent/index.js';
+import {
+  type AgentMetrics,
+  type HttpEndpoints,
+  type WorkloadAgent,
+  createAgentMetrics,
+  createAttestedGrants,
+  createWorkloadAgent,
+} from '../agent/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import type { NamingConfig } from '../identity.js';
 import { type Logger, createLogger } from '../log.js';
-import { type IssuerCredentials, createCertifier, loadIssuer, loadTrustAnchors } from '../issuer/index.js';
-import { createWatch } from '../watch.js';
+import { type IssuerCredentials, createCertifier, loadIssuer, loadTrustAnchors, startCredentialReloader } from '../issuer/index.js';
+import { type Receiver, createWatch } from '../watch.js';
 import { ensureDevCredentials } from './dev-credentials.js';
+import { loadJwtHandlers } from './jwt-setup.js';
+import { startOperations } from './operations.js';
 import type { RunConfig } from './run-config.js';
 
 export const EXIT_OK = 0;
@@ -34,10 +43,10 @@ async function credentialPaths(config: RunConfig, logger: Logger): Promise<Crede
   };
 }
 
-async function createAttestor(config: RunConfig, logger: Logger): Promise<WorkloadAttestor> {
-  if (config.attestor === 'unix') return createUnixAttestor();
+async function createAttestor(config: RunConfig, logger: Logger, metrics: AgentMetrics): Promise<WorkloadAttestor> {
+  if (config.attestor === 'unix') return createUnixAttestor({ onOutcome: metrics.onAttestation });
   const { createK8sAttestorFromConfig } = await import('./k8s-setup.js');
-  return createK8sAttestorFromConfig(config, logger);
+  return createK8sAttestorFromConfig(config, logger, { onOutcome: metrics.onAttestation, onReview: metrics.onTokenReview });
 }
 
 /** Waits for SIGTERM or SIGINT. */
@@ -57,9 +66,19 @@ function untilSignal(logger: Logger): Promise<NodeJS.Signals> {
 /** A started agent and what tests and the HTTP endpoints need from it. */
 export interface RunningAgent {
   readonly agent: WorkloadAgent;
+  readonly metrics: AgentMetrics;
+  /** Where `/live`, `/ready` and `/metrics` are served; `undefined` with `--health-addr ''`. */
+  readonly httpUrl: string | undefined;
+  /** False while the issuer in use does not chain to the trust anchors in use (a loud problem). */
+  readonly issuerChainsToAnchors: Receiver<boolean>;
+  /** Checks the credential files now instead of waiting for the watch or the poll. */
+  reloadCredentials(): Promise<void>;
   /** Stops serving; bounded by `--shutdown-timeout`. */
   stop(): Promise<void>;
 }
+
+/** After an issuer swap every identity is re-issued, spread over this window (not all at once). */
+export const REISSUE_SPREAD_MS = 5_000;
 
 /** Dependencies that tests replace. */
 export interface StartDeps {
@@ -82,6 +101,14 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString(), anchors: anchors.certificates.length },
     'loaded issuer credentials',
   );
+  const jwtHandlers = await loadJwtHandlers({
+    path: paths.jwtKey,
+    trustDomain: naming.trustDomain,
+    ttlMs: config.jwtTtlMs,
+    forbidden: [issuer.privateKey, ...anchors.certificates.map((c) => c.publicKey)],
+    clock,
+    logger,
+  });
   const anchorsWatch = createWatch(anchors);
   const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
   const grants = createAttestedGrants();
@@ -94,7 +121,8 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     clockSkewMs: config.clockSkewMs,
     logger,
   });
-  const attestor = await createAttestor(config, logger);
+  const metrics = createAgentMetrics();
+  const attestor = await createAttestor(config, logger, metrics);
   const proc = createProcReader({ procRoot: config.procRoot });
   const agent = createWorkloadAgent({
     socketPath: config.socket,
@@ -106,11 +134,49 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
     readStartTime: (pid) => proc.readStartTime(pid),
     clock,
+    extraHandlers: jwtHandlers,
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
+    onIssued: metrics.onIssued,
+    onCallResult: metrics.onCallResult,
+    onStreamsChanged: metrics.onStreamsChanged,
   });
-  await agent.start();
-  return { agent, stop: () => agent.stop() };
+  const chainOk = createWatch(true);
+  const reloader = await startCredentialReloader({
+    trustAnchorsPath: paths.trustAnchors,
+    issuerDir: paths.issuerDir,
+    initial: { anchors, issuer },
+    anchorsSink: anchorsWatch.sink,
+    issuerSink: issuerWatch.sink,
+    chainOkSink: chainOk.sink,
+    onIssuerChanged: () => agent.store.reissueAll(REISSUE_SPREAD_MS),
+    clock,
+    logger,
+  });
+  let http: HttpEndpoints | undefined;
+  try {
+    // Listening before the socket: probes see "not ready" rather than nothing while it starts.
+    const receivers = { issuer: issuerWatch.receiver, anchors: anchorsWatch.receiver, issuerChainsToAnchors: chainOk.receiver };
+    http = await startOperations({ healthAddr: config.healthAddr, metrics, agent, ...receivers, logger });
+    await agent.start();
+  } catch (err) {
+    reloader.close();
+    await http?.close();
+    throw err;
+  }
+  return {
+    agent,
+    issuerChainsToAnchors: chainOk.receiver,
+    reloadCredentials: () => reloader.reload(),
+    metrics,
+    httpUrl: http?.url,
+    async stop() {
+      reloader.close();
+      // `/ready` answers 503 while streams drain; the listener goes last.
+      await agent.stop();
+      await http?.close();
+    },
+  };
 }
 
 /** Runs the agent until SIGTERM/SIGINT; returns the process exit code (SPEC §9). */

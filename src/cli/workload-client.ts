@@ -32,6 +32,38 @@ export interface X509SVIDResponse {
   readonly federated_bundles: Readonly<Record<string, Buffer>>;
 }
 
+/** `JWTSVIDResponse` as proto-loader decodes it. `svid` is a bearer token: never log it. */
+export interface JWTSVIDResponse {
+  readonly svids: readonly { readonly spiffe_id: string; readonly svid: string; readonly hint: string }[];
+}
+
+/** `JWTBundlesResponse` as proto-loader decodes it: JWK Set JSON bytes keyed `spiffe://<td>`. */
+export interface JWTBundlesResponse {
+  readonly bundles: Readonly<Record<string, Buffer>>;
+}
+
+/** `google.protobuf.Value` as proto-loader decodes it (`oneofs`: `kind` names the field set). */
+export interface ProtoValue {
+  readonly kind?: string;
+  readonly nullValue?: number | string;
+  readonly numberValue?: number;
+  readonly stringValue?: string;
+  readonly boolValue?: boolean;
+  readonly structValue?: ProtoStruct;
+  readonly listValue?: { readonly values?: readonly ProtoValue[] };
+}
+
+/** `google.protobuf.Struct` as proto-loader decodes it. */
+export interface ProtoStruct {
+  readonly fields?: Readonly<Record<string, ProtoValue>>;
+}
+
+/** `ValidateJWTSVIDResponse` as proto-loader decodes it. */
+export interface ValidateJWTSVIDResponse {
+  readonly spiffe_id: string;
+  readonly claims: ProtoStruct | null;
+}
+
 /**
  * A Workload API call that failed with a gRPC status. `status` is the gRPC code; the message is
  * `<STATUS_NAME>: <details>`. PERMISSION_DENIED maps to `NO_IDENTITY`, INVALID_ARGUMENT to
@@ -99,6 +131,18 @@ export interface CallOptions {
 export interface WorkloadClient {
   /** Opens `FetchX509SVID`; the caller consumes the stream and cancels it when done. */
   fetchX509SVID(options: CallOptions): grpc.ClientReadableStream<X509SVIDResponse>;
+  /**
+   * Calls `FetchJWTSVID`.
+   * @throws WorkloadApiError with the gRPC status when the call fails
+   */
+  fetchJWTSVID(request: { audience: readonly string[]; spiffe_id?: string }, options: CallOptions): Promise<JWTSVIDResponse>;
+  /** Opens `FetchJWTBundles`; the caller consumes the stream and cancels it when done. */
+  fetchJWTBundles(options: CallOptions): grpc.ClientReadableStream<JWTBundlesResponse>;
+  /**
+   * Calls `ValidateJWTSVID`.
+   * @throws WorkloadApiError with the gRPC status (INVALID_ARGUMENT when the token is not valid)
+   */
+  validateJWTSVID(request: { audience: string; svid: string }, options: CallOptions): Promise<ValidateJWTSVIDResponse>;
   /** Closes the channel; open calls are cancelled. */
   close(): void;
 }
@@ -129,8 +173,34 @@ export function createWorkloadClient(options: WorkloadClientOptions): WorkloadCl
         { deadline: call.deadline },
       );
     },
+    fetchJWTSVID: (request, call) => unary<JWTSVIDResponse>('FetchJWTSVID', request, call),
+    fetchJWTBundles(call) {
+      const method = methodOf('FetchJWTBundles');
+      const decode = (bytes: Buffer) => method.responseDeserialize(bytes) as JWTBundlesResponse;
+      return client.makeServerStreamRequest(method.path, method.requestSerialize, decode, {}, new grpc.Metadata(), { deadline: call.deadline });
+    },
+    validateJWTSVID: (request, call) => unary<ValidateJWTSVIDResponse>('ValidateJWTSVID', request, call),
     close: () => client.close(),
   };
+
+  function methodOf(name: string) {
+    const method = service[name];
+    if (!method) throw new AgentError('INTERNAL', `${name} missing from workload.proto`);
+    return method;
+  }
+
+  function unary<T>(name: string, request: object, call: CallOptions): Promise<T> {
+    const method = methodOf(name);
+    // proto-loader types decoded messages as `object`; the shape is fixed by workload.proto.
+    const decode = (bytes: Buffer) => method.responseDeserialize(bytes) as T;
+    return new Promise<T>((resolve, reject) => {
+      client.makeUnaryRequest(method.path, method.requestSerialize, decode, request, new grpc.Metadata(), { deadline: call.deadline }, (err, value) => {
+        if (err) reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
+        else if (value === undefined) reject(new WorkloadApiError(grpc.status.INTERNAL, 'empty response'));
+        else resolve(value);
+      });
+    });
+  }
 }
 
 /** Options of {@link fetchX509Once}. */

@@ -90,12 +90,16 @@ describe('usage errors exit 2', () => {
     for (const name of ['run', 'api', 'healthcheck', 'certs']) assert.match(r.stdout, new RegExp(`\\n  ${name}\\b`));
   });
 
-  it('placeholders exit 1 with "not implemented yet"', async () => {
-    for (const args of [['api', 'fetch', 'jwt', '--audience', 'a'], ['api', 'validate', 'jwt'], ['api', 'watch'], ['healthcheck']]) {
-      const r = await cli(args);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /^svid-agent: .* is not implemented yet\n$/);
-    }
+  it('jwt commands: missing required flags exit 2 naming them; no agent exits 1 naming the socket', async () => {
+    const usage = await cli(['api', 'validate', 'jwt']);
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stderr, 'svid-agent: --audience: audience must be specified\nsvid-agent: --svid: svid must be specified\n');
+    assert.equal((await cli(['api', 'fetch', 'jwt', '--audience', ' , '])).code, 2);
+    const missing = join(work, 'no-agent.sock');
+    const r = await cli(['api', 'fetch', 'jwt', '--audience', 'a', '--socket', missing]);
+    assert.equal(r.code, 1);
+    assertNoStack(r);
+    assert.equal(r.stderr, `svid-agent: no Workload API socket at ${missing} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)\n`);
   });
 });
 

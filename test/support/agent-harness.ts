@@ -11,16 +11,10 @@ import { type RunningAgent, startAgent } from '../../src/cli/run.js';
 import { type GeneratedCa, createIssuerCa, createTrustAnchor } from '../../src/issuer/index.js';
 import { type CapturedLogger, captureLogger } from './log-capture.js';
 
-export interface TestAgent {
-  readonly dir: string;
-  readonly socketPath: string;
+/** An agent on fresh credentials made by {@link writeCredentials}. */
+export interface TestAgent extends StartedAgent {
   readonly anchor: GeneratedCa;
   readonly issuer: GeneratedCa;
-  readonly config: RunConfig;
-  readonly running: RunningAgent;
-  readonly log: CapturedLogger;
-  /** Stops the agent and removes the temp directory. */
-  close(): Promise<void>;
 }
 
 /** Writes an anchor + issuer in Linkerd's kubernetes.io/tls layout under `dir`. */
@@ -65,20 +59,32 @@ export function testRunConfig(dir: string, overrides: Partial<RunConfig> = {}): 
   };
 }
 
-/** Starts an agent; `overrides` adjust the config (paths default to the temp dir). */
-export async function startTestAgent(overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<TestAgent> {
-  const dir = await mkdtemp(join(tmpdir(), 'svid-agent-'));
-  // Other uids must reach the socket (tests run clients as nobody).
+/** A fresh temp directory that other uids can enter (tests run clients as nobody). */
+export async function makeTestDir(prefix = 'svid-agent-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   await chmod(dir, 0o755);
-  const { anchor, issuer } = await writeCredentials(dir);
+  return dir;
+}
+
+/** An agent started on credentials a test laid out itself under `dir`. */
+export interface StartedAgent {
+  readonly dir: string;
+  readonly socketPath: string;
+  readonly config: RunConfig;
+  readonly running: RunningAgent;
+  readonly log: CapturedLogger;
+  /** Stops the agent and removes the directory. */
+  close(): Promise<void>;
+}
+
+/** Starts the agent with `testRunConfig(dir, overrides)`; the credentials must already be in `dir`. */
+export async function startAgentIn(dir: string, overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<StartedAgent> {
   const config = testRunConfig(dir, overrides);
   const log = captureLogger('debug');
   const running = await startAgent(config, { logger: log.logger, clock: deps.clock });
   return {
     dir,
     socketPath: config.socket,
-    anchor,
-    issuer,
     config,
     running,
     log,
@@ -87,4 +93,11 @@ export async function startTestAgent(overrides: Partial<RunConfig> = {}, deps: {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts an agent on fresh credentials; `overrides` adjust the config (paths default to the temp dir). */
+export async function startTestAgent(overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<TestAgent> {
+  const dir = await makeTestDir();
+  const { anchor, issuer } = await writeCredentials(dir);
+  return { ...(await startAgentIn(dir, overrides, deps)), anchor, issuer };
 }

@@ -1,0 +1,57 @@
+/**
+ * How every Workload API call ends: success is counted; failure is mapped by `workloadStatus`
+ * (the one status mapping), logged once with its cause, counted, and sent to the client. The
+ * X.509 and JWT handlers both run their bodies through this.
+ */
+import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { describeError } from '../errors.js';
+import { F, type Logger } from '../log.js';
+import { workloadStatus } from './status.js';
+
+type Stream = ServerWritableStream<unknown, unknown>;
+type Unary<T> = ServerUnaryCall<T, unknown>;
+
+export interface CallOutcomes {
+  /** Ends `call` with the status for `err`; a unary call answers through `callback`. */
+  refuse(method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): void;
+  /** A server-streaming handler running `body`; a rejection ends the stream with its status. */
+  stream(method: string, body: (call: Stream) => Promise<void>): (call: Stream) => void;
+  /** A unary handler answering with what `body` resolves to, or the status of its rejection. */
+  unary<T>(method: string, body: (call: Unary<T>) => Promise<unknown>): (call: Unary<T>, callback: sendUnaryData<unknown>) => void;
+}
+
+/**
+ * @param onResult counts each call's outcome (metrics); `code` is the gRPC status name or `OK`
+ */
+export function createCallOutcomes(logger: Logger, onResult?: (method: string, code: string) => void): CallOutcomes {
+  const log = logger.child({ [F.subsystem]: 'workload_api' });
+  const refuse: CallOutcomes['refuse'] = (method, call, err, callback) => {
+    const st = workloadStatus(err);
+    const code = status[st.code] ?? String(st.code);
+    // Same field names as the attestor's entries (`conn`), so one call's lines can be joined.
+    const fields = { [F.method]: method, [F.connection]: call.getPeer(), code, [F.error]: describeError(err) };
+    if (st.code === status.UNAVAILABLE) log.warn(fields, 'workload api call failed');
+    else log.info(fields, 'workload api call refused');
+    onResult?.(method, code);
+    if (callback) callback({ code: st.code, details: st.details });
+    else if (!(call as Stream).cancelled) (call as Stream).emit('error', { code: st.code, details: st.details });
+  };
+  return {
+    refuse,
+    stream: (method, body) => (call) => {
+      body(call).then(
+        () => onResult?.(method, 'OK'),
+        (err) => refuse(method, call, err),
+      );
+    },
+    unary: (method, body) => (call, callback) => {
+      body(call).then(
+        (response) => {
+          onResult?.(method, 'OK');
+          callback(null, response);
+        },
+        (err) => refuse(method, call, err, callback),
+      );
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/**
+ * The JWT methods of the Workload API (SPEC §2, §7; SPIRE `handler.go`): FetchJWTSVID,
+ * FetchJWTBundles and ValidateJWTSVID. Thin like the X.509 handlers: check the request, resolve
+ * the caller, mint or validate through the issuer, fail through `workloadStatus`.
+ *
+ * Without a JWT key (`--jwt-key` unset) the three methods answer UNIMPLEMENTED: the operator
+ * disabled the profile (SPIFFE Workload API §2), which clients must not retry.
+ */
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import { AgentError } from '../errors.js';
+import { parseSpiffeId } from '../identity.js';
+import { type JwtKeyLookup, type JwtKeySet, type MintedJwtSvid, mintJwtSvid, validateJwtSvid } from '../issuer/index.js';
+import { F, type Logger } from '../log.js';
+import type { Receiver } from '../watch.js';
+import type { ExtraHandlerContext } from './agent.js';
+import { checkSecurityHeader } from './caller-resolver.js';
+import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvidMessage } from './jwt-response.js';
+import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
+import { createLatestWriter } from './latest-writer.js';
+
+/** Most audiences one FetchJWTSVID may ask for. */
+export const MAX_AUDIENCES = 64;
+/** Longest audience, UTF-8 bytes. */
+export const MAX_AUDIENCE_BYTES = 1024;
+/** Longest total of a request's audiences, UTF-8 bytes; bounds the tokens the cache holds. */
+export const MAX_AUDIENCES_TOTAL_BYTES = 16 * 1024;
+
+/** Options of {@link createJwtHandlers}. */
+export interface JwtHandlerOptions {
+  /** The trust domain's JWT keys; `undefined` disables JWT-SVIDs (the methods answer UNIMPLEMENTED). */
+  readonly keys: Receiver<JwtKeySet> | undefined;
+  /** Our trust domain: the key set is its bundle. */
+  readonly trustDomain: string;
+  /** JWT-SVID lifetime (`--jwt-ttl`), ms; default 5 minutes, SPIRE's `default_jwt_svid_ttl`. */
+  readonly ttlMs?: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries. */
+  readonly cache?: JwtSvidCache;
+}
+
+/** The request messages as proto-loader decodes them; fields may be absent without `defaults: true`. */
+interface JwtSvidRequest {
+  readonly audience?: readonly string[];
+  readonly spiffe_id?: string;
+}
+interface ValidateRequest {
+  readonly audience?: string;
+  readonly svid?: string;
+}
+
+
+const DEFAULT_TTL_MS = 5 * 60_000;
+const AUDIENCES_FIELD = 'audiences';
+const KID_FIELD = 'kid';
+const CACHED_FIELD = 'cached';
+
+function badRequest(message: string): AgentError {
+  return new AgentError('INVALID_REQUEST', message);
+}
+
+/**
+ * The audiences of a FetchJWTSVID request, checked: at least one, at most {@link MAX_AUDIENCES},
+ * none empty or longer than {@link MAX_AUDIENCE_BYTES}, all together at most
+ * {@link MAX_AUDIENCES_TOTAL_BYTES}.
+ * @throws AgentError `INVALID_REQUEST` saying which rule failed
+ */
+export function checkAudiences(audience: readonly string[]): readonly string[] {
+  if (audience.length === 0) throw badRequest('audience must be specified');
+  if (audience.length > MAX_AUDIENCES) throw badRequest(`too many audiences: at most ${MAX_AUDIENCES}`);
+  let total = 0;
+  for (const aud of audience) {
+    const bytes = Buffer.byteLength(aud);
+    if (bytes === 0) throw badRequest('audience must not contain empty values');
+    if (bytes > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
+    total += bytes;
+  }
+  if (total > MAX_AUDIENCES_TOTAL_BYTES) throw badRequest(`audiences longer than ${MAX_AUDIENCES_TOTAL_BYTES} bytes in total`);
+  return audience;
+}
+
+/**
+ * The requested `spiffe_id` normalised (trust domain lower-cased), or `undefined` when empty.
+ * @throws AgentError `INVALID_REQUEST` `invalid requested SPIFFE ID: <why>`
+ */
+export function requestedSpiffeId(spiffeId: string): string | undefined {
+  if (spiffeId === '') return undefined;
+  const id = parseSpiffeId(spiffeId);
+  if (typeof id === 'string') throw badRequest(`invalid requested SPIFFE ID: ${id}`);
+  return `spiffe://${id.trustDomain}${id.path}`;
+}
+
+/**
+ * Builds the JWT handlers; pass the result as `extraHandlers` to `createWorkloadAgent`.
+ * @throws TypeError when `ttlMs` is under one second
+ */
+export function createJwtHandlers(options: JwtHandlerOptions): (context: ExtraHandlerContext) => UntypedServiceImplementation {
+  const { keys, trustDomain, clock } = options;
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
+  if (!(ttlMs >= 1000)) throw new TypeError('ttlMs must be at least 1000');
+  const cache = options.cache ?? createJwtSvidCache();
+  const log = options.logger.child({ [F.subsystem]: 'jwt_api' });
+  const lookups = new WeakMap<JwtKeySet, JwtKeyLookup>();
+
+  function keyReceiver(method: string): Receiver<JwtKeySet> {
+    if (!keys) throw new AgentError('NOT_IMPLEMENTED', `${method} is disabled: the agent runs without --jwt-key`);
+    return keys;
+  }
+
+  function lookupFor(set: JwtKeySet): JwtKeyLookup {
+    const known = lookups.get(set);
+    if (known) return known;
+    const lookup = jwtKeyLookup(trustDomain, set);
+    lookups.set(set, lookup);
+    return lookup;
+  }
+
+  async function fetchSvid(spiffeId: string, audience: readonly string[]): Promise<MintedJwtSvid> {
+    const set = keyReceiver('FetchJWTSVID').get();
+    const now = clock.now();
+    const fields = { [F.spiffeId]: spiffeId, [KID_FIELD]: set.signer.kid, [AUDIENCES_FIELD]: audience.length };
+    const cached = cache.get(spiffeId, audience, set.signer.kid, now);
+    if (cached) {
+      log.debug({ ...fields, [CACHED_FIELD]: true }, 'jwt-svid issued');
+      return cached;
+    }
+    const minted = await mintJwtSvid({ key: set.signer, spiffeId, audience, ttlMs, now });
+    cache.set(audience, minted);
+    log.debug({ ...fields, [CACHED_FIELD]: false, [F.notAfter]: new Date(minted.expiresAt).toISOString() }, 'jwt-svid issued');
+    return minted;
+  }
+
+  return (context) => {
+    const { resolver, streams, outcomes } = context;
+    const bundles = createJwtBundleResponses(context.encode, trustDomain);
+
+    return {
+      FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call) => {
+        // The header rule comes first for every method (SPEC §2), then SPIRE's order:
+        // request fields, then attestation.
+        checkSecurityHeader(call.metadata);
+        keyReceiver('FetchJWTSVID');
+        const audience = checkAudiences(call.request.audience ?? []);
+        const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
+        const { identity } = await resolver.resolve(call);
+        if (requested !== undefined && requested !== identity.spiffeId) {
+          throw new AgentError('NO_IDENTITY', `caller ${identity.spiffeId} is not entitled to ${requested}`);
+        }
+        return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
+      }),
+      FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call) => {
+        checkSecurityHeader(call.metadata);
+        const receiver = keyReceiver('FetchJWTBundles');
+        await resolver.resolve(call);
+        const writer = createLatestWriter(call);
+        const push = () => writer.write(bundles(receiver.get()));
+        streams.track(call, receiver.subscribe(push));
+        if (!call.cancelled) push();
+      }),
+      ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call) => {
+        checkSecurityHeader(call.metadata);
+        const receiver = keyReceiver('ValidateJWTSVID');
+        const { audience = '', svid = '' } = call.request;
+        if (audience === '') throw badRequest('audience must be specified');
+        if (svid === '') throw badRequest('svid must be specified');
+        if (Buffer.byteLength(audience) > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
+        // Any attested caller may validate; no entitlement to the token's subject is needed.
+        await resolver.resolve(call);
+        const result = await validateJwtSvid(svid, audience, { keys: lookupFor(receiver.get()), now: clock.now() });
+        log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
+        return validateJwtSvidMessage(result.spiffeId, result.claims);
+      }),
+    };
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Prometheus metrics of one agent (SPEC §8, issue 6), served on `/metrics`.
+ *
+ * Each agent has a registry of its own: prom-client's default registry is process-wide, and two
+ * agents in one process (tests) must not share counters. Producers report through small hooks
+ * (the agent's, the attestor's, the TokenReview validator's); state gauges (identities, expiry,
+ * readiness) are read at scrape time from {@link MetricSources}, so they cannot go stale.
+ */
+import { status } from '@grpc/grpc-js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AttestationOutcome, TokenReviewObservation } from '../attestor/index.js';
+import type { IssuedSvid } from './svid-store.js';
+
+/** Every metric name, each with the `svid_agent_` prefix. */
+export const METRIC_NAMES = {
+  svidsIssued: 'svid_agent_x509_svids_issued_total',
+  svidRotations: 'svid_agent_x509_svid_rotations_total',
+  workloadApiCalls: 'svid_agent_workload_api_calls_total',
+  attestations: 'svid_agent_attestations_total',
+  tokenReviewDuration: 'svid_agent_token_review_duration_seconds',
+  openStreams: 'svid_agent_workload_api_open_streams',
+  identities: 'svid_agent_identities',
+  issuerNotAfter: 'svid_agent_issuer_not_after_timestamp_seconds',
+  trustAnchorsNotAfter: 'svid_agent_trust_anchors_not_after_timestamp_seconds',
+  ready: 'svid_agent_ready',
+  issuerChainsToAnchors: 'svid_agent_issuer_chains_to_anchors',
+} as const;
+
+/** TokenReview latency buckets, seconds: a healthy API answers in ms; the call is cut at 5 s. */
+const TOKEN_REVIEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Where the state gauges read from, at scrape time. */
+export interface MetricSources {
+  /** Identities the SVID store holds. */
+  identities(): number;
+  /** The loaded issuer's `notAfter`, ms since the epoch; `undefined` when none is loaded. */
+  issuerNotAfterMs(): number | undefined;
+  /** The earliest `notAfter` among the trust anchors, ms since the epoch. */
+  trustAnchorsNotAfterMs(): number | undefined;
+  /** Same answer as `/ready`. */
+  ready(): boolean;
+  /** Whether the issuer in use chains to the trust anchors in use (issue 5). */
+  issuerChainsToAnchors(): boolean;
+}
+
+/** One agent's metrics: hooks for the producers, and the text for `/metrics`. */
+export interface AgentMetrics {
+  /** `Content-Type` of {@link render}'s text. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+  /** `WorkloadAgentOptions.onIssued`. */
+  readonly onIssued: (svid: IssuedSvid, rotation: boolean) => void;
+  /** `WorkloadAgentOptions.onCallResult`; `code` is a gRPC status name or `OK`. */
+  readonly onCallResult: (method: string, code: string) => void;
+  /** `WorkloadAgentOptions.onStreamsChanged`. */
+  readonly onStreamsChanged: (open: number) => void;
+  /** The attestors' `onOutcome`. */
+  readonly onAttestation: (outcome: AttestationOutcome) => void;
+  /** The TokenReview validator's `onReview`. */
+  readonly onTokenReview: (observation: TokenReviewObservation) => void;
+  /**
+   * Registers the state gauges, read from `sources` at every scrape. Called once, when the
+   * agent they describe exists (its hooks are built before it).
+   * @throws TypeError when called twice
+   */
+  observe(sources: MetricSources): void;
+}
+
+/** A status code as its name (`PERMISSION_DENIED`), whether a hook passed the name or the number. */
+const codeName = (code: string): string => (/^\d+$/.test(code) ? (status[Number(code)] ?? code) : code);
+
+/** Prometheus timestamps are seconds; 0 stands for "none" (a gauge cannot be absent). */
+const seconds = (ms: number | undefined): number => (ms === undefined ? 0 : ms / 1000);
+
+/** Creates the metrics of one agent in a fresh registry. */
+export function createAgentMetrics(): AgentMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const issued = new Counter({ name: METRIC_NAMES.svidsIssued, help: 'X.509-SVIDs issued, rotations included', registers });
+  const rotations = new Counter({
+    name: METRIC_NAMES.svidRotations,
+    help: 'X.509-SVIDs issued to replace one before it expires',
+    registers,
+  });
+  const calls = new Counter({
+    name: METRIC_NAMES.workloadApiCalls,
+    help: 'Workload API calls by method and gRPC status (streams count once, when set up or refused)',
+    labelNames: ['method', 'code'] as const,
+    registers,
+  });
+  const attestations = new Counter({
+    name: METRIC_NAMES.attestations,
+    help: 'Workload attestations by attestor, result (attested, refused, unavailable) and reason',
+    labelNames: ['attestor', 'result', 'reason'] as const,
+    registers,
+  });
+  const tokenReviews = new Histogram({
+    name: METRIC_NAMES.tokenReviewDuration,
+    help: 'Kubernetes TokenReview call latency by result (ok, error); cache hits are not calls',
+    labelNames: ['result'] as const,
+    buckets: TOKEN_REVIEW_BUCKETS,
+    registers,
+  });
+  const openStreams = new Gauge({ name: METRIC_NAMES.openStreams, help: 'Open Workload API streams', registers });
+  let observed = false;
+
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    onIssued(_svid, rotation) {
+      issued.inc();
+      if (rotation) rotations.inc();
+    },
+    onCallResult: (method, code) => calls.inc({ method, code: codeName(code) }),
+    onStreamsChanged: (open) => openStreams.set(open),
+    onAttestation: ({ attestor, result, reason }) => attestations.inc({ attestor, result, reason }),
+    onTokenReview: ({ durationMs, result }) => tokenReviews.observe({ result }, durationMs / 1000),
+    observe(sources) {
+      if (observed) throw new TypeError('metric sources are already set');
+      observed = true;
+      const gauge = (name: string, help: string, read: () => number) =>
+        new Gauge({
+          name,
+          help,
+          registers,
+          collect() {
+            this.set(read());
+          },
+        });
+      gauge(METRIC_NAMES.identities, 'Identities (SPIFFE IDs) the agent holds an X.509-SVID for', sources.identities);
+      gauge(METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when no issuer is loaded)', () =>
+        seconds(sources.issuerNotAfterMs()),
+      );
+      gauge(METRIC_NAMES.trustAnchorsNotAfter, 'Earliest expiry among the trust anchors, Unix seconds', () =>
+        seconds(sources.trustAnchorsNotAfterMs()),
+      );
+      gauge(METRIC_NAMES.ready, '1 when /ready answers 200, else 0', () => (sources.ready() ? 1 : 0));
+      gauge(METRIC_NAMES.issuerChainsToAnchors, '1 when the issuer in use chains to the trust anchors in use, else 0', () =>
+        sources.issuerChainsToAnchors() ? 1 : 0,
+      );
+    },
+  };
+}

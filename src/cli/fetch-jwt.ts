@@ -1,0 +1,147 @@
+/**
+ * `svid-agent api fetch jwt` (SPEC §8, like `spire-agent api fetch jwt`): fetch the JWT bundles
+ * (first FetchJWTBundles message), then JWT-SVIDs for the audiences, and print
+ * `token(<id>):\n\t<jwt>` per SVID and `bundle(<td>):\n\t<jwks>` per trust domain, or with
+ * `--output json` the two responses as a protojson array (`[svids, bundles]`), as SPIRE does.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { formatDuration } from '../duration.js';
+import { AgentError } from '../errors.js';
+import { type CliIo, reportFailure } from './cli-io.js';
+import { ConfigError, EXIT, type ExitCode } from './exit.js';
+import type { OutputFormat } from './fetch-x509.js';
+import {
+  createWorkloadClient,
+  type JWTBundlesResponse,
+  type JWTSVIDResponse,
+  WorkloadApiError,
+  type WorkloadClient,
+} from './workload-client.js';
+
+/**
+ * `--audience A[,B]` as a list: split on commas, blanks dropped (SPIRE's comma-strings flag).
+ * @throws ConfigError `--audience: audience must be specified` when nothing is left
+ */
+export function parseAudienceFlag(flag: string | undefined): string[] {
+  const audience = (flag ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (audience.length === 0) throw new ConfigError(['--audience: audience must be specified']);
+  return audience;
+}
+
+/** Options of {@link runFetchJwt}. */
+export interface FetchJwtCommandOptions {
+  /** Absolute path of the agent socket. */
+  readonly socketPath: string;
+  /** `--audience`, already split on commas; must not be empty. */
+  readonly audience: readonly string[];
+  /** `--spiffe-id`: ask for this identity only. */
+  readonly spiffeId?: string;
+  /** Deadline of each call, ms (`--timeout`, default 5s). */
+  readonly timeoutMs: number;
+  /** `--output`, default `pretty`. */
+  readonly output: OutputFormat;
+  readonly io: CliIo;
+}
+
+/** Runs the command; returns the exit code (0, or 1 with one line on stderr). Prints tokens only to stdout. */
+export async function runFetchJwt(options: FetchJwtCommandOptions): Promise<ExitCode> {
+  const client = createWorkloadClient({ socketPath: options.socketPath });
+  try {
+    const bundles = await call(options, 'fetching JWT bundles', () => firstBundles(client, Date.now() + options.timeoutMs));
+    const svids = await call(options, 'fetching the JWT-SVID', () =>
+      client.fetchJWTSVID({ audience: options.audience, spiffe_id: options.spiffeId ?? '' }, { deadline: Date.now() + options.timeoutMs }),
+    );
+    options.io.out(options.output === 'json' ? `${JSON.stringify(toProtoJson(svids, bundles))}\n` : formatPretty(svids, bundles));
+    return EXIT.OK;
+  } catch (err) {
+    reportFailure(options.io, err);
+    return EXIT.FAILURE;
+  } finally {
+    client.close();
+  }
+}
+
+/** The pretty form, laid out like spire-agent's. */
+export function formatPretty(svids: JWTSVIDResponse, bundles: JWTBundlesResponse): string {
+  let text = '';
+  for (const svid of svids.svids) {
+    text += `token(${svid.spiffe_id}):\n\t${svid.svid}\n`;
+    if (svid.hint !== '') text += `hint(${svid.spiffe_id}):\n\t${svid.hint}\n`;
+  }
+  for (const [td, jwks] of Object.entries(bundles.bundles)) text += `bundle(${td}):\n\t${jwks.toString('utf8')}\n`;
+  return text;
+}
+
+/** protojson of both responses (lowerCamel names, bytes as base64, empty fields omitted). */
+export function toProtoJson(svids: JWTSVIDResponse, bundles: JWTBundlesResponse): unknown[] {
+  return [
+    { svids: svids.svids.map((s) => ({ spiffeId: s.spiffe_id, svid: s.svid, ...(s.hint === '' ? {} : { hint: s.hint }) })) },
+    { bundles: Object.fromEntries(Object.entries(bundles.bundles).map(([td, b]) => [td, b.toString('base64')])) },
+  ];
+}
+
+/** The first FetchJWTBundles message; the stream is cancelled after it. */
+function firstBundles(client: WorkloadClient, deadline: number): Promise<JWTBundlesResponse> {
+  return new Promise((resolve, reject) => {
+    const stream = client.fetchJWTBundles({ deadline });
+    let settled = false;
+    stream.on('data', (message: JWTBundlesResponse) => {
+      if (settled) return;
+      settled = true;
+      resolve(message);
+      stream.cancel();
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (settled) return; // our own cancel() after the first message
+      settled = true;
+      reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
+    });
+    stream.on('status', (status: grpc.StatusObject) => {
+      if (settled) return;
+      settled = true;
+      reject(new WorkloadApiError(status.code, status.details || 'the stream ended without a message'));
+    });
+  });
+}
+
+async function call<T>(options: { socketPath: string; timeoutMs: number }, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw explainJwtCallError(err, options, what);
+  }
+}
+
+/**
+ * Turns a failed JWT call into one line a user can act on; `what` says what was being done
+ * (`fetching the JWT-SVID`). Errors other than {@link WorkloadApiError} are returned unchanged.
+ */
+export function explainJwtCallError(err: unknown, options: { socketPath: string; timeoutMs: number }, what: string): unknown {
+  if (!(err instanceof WorkloadApiError)) return err;
+  const { socketPath } = options;
+  const detail = err.message;
+  switch (err.status) {
+    case grpc.status.UNAVAILABLE:
+      if (detail.includes('ENOENT'))
+        return new AgentError(
+          'INTERNAL',
+          `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`,
+        );
+      if (detail.includes('ECONNREFUSED'))
+        return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
+      if (detail.includes('EACCES')) return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
+      return new AgentError('INTERNAL', `${what} failed: the agent at ${socketPath} is unavailable (${detail})`);
+    case grpc.status.PERMISSION_DENIED:
+      return new AgentError('NO_IDENTITY', `${what} failed: the agent issued no identity to this process (${detail})`);
+    case grpc.status.DEADLINE_EXCEEDED:
+      return new AgentError(
+        'INTERNAL',
+        `${what} failed: no answer from ${socketPath} within ${formatDuration(options.timeoutMs)} (DEADLINE_EXCEEDED)`,
+      );
+    default:
+      return new AgentError(err.code, `${what} failed (${detail})`);
+  }
+}

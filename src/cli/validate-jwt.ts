@@ -1,0 +1,91 @@
+/**
+ * `svid-agent api validate jwt` (SPEC §8, like `spire-agent api validate jwt`): ask the agent to
+ * validate a JWT-SVID for one audience. Prints `SVID is valid.`, `SPIFFE ID : <id>` and
+ * `Claims    : <json>`; a token the agent refuses (INVALID_ARGUMENT) is reported as
+ * `SVID is not valid: <why>` with exit code 1.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AgentError } from '../errors.js';
+import { type CliIo, reportFailure } from './cli-io.js';
+import { ConfigError, EXIT, type ExitCode } from './exit.js';
+import { explainJwtCallError } from './fetch-jwt.js';
+import { createWorkloadClient, type ProtoStruct, type ProtoValue, WorkloadApiError } from './workload-client.js';
+
+/**
+ * The required flags of `api validate jwt`, checked.
+ * @throws ConfigError naming each missing flag
+ */
+export function parseValidateFlags(flags: { audience?: string; svid?: string }): { audience: string; svid: string } {
+  const problems: string[] = [];
+  if (!flags.audience) problems.push('--audience: audience must be specified');
+  if (!flags.svid) problems.push('--svid: svid must be specified');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { audience: flags.audience as string, svid: flags.svid as string };
+}
+
+/** Options of {@link runValidateJwt}. */
+export interface ValidateJwtCommandOptions {
+  /** Absolute path of the agent socket. */
+  readonly socketPath: string;
+  /** `--audience`: the one audience the token must carry. */
+  readonly audience: string;
+  /** `--svid`: the token. Never printed. */
+  readonly svid: string;
+  /** Deadline of the call, ms (`--timeout`, default 5s). */
+  readonly timeoutMs: number;
+  readonly io: CliIo;
+}
+
+/** Runs the command; returns the exit code (0 valid, 1 not valid or the call failed). */
+export async function runValidateJwt(options: ValidateJwtCommandOptions): Promise<ExitCode> {
+  const client = createWorkloadClient({ socketPath: options.socketPath });
+  try {
+    const response = await client
+      .validateJWTSVID({ audience: options.audience, svid: options.svid }, { deadline: Date.now() + options.timeoutMs })
+      .catch((err: unknown) => {
+        if (err instanceof WorkloadApiError && err.status === grpc.status.INVALID_ARGUMENT) {
+          throw new AgentError('JWT_SVID_INVALID', `SVID is not valid: ${detailsOf(err)}`);
+        }
+        throw explainJwtCallError(err, options, 'validating the JWT-SVID');
+      });
+    const claims = JSON.stringify(structToJson(response.claims ?? {}));
+    options.io.out(`SVID is valid.\nSPIFFE ID : ${response.spiffe_id}\nClaims    : ${claims}\n`);
+    return EXIT.OK;
+  } catch (err) {
+    reportFailure(options.io, err);
+    return EXIT.FAILURE;
+  } finally {
+    client.close();
+  }
+}
+
+/** The server's status details, without the `INVALID_ARGUMENT: ` prefix the error message carries. */
+function detailsOf(err: WorkloadApiError): string {
+  const cause = err.cause as grpc.ServiceError | undefined;
+  return cause?.details ?? err.message;
+}
+
+/** A decoded `google.protobuf.Value` as plain JSON. */
+export function valueToJson(value: ProtoValue): unknown {
+  switch (value.kind) {
+    case 'numberValue':
+      return value.numberValue;
+    case 'stringValue':
+      return value.stringValue;
+    case 'boolValue':
+      return value.boolValue;
+    case 'structValue':
+      return structToJson(value.structValue ?? {});
+    case 'listValue':
+      return (value.listValue?.values ?? []).map(valueToJson);
+    default:
+      return null;
+  }
+}
+
+/** A decoded `google.protobuf.Struct` as a plain JSON object. */
+export function structToJson(struct: ProtoStruct): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(struct.fields ?? {})) out[key] = valueToJson(value);
+  return out;
+}
