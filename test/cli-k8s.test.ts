@@ -4,45 +4,18 @@
  * kubeconfig, /proc through `--proc-root`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { writeCredentials } from './support/agent-harness.js';
+import { spawnAgent as runAgentProcess, waitForSocket } from './support/agent-process.js';
 import { finalStatus } from './support/child.js';
 import { NODE, callAs, createTestPod, inPod, spiffeIdOf } from './support/k8s-world.js';
 import { type ProcFixture, createProcFixture } from './support/proc-fixture.js';
-
-const BIN = fileURLToPath(new URL('../bin/svid-agent.js', import.meta.url));
-
-interface AgentProcess {
-  child: ChildProcess;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function runAgentProcess(args: string[]): AgentProcess {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr += String(d);
-  });
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exit };
-}
-
-async function waitForSocket(path: string, agent: AgentProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline || agent.child.exitCode !== null) throw new Error(`agent did not start: ${agent.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('svid-agent run --attestor k8s from the command line', () => {
   let api: FakeKubeApi;

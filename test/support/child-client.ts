@@ -6,6 +6,7 @@
  * Flags: --socket PATH --method NAME [--header true|none|twice|false] [--bearer TOKEN]
  *        [--count N (stop after N messages; default 1)] [--timeout MS] [--request JSON]
  *        [--health (call grpc.health.v1.Health)] [--wait-stdin (connect after a line on stdin)]
+ *        [--retry (on any status before --count messages, print it and call again after 100 ms)]
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     request: { type: 'string', default: '{}' },
     health: { type: 'boolean', default: false },
     'wait-stdin': { type: 'boolean', default: false },
+    retry: { type: 'boolean', default: false },
   },
 });
 
@@ -30,8 +32,9 @@ const options = { keepCase: true, longs: String, enums: String, defaults: true, 
 const definition = values.health
   ? (grpc.loadPackageDefinition(loadSync(protoPath('health/health.proto'), options)) as unknown as { grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } } }).grpc.health.v1.Health.service
   : (loadSync(protoPath('workload/workload.proto'), options).SpiffeWorkloadAPI as grpc.ServiceDefinition);
-const method = definition[values.method as string];
-if (!method) throw new Error(`unknown method ${values.method}`);
+const found = definition[values.method as string];
+if (!found) throw new Error(`unknown method ${values.method}`);
+const method: grpc.MethodDefinition<unknown, unknown> = found;
 
 const print = (line: unknown) =>
   process.stdout.write(`${JSON.stringify(line, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('base64') : v))}\n`);
@@ -51,10 +54,10 @@ if (values['wait-stdin']) {
   await new Promise((resolve) => process.stdin.once('data', resolve));
   process.stdin.pause();
 }
-const client = new grpc.Client(`unix:${values.socket}`, grpc.credentials.createInsecure());
 const deadline = Date.now() + Number(values.timeout);
 const request = JSON.parse(values.request as string) as unknown;
 let remaining = Number(values.count);
+let client = new grpc.Client(`unix:${values.socket}`, grpc.credentials.createInsecure());
 
 const finish = (code: number, details: string) => {
   print({ event: 'status', code, details });
@@ -62,17 +65,36 @@ const finish = (code: number, details: string) => {
   process.exit(0);
 };
 
-if (method.responseStream) {
+function callStream(): void {
   const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline });
+  let settled = false;
+  const ended = (code: number, details: string) => {
+    if (settled) return;
+    settled = true;
+    if (values.retry && Date.now() < deadline) {
+      // Like the Linkerd proxy: every status (and a stream that just ends) is retried.
+      print({ event: 'retry', code, details });
+      client.close();
+      client = new grpc.Client(`unix:${values.socket}`, grpc.credentials.createInsecure());
+      setTimeout(callStream, 100);
+      return;
+    }
+    finish(code, details);
+  };
   call.on('data', (message: unknown) => {
     print({ event: 'data', message });
     if (--remaining <= 0) {
+      settled = true;
       call.cancel();
       finish(0, 'done');
     }
   });
-  call.on('error', (err: grpc.ServiceError) => finish(err.code, err.details));
-  call.on('status', (st: grpc.StatusObject) => finish(st.code, st.details));
+  call.on('error', (err: grpc.ServiceError) => ended(err.code, err.details));
+  call.on('status', (st: grpc.StatusObject) => ended(st.code, st.details));
+}
+
+if (method.responseStream) {
+  callStream();
 } else {
   client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, (err, message) => {
     if (err) return finish(err.code ?? 2, err.details ?? err.message);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const CLIENT = fileURLToPath(new URL('./child-client.ts', import.meta.url));
 
 export interface ChildEvent {
-  event: 'ready' | 'data' | 'status';
+  event: 'ready' | 'data' | 'status' | 'retry';
   pid?: number;
   code?: number;
   details?: string;
@@ -54,6 +54,8 @@ export function startChild(args: string[], spawnOptions: { uid?: number; gid?: n
   const done = new Promise<ChildEvent[]>((resolve, reject) => {
     child.once('exit', (code) => (code === 0 ? resolve(events) : reject(new Error(`child exited ${code}: ${stderr}`))));
   });
+  // A child the test kills on purpose must not become an unhandled rejection.
+  done.catch(() => undefined);
   return {
     process: child,
     events,

@@ -1,0 +1,35 @@
+/** Runs `svid-agent run` as its own process, as a DaemonSet would, for signal and restart tests. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
+
+export interface AgentProcess {
+  readonly child: ChildProcess;
+  /** Everything the agent wrote to stderr (its JSON logs). */
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exit: Promise<number | null>;
+}
+
+/** Spawns `svid-agent run <args>`. */
+export function spawnAgent(args: readonly string[]): AgentProcess {
+  const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  child.stdout?.resume();
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => stderr, exit };
+}
+
+/** Waits until the agent's socket exists (it is created only once the agent serves). */
+export async function waitForSocket(path: string, agent: AgentProcess, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path) || !agent.stderr().includes('listening on workload api socket')) {
+    if (Date.now() > deadline || agent.child.exitCode !== null) throw new Error(`agent did not start: ${agent.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
