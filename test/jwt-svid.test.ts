@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createPrivateKey, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +17,7 @@ import { createWorkloadClient, WorkloadApiError, type WorkloadClient } from '../
 import { isAgentError } from '../src/errors.js';
 import { createJwtSigningKey, type JwtSigningKey, jwtSigningKeyFrom } from '../src/issuer/index.js';
 import { startTestAgent, type TestAgent, testRunConfig, writeCredentials } from './support/agent-harness.js';
-import { type ChildEvent, finalStatus, runChild } from './support/child.js';
+import { type ChildEvent, finalStatus, runChild, startChild } from './support/child.js';
 import { captureLogger } from './support/log-capture.js';
 
 const ROOT_ID = 'spiffe://cluster.local/ns/local/sa/root';
@@ -209,6 +209,50 @@ describe('JWT key configuration', () => {
       });
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('JWT signing key rotation', () => {
+  test('a new key file signs from then on; the bundle carries both keys; old tokens still validate', async () => {
+    const keyDir = await mkdtemp(join(tmpdir(), 'svid-agent-jwt-rot-'));
+    const keyPath = join(keyDir, 'jwt.key');
+    const firstPem = createJwtSigningKey().privateKeyPem;
+    await writeFile(keyPath, firstPem, { mode: 0o600 });
+    const first = await jwtSigningKeyFrom(createPrivateKey(firstPem));
+    const agent = await startTestAgent({ jwtKey: keyPath });
+    try {
+      const args = (...more: string[]) => ['--socket', agent.socketPath, ...more];
+      const bundles = startChild(args('--method', 'FetchJWTBundles', '--count', '2', '--timeout', '30000'));
+      await bundles.waitFor((e) => e.event === 'data');
+      const tokenOf = async () => {
+        const svids = dataOf(await runChild(args('--method', 'FetchJWTSVID', '--request', '{"audience":["x"]}'))).svids as Array<{ svid: string }>;
+        return svids[0]?.svid ?? '';
+      };
+      const oldToken = await tokenOf();
+      assert.equal(decodeProtectedHeader(oldToken).kid, first.kid);
+
+      const secondPem = createJwtSigningKey().privateKeyPem;
+      const second = await jwtSigningKeyFrom(createPrivateKey(secondPem));
+      await writeFile(`${keyPath}.tmp`, secondPem, { mode: 0o600 });
+      await rename(`${keyPath}.tmp`, keyPath);
+
+      const events = await bundles.done;
+      const jwks = JSON.parse(Buffer.from((events.filter((e) => e.event === 'data')[1]?.message?.bundles as Record<string, string>)[TD_ID] ?? '', 'base64').toString()) as {
+        keys: Array<{ kid: string }>;
+      };
+      assert.deepEqual(jwks.keys.map((k) => k.kid), [second.kid, first.kid], 'the new key first, the retired one still published');
+      assert.equal(decodeProtectedHeader(await tokenOf()).kid, second.kid, 'new tokens use the new key');
+      const validated = dataOf(await runChild(args('--method', 'ValidateJWTSVID', '--request', JSON.stringify({ audience: 'x', svid: oldToken }))));
+      assert.equal(validated.spiffe_id, ROOT_ID, 'a token of the retired key still validates');
+
+      await writeFile(keyPath, 'not a key');
+      await agent.running.reloadCredentials();
+      assert.ok(agent.log.entries.some((e) => e.msg === 'jwt key update refused; keeping the current key'));
+      assert.equal(decodeProtectedHeader(await tokenOf()).kid, second.kid);
+    } finally {
+      await agent.close();
+      await rm(keyDir, { recursive: true, force: true });
     }
   });
 });

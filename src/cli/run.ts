@@ -19,7 +19,7 @@ import { type Logger, createLogger } from '../log.js';
 import { type IssuerCredentials, createCertifier, loadIssuer, loadTrustAnchors, startCredentialReloader } from '../issuer/index.js';
 import { type Receiver, createWatch } from '../watch.js';
 import { ensureDevCredentials } from './dev-credentials.js';
-import { loadJwtHandlers } from './jwt-setup.js';
+import { setUpJwt } from './jwt-setup.js';
 import { startOperations } from './operations.js';
 import type { RunConfig } from './run-config.js';
 
@@ -101,16 +101,19 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString(), anchors: anchors.certificates.length },
     'loaded issuer credentials',
   );
-  const jwtHandlers = await loadJwtHandlers({
+  const anchorsWatch = createWatch(anchors);
+  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
+  const jwt = await setUpJwt({
     path: paths.jwtKey,
     trustDomain: naming.trustDomain,
     ttlMs: config.jwtTtlMs,
-    forbidden: [issuer.privateKey, ...anchors.certificates.map((c) => c.publicKey)],
+    forbidden: () => {
+      const current = issuerWatch.receiver.get();
+      return [...(current ? [current.privateKey] : []), ...anchorsWatch.receiver.get().certificates.map((c) => c.publicKey)];
+    },
     clock,
     logger,
   });
-  const anchorsWatch = createWatch(anchors);
-  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
   const grants = createAttestedGrants();
   const certifier = createCertifier({
     issuer: issuerWatch.receiver,
@@ -134,7 +137,7 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
     readStartTime: (pid) => proc.readStartTime(pid),
     clock,
-    extraHandlers: jwtHandlers,
+    extraHandlers: jwt.handlers,
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     onIssued: metrics.onIssued,
@@ -161,17 +164,22 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     await agent.start();
   } catch (err) {
     reloader.close();
+    jwt.close();
     await http?.close();
     throw err;
   }
   return {
     agent,
     issuerChainsToAnchors: chainOk.receiver,
-    reloadCredentials: () => reloader.reload(),
+    async reloadCredentials() {
+      await reloader.reload();
+      await jwt.reload();
+    },
     metrics,
     httpUrl: http?.url,
     async stop() {
       reloader.close();
+      jwt.close();
       // `/ready` answers 503 while streams drain; the listener goes last.
       await agent.stop();
       await http?.close();

@@ -1,19 +1,16 @@
 /**
- * Live trust anchors and issuer (SPEC §4, issue 5). Kubernetes updates a mounted Secret or
- * ConfigMap by swapping the `..data` symlink; people outside Kubernetes rewrite files in place.
- * Both directories are watched (inotify through `fs.watch`) and, as a safety net, polled.
- * A change is loaded and verified completely before it is published; a bad one is refused with
- * a log line saying why and the old credentials stay. The watch never dies on an error.
+ * Live trust anchors and issuer (SPEC §4, issue 5). Both directories are watched
+ * (`file-watch.ts`: `..data` swaps, plain rewrites, a poll). A change is loaded and verified
+ * completely before it is published; a bad one is refused with a log line saying why and the
+ * old credentials stay.
  */
-import { createHash } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../watch.js';
 import { type IssuerCredentials, type TrustAnchors, chainToAnchors, loadIssuer, loadTrustAnchors } from './credentials.js';
+import { fingerprintFiles as fingerprint, serialized, watchDirectories } from './file-watch.js';
 
 export interface CredentialReloaderOptions {
   readonly trustAnchorsPath: string;
@@ -42,16 +39,6 @@ export interface CredentialReloader {
   close(): void;
 }
 
-/** Fingerprint of the bytes that would be loaded, so unchanged files cost nothing. */
-async function fingerprint(paths: readonly string[]): Promise<string> {
-  const hash = createHash('sha256');
-  for (const path of paths) {
-    const bytes = await readFile(path).catch(() => Buffer.from(`missing:${path}`));
-    hash.update(path).update('\0').update(bytes).update('\0');
-  }
-  return hash.digest('hex');
-}
-
 const ISSUER_FILES = ['tls.crt', 'tls.key', 'crt.pem', 'key.pem'];
 
 /** Starts watching; resolves once the current files are fingerprinted. */
@@ -62,11 +49,7 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
   let issuer = options.initial.issuer;
   let anchorsPrint: string | undefined;
   let issuerPrint: string | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
   let closed = false;
-  let debounce: NodeJS.Timeout | undefined;
-  const watchers = new Map<string, FSWatcher>();
 
   function checkChain(): void {
     let ok = true;
@@ -119,70 +102,30 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
     options.onIssuerChanged?.(issuer);
   }
 
-  async function reload(): Promise<void> {
+  const reload = serialized(async () => {
     if (closed) return;
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await reloadAnchors();
-          await reloadIssuer();
-        } catch (err) {
-          log.error({ error: describeError(err) }, 'credential reload failed');
-        }
-      } while (again && !closed);
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
-
-  function schedule(): void {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void reload(), options.debounceMs ?? 100);
-    debounce.unref();
-  }
-
-  /** Watches `dir`; if the watch fails (directory replaced or gone) it is re-made later. */
-  function watchDir(dir: string): void {
-    if (closed || watchers.has(dir)) return;
     try {
-      const watcher = watch(dir, { persistent: false }, schedule);
-      watcher.on('error', (err) => {
-        log.warn({ path: dir, error: describeError(err) }, 'credential watch failed; retrying');
-        watcher.close();
-        watchers.delete(dir);
-        setTimeout(() => watchDir(dir), 1000).unref();
-      });
-      watchers.set(dir, watcher);
+      await reloadAnchors();
+      await reloadIssuer();
     } catch (err) {
-      log.warn({ path: dir, error: describeError(err) }, 'cannot watch credentials directory; retrying');
-      setTimeout(() => watchDir(dir), 1000).unref();
+      log.error({ error: describeError(err) }, 'credential reload failed');
     }
-  }
+  });
 
   [anchorsPrint, issuerPrint] = await Promise.all([fingerprint([options.trustAnchorsPath]), fingerprint(issuerPaths)]);
-  watchDir(options.issuerDir);
-  watchDir(dirname(options.trustAnchorsPath));
-  const pollMs = options.pollMs ?? 30_000;
-  const poll = pollMs > 0 ? setInterval(() => {
-    for (const dir of [options.issuerDir, dirname(options.trustAnchorsPath)]) watchDir(dir);
-    void reload();
-  }, pollMs) : undefined;
-  poll?.unref();
+  const watch = watchDirectories({
+    dirs: [options.issuerDir, dirname(options.trustAnchorsPath)],
+    onChange: () => void reload(),
+    logger: log,
+    debounceMs: options.debounceMs,
+    pollMs: options.pollMs,
+  });
 
   return {
     reload,
     close() {
       closed = true;
-      clearTimeout(debounce);
-      clearInterval(poll);
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
+      watch.close();
     },
   };
 }

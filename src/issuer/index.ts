@@ -12,6 +12,7 @@ export {
   validity,
 } from './credentials.js';
 export { type CredentialReloader, type CredentialReloaderOptions, startCredentialReloader } from './credential-reloader.js';
+export { type JwtKeyReloader, type JwtKeyReloaderOptions, startJwtKeyReloader } from './jwt-key-reloader.js';
 export { createCsr, parseCsr, type ParsedCsr } from './csr.js';
 export { type RefreshPolicy, REFRESH_FRACTION, refreshIn } from './refresh.js';
 export type { TokenValidator, ValidatedToken } from './token-validator.js';

@@ -1,0 +1,117 @@
+/**
+ * Watching mounted credentials. Kubernetes updates a mounted Secret or ConfigMap by swapping the
+ * `..data` symlink inside the directory; people outside Kubernetes rewrite or rename files. Both
+ * show up as events on the directory (inotify through `fs.watch`), which are debounced into one
+ * `onChange` call. A poll catches what events can miss, and a watch that fails (directory
+ * replaced or gone) is re-made: the watch never dies on an error.
+ */
+import { createHash } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface DirectoryWatchOptions {
+  readonly dirs: readonly string[];
+  /** Called after events settle, and at every poll; must not throw. */
+  readonly onChange: () => void;
+  readonly logger: Logger;
+  /** Quiet time after an event before `onChange`, ms; default 100. */
+  readonly debounceMs?: number;
+  /** Poll interval, ms; default 30 s; 0 turns polling off. */
+  readonly pollMs?: number;
+}
+
+export interface DirectoryWatch {
+  close(): void;
+}
+
+const RETRY_MS = 1000;
+
+export function watchDirectories(options: DirectoryWatchOptions): DirectoryWatch {
+  const { logger } = options;
+  const watchers = new Map<string, FSWatcher>();
+  let closed = false;
+  let debounce: NodeJS.Timeout | undefined;
+
+  function schedule(): void {
+    clearTimeout(debounce);
+    debounce = setTimeout(options.onChange, options.debounceMs ?? 100);
+    debounce.unref();
+  }
+
+  function retry(dir: string, err: unknown): void {
+    logger.warn({ path: dir, error: describeError(err) }, 'credential watch failed; retrying');
+    setTimeout(() => watchDir(dir), RETRY_MS).unref();
+  }
+
+  function watchDir(dir: string): void {
+    if (closed || watchers.has(dir)) return;
+    try {
+      const watcher = watch(dir, { persistent: false }, schedule);
+      watcher.on('error', (err) => {
+        watcher.close();
+        watchers.delete(dir);
+        retry(dir, err);
+      });
+      watchers.set(dir, watcher);
+    } catch (err) {
+      retry(dir, err);
+    }
+  }
+
+  for (const dir of options.dirs) watchDir(dir);
+  const pollMs = options.pollMs ?? 30_000;
+  const poll =
+    pollMs > 0
+      ? setInterval(() => {
+          for (const dir of options.dirs) watchDir(dir);
+          options.onChange();
+        }, pollMs)
+      : undefined;
+  poll?.unref();
+
+  return {
+    close() {
+      closed = true;
+      clearTimeout(debounce);
+      clearInterval(poll);
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
+    },
+  };
+}
+
+/** SHA-256 over the paths and bytes that would be loaded, so unchanged files cost nothing. */
+export async function fingerprintFiles(paths: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const path of paths) {
+    const bytes = await readFile(path).catch(() => Buffer.from(`missing:${path}`));
+    hash.update(path).update('\0').update(bytes).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Runs `task` now, or once more after the current run when called during one, so that a burst
+ * of changes never runs two loads at the same time and never misses the last change.
+ */
+export function serialized(task: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await task();
+      } while (again);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
