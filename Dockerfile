@@ -27,9 +27,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
 COPY --from=build /src/dist ./dist
-# The .proto files are read at run time relative to the compiled module (src/agent/protos.ts
-# resolves ../../proto/ from itself, which is dist/proto/ once compiled).
-COPY proto ./dist/proto
+# The .proto files are read at run time from the package root (/app/proto), found from both
+# src/ and dist/src/ (src/agent/protos.ts).
+COPY proto ./proto
 RUN ln -s /app/bin/svid-agent.js /usr/local/bin/svid-agent
 # Non-root by default, for the CLI (`api fetch x509`, `healthcheck`, `certs create`). The
 # DaemonSet runs the agent as uid 0 with only SYS_PTRACE and DAC_READ_SEARCH, which it needs to

@@ -4,31 +4,11 @@
  * Response serializers pass a `Buffer` through unchanged: streams of one identity share one
  * response encoded once (`x509-response.ts`), instead of encoding it again for every stream.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type GrpcObject, type ServiceDefinition, loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-
-/**
- * `proto/` at the package root: two levels up from `src/agent/` in a checkout, three from
- * `dist/src/agent/` after a build.
- */
-function findProtoRoot(): string {
-  for (const up of ['../../', '../../../']) {
-    const candidate = fileURLToPath(new URL(`${up}proto/`, import.meta.url));
-    if (existsSync(`${candidate}workload/workload.proto`)) return candidate;
-  }
-  throw new TypeError('proto/workload/workload.proto not found next to the svid-agent package');
-}
-
-const PROTO_ROOT = findProtoRoot();
+import { protoPath } from '../proto-path.js';
 
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
-
-/** Absolute path of a file under `proto/`. */
-export function protoPath(relative: string): string {
-  return `${PROTO_ROOT}${relative}`;
-}
 
 type AnyDefinition = ServiceDefinition<Record<string, unknown>>;
 

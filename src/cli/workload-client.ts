@@ -3,10 +3,9 @@
  * Built from `proto/workload/workload.proto` at run time (no generated code); every call carries
  * the security header `workload.spiffe.io: true` exactly once (SPEC §2) and a deadline.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
+import { protoPath } from '../proto-path.js';
 import { AgentError, type AgentErrorCode } from '../errors.js';
 
 /** The security header every Workload API call must carry (SPIFFE Workload Endpoint §3). */
@@ -89,24 +88,12 @@ function agentCodeFor(status: grpc.status): AgentErrorCode {
   return 'INTERNAL';
 }
 
-/**
- * Finds the proto from this module's location, not the cwd: `src/cli/` from a checkout,
- * `dist/src/cli/` after a build (the proto stays at the package root).
- */
-function workloadProtoPath(): string {
-  for (const up of ['../../', '../../../']) {
-    const candidate = fileURLToPath(new URL(`${up}proto/workload/workload.proto`, import.meta.url));
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new AgentError('INTERNAL', 'proto/workload/workload.proto not found next to the svid-agent package');
-}
-
 let serviceCache: ServiceDefinition | undefined;
 
 /** The `SpiffeWorkloadAPI` service definition, loaded on first use and then reused. */
 export function workloadServiceDefinition(): ServiceDefinition {
   if (!serviceCache) {
-    const pkg = loadSync(workloadProtoPath(), { keepCase: true, longs: String, defaults: true, oneofs: true });
+    const pkg = loadSync(protoPath('workload/workload.proto'), { keepCase: true, longs: String, defaults: true, oneofs: true });
     serviceCache = pkg.SpiffeWorkloadAPI as ServiceDefinition;
   }
   return serviceCache;

@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { protoPath } from '../../src/agent/protos.js';
+import { protoPath } from '../../src/proto-path.js';
 
 const { values } = parseArgs({
   options: {

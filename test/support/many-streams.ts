@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { protoPath } from '../../src/agent/protos.js';
+import { protoPath } from '../../src/proto-path.js';
 
 const { values } = parseArgs({ options: { socket: { type: 'string' }, streams: { type: 'string', default: '100' } } });
 const n = Number(values.streams);
