@@ -6,6 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from './program.js';
 
+// A reader that goes away (`svid-agent api fetch jwt | head -1`) is not an error of ours: stop
+// quietly, as other command-line tools do, instead of dying on an unhandled EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+}
+
 const code = await runCli({
   argv: process.argv.slice(2),
   env: process.env,

@@ -184,3 +184,18 @@ describe('svid-agent api fetch x509', () => {
     assert.match(r.stderr, /^svid-agent: --timeout: invalid duration "soon"/);
   });
 });
+
+describe('output to a reader that goes away', () => {
+  it('exits quietly on EPIPE, with no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [BIN, 'run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // like `| head -0`: the read end is closed before anything is written
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+    assertNoStack({ code, stdout: '', stderr });
+  });
+});
