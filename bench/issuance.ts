@@ -9,8 +9,8 @@
  * docs/performance.md for recorded figures).
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { generateKeyPairSync, randomBytes, sign, verify, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 import { createIssuerCa, createTrustAnchor } from '../src/issuer/ca.js';
 import { createCsr, parseCsr } from '../src/issuer/csr.js';
 import * as der from '../src/issuer/der.js';
@@ -95,7 +95,10 @@ const issuerCryptoKey = await subtle.importKey(
   ['sign'],
 );
 const issuerCert = new x509.X509Certificate(issuer.certificateDer);
-const peculiarKeys = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+const peculiarKeys = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+  'sign',
+  'verify',
+])) as webcrypto.CryptoKeyPair;
 const peculiarCsrDer = (
   await x509.Pkcs10CertificateRequestGenerator.create({
     keys: peculiarKeys,
@@ -119,7 +122,13 @@ async function peculiarPath(): Promise<x509.X509Certificate> {
     signingKey: issuerCryptoKey,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
     extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: SPIFFE_ID }, { type: 'dns', value: DNS_NAME }], true),
+      new x509.SubjectAlternativeNameExtension(
+        [
+          { type: 'url', value: SPIFFE_ID },
+          { type: 'dns', value: DNS_NAME },
+        ],
+        true,
+      ),
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
@@ -134,7 +143,14 @@ const partCsr = createCsr({ privateKey: sampleKey, dnsNames: [DNS_NAME] });
 const partSpki = parseCsr(partCsr).publicKeySpki;
 function signOnly(): Buffer {
   const now = Date.now();
-  return signer.sign({ serial: randomSerial(), notBefore: now, notAfter: now + DAY_MS, subjectPublicKeySpki: partSpki, spiffeId: SPIFFE_ID, dnsName: DNS_NAME });
+  return signer.sign({
+    serial: randomSerial(),
+    notBefore: now,
+    notAfter: now + DAY_MS,
+    subjectPublicKeySpki: partSpki,
+    spiffeId: SPIFFE_ID,
+    dnsName: DNS_NAME,
+  });
 }
 
 // === run ===
@@ -165,4 +181,6 @@ console.log(row('(d) @peculiar/x509: parse CSR+verify+create leaf', d));
 for (const [label, n] of Object.entries(parts)) console.log(row(`    part: ${label}`, n));
 console.log('');
 console.log(`(c) ratio (a)/(b) = ${(a / b).toFixed(2)}  (1.00 would mean no overhead over raw crypto)`);
-console.log(`    issuer part, ours vs @peculiar/x509: ${(1e6 / (1e6 / parts['parseCsr + verifySignature'] + 1e6 / parts['signer.sign (leaf only)']) / d).toFixed(1)}x`);
+console.log(
+  `    issuer part, ours vs @peculiar/x509: ${(1e6 / (1e6 / parts['parseCsr + verifySignature'] + 1e6 / parts['signer.sign (leaf only)']) / d).toFixed(1)}x`,
+);

@@ -18,7 +18,11 @@ test('parses the units users write', () => {
 
 test('rejects what is not a duration, naming the value', () => {
   for (const bad of ['', '10', 'abc', '5 minutes', '-1s', '1x', 's']) {
-    assert.throws(() => parseDuration(bad), (err: Error) => err instanceof TypeError && (bad === '' || err.message.includes(bad)), bad);
+    assert.throws(
+      () => parseDuration(bad),
+      (err: Error) => err instanceof TypeError && (bad === '' || err.message.includes(bad)),
+      bad,
+    );
   }
 });
 

@@ -33,7 +33,16 @@ test('DNS-1123 labels', () => {
 test('SPIFFE ID syntax', () => {
   assert.deepEqual(parseSpiffeId('spiffe://Example.org/a/b'), { trustDomain: 'example.org', path: '/a/b' });
   assert.deepEqual(parseSpiffeId('spiffe://example.org'), { trustDomain: 'example.org', path: '' });
-  for (const bad of ['http://example.org/a', 'spiffe:///a', 'spiffe://example.org/', 'spiffe://example.org//a', 'spiffe://example.org/a/../b', 'spiffe://example.org/a?x=1', 'spiffe://ex ample.org/a', 'spiffe://example.org/a b']) {
+  for (const bad of [
+    'http://example.org/a',
+    'spiffe:///a',
+    'spiffe://example.org/',
+    'spiffe://example.org//a',
+    'spiffe://example.org/a/../b',
+    'spiffe://example.org/a?x=1',
+    'spiffe://ex ample.org/a',
+    'spiffe://example.org/a b',
+  ]) {
     assert.equal(typeof parseSpiffeId(bad), 'string', bad);
   }
 });

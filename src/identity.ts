@@ -78,7 +78,7 @@ export function parseSpiffeId(id: string): SpiffeId | string {
   if (path !== '') {
     const segments = path.slice(1).split('/');
     for (const seg of segments) {
-      if (seg === '' ) return 'SPIFFE ID path must not contain empty segments or a trailing slash';
+      if (seg === '') return 'SPIFFE ID path must not contain empty segments or a trailing slash';
       if (seg === '.' || seg === '..') return 'SPIFFE ID path must not contain . or .. segments';
       if (!PATH_SEGMENT.test(seg)) return 'SPIFFE ID path segments may only contain [A-Za-z0-9._-]';
     }

@@ -3,7 +3,7 @@
  * Never pass a private key, a token or a whole certificate as a field; `redact` is a second
  * line of defence for the field names that could carry them.
  */
-import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 import { describeError } from './errors.js';
 
 export type Logger = PinoLogger;

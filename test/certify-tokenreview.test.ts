@@ -3,16 +3,24 @@
  * semantics of SPEC §4 end to end, including INTERNAL when the API cannot be asked.
  */
 import assert from 'node:assert/strict';
-import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/index.js';
+import {
+  type Certifier,
+  certifyStatus,
+  createCertifier,
+  createCsr,
+  type IssuerCredentials,
+  loadIssuer,
+  loadTrustAnchors,
+} from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
-import { type Certifier, type IssuerCredentials, certifyStatus, createCertifier, createCsr, loadIssuer, loadTrustAnchors } from '../src/issuer/index.js';
 import { createWatch } from '../src/watch.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
-import { type TestCa, createTestCa } from './support/test-ca.js';
 import { randomPodUid } from './support/proc-fixture.js';
+import { createTestCa, type TestCa } from './support/test-ca.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 
@@ -24,7 +32,11 @@ describe('Certify with TokenReview', () => {
   before(async () => {
     api = await startFakeKubeApi();
     ca = await createTestCa();
-    const files: Record<string, string> = { '/a': ca.root.pem, '/i/tls.crt': ca.intermediate.pem, '/i/tls.key': ca.intermediate.privateKeyPem };
+    const files: Record<string, string> = {
+      '/a': ca.root.pem,
+      '/i/tls.crt': ca.intermediate.pem,
+      '/i/tls.key': ca.intermediate.privateKeyPem,
+    };
     const readFile = async (p: string) => Buffer.from(files[p] ?? '');
     const now = Date.now();
     const anchors = await loadTrustAnchors('/a', { now, readFile });
@@ -46,7 +58,8 @@ describe('Certify with TokenReview', () => {
   });
   after(() => api.close());
 
-  const csr = () => createCsr({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, commonName: DNS, dnsNames: [DNS] });
+  const csr = () =>
+    createCsr({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, commonName: DNS, dnsNames: [DNS] });
   const token = (o: { sa?: string; audiences?: string[]; expiresInSeconds?: number } = {}) =>
     api.mintServiceAccountToken({
       namespace: 'emojivoto',
@@ -69,21 +82,41 @@ describe('Certify with TokenReview', () => {
   });
 
   test('a token the API rejects is an invalid token (INVALID_ARGUMENT)', async () => {
-    await expectStatus(certifier.certify({ identity: DNS, token: await token({ expiresInSeconds: -3600 }), csr: csr() }), status.INVALID_ARGUMENT, /./);
-    await expectStatus(certifier.certify({ identity: DNS, token: await token({ audiences: ['https://kubernetes.default.svc'] }), csr: csr() }), status.INVALID_ARGUMENT, /./);
+    await expectStatus(
+      certifier.certify({ identity: DNS, token: await token({ expiresInSeconds: -3600 }), csr: csr() }),
+      status.INVALID_ARGUMENT,
+      /./,
+    );
+    await expectStatus(
+      certifier.certify({ identity: DNS, token: await token({ audiences: ['https://kubernetes.default.svc'] }), csr: csr() }),
+      status.INVALID_ARGUMENT,
+      /./,
+    );
   });
 
   test('a token no authenticator recognises is not authenticated (FAILED_PRECONDITION)', async () => {
-    await expectStatus(certifier.certify({ identity: DNS, token: 'not-a-jwt', csr: csr() }), status.FAILED_PRECONDITION, /^authentication token could not be authenticated$/);
+    await expectStatus(
+      certifier.certify({ identity: DNS, token: 'not-a-jwt', csr: csr() }),
+      status.FAILED_PRECONDITION,
+      /^authentication token could not be authenticated$/,
+    );
   });
 
   test('a user that is not a service account is an invalid token', async () => {
     const user = await api.mintUserToken({ username: 'jane', audiences: ['identity.l5d.io'] });
-    await expectStatus(certifier.certify({ identity: DNS, token: user, csr: csr() }), status.INVALID_ARGUMENT, /system:TYPE:NS:SA|username/i);
+    await expectStatus(
+      certifier.certify({ identity: DNS, token: user, csr: csr() }),
+      status.INVALID_ARGUMENT,
+      /system:TYPE:NS:SA|username/i,
+    );
   });
 
   test('the token of another account does not match (FAILED_PRECONDITION)', async () => {
-    await expectStatus(certifier.certify({ identity: DNS, token: await token({ sa: 'admin' }), csr: csr() }), status.FAILED_PRECONDITION, /requested identity did not match provided token/);
+    await expectStatus(
+      certifier.certify({ identity: DNS, token: await token({ sa: 'admin' }), csr: csr() }),
+      status.FAILED_PRECONDITION,
+      /requested identity did not match provided token/,
+    );
   });
 
   test('an API error is INTERNAL, and Certify works again once the API is back', async () => {

@@ -14,8 +14,8 @@ import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { writeCredentials } from './support/agent-harness.js';
 import { spawnAgent as runAgentProcess, waitForSocket } from './support/agent-process.js';
 import { finalStatus } from './support/child.js';
-import { NODE, callAs, createTestPod, inPod, spiffeIdOf } from './support/k8s-world.js';
-import { type ProcFixture, createProcFixture } from './support/proc-fixture.js';
+import { callAs, createTestPod, inPod, NODE, spiffeIdOf } from './support/k8s-world.js';
+import { createProcFixture, type ProcFixture } from './support/proc-fixture.js';
 
 describe('svid-agent run --attestor k8s from the command line', () => {
   let api: FakeKubeApi;
@@ -23,14 +23,22 @@ describe('svid-agent run --attestor k8s from the command line', () => {
   let dir: string;
   let files: Awaited<ReturnType<typeof writeCredentials>>;
   const flags = (socket: string) => [
-    '--socket', socket,
-    '--trust-anchors', files.trustAnchors,
-    '--issuer-dir', files.issuerDir,
-    '--attestor', 'k8s',
-    '--kubeconfig', api.kubeconfigPath,
-    '--node-name', NODE,
-    '--proc-root', proc.root,
-    '--health-addr', '',
+    '--socket',
+    socket,
+    '--trust-anchors',
+    files.trustAnchors,
+    '--issuer-dir',
+    files.issuerDir,
+    '--attestor',
+    'k8s',
+    '--kubeconfig',
+    api.kubeconfigPath,
+    '--node-name',
+    NODE,
+    '--proc-root',
+    proc.root,
+    '--health-addr',
+    '',
   ];
 
   before(async () => {

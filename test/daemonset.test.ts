@@ -15,7 +15,7 @@ import { parseDuration } from '../src/duration.js';
 import { isDockerIgnored, parseDockerfile } from './daemonset/dockerfile.js';
 import { loadManifests, type ManifestDoc } from './daemonset/manifests.js';
 import { validateManifest } from './daemonset/schema.js';
-import { envValue, flag, parseFlags, resolvePort, volumeNamed, workloads, type Workload } from './daemonset/workload.js';
+import { envValue, flag, parseFlags, resolvePort, volumeNamed, type Workload, workloads } from './daemonset/workload.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = join(REPO, 'daemonset');
@@ -41,7 +41,10 @@ const keyOf = (doc: ManifestDoc): string => `${String(doc.value.apiVersion)}/${S
 const agentDocs = docs.filter((d) => !d.file.includes('/'));
 const exampleDocs = docs.filter((d) => d.file.startsWith('example/'));
 
-const agent = single(workloads(agentDocs).filter((w) => w.kind === 'DaemonSet'), 'DaemonSet in daemonset/');
+const agent = single(
+  workloads(agentDocs).filter((w) => w.kind === 'DaemonSet'),
+  'DaemonSet in daemonset/',
+);
 const agentContainer = single(agent.pod.containers, 'container in the DaemonSet');
 const agentArgs = parseFlags(agentContainer.args ?? []);
 const socketPath = required(flag(agentArgs.flags, 'socket'), '--socket');
@@ -100,8 +103,14 @@ describe('manifests under daemonset/', () => {
     Object.assign(spec.containers[0]?.securityContext ?? {}, { readOnlyRootFileSystem: true });
     Object.assign(spec, { hostPID: 'yes' });
     const problems = validateManifest(broken);
-    assert.ok(problems.some((p) => p.includes('hostPID')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('readOnlyRootFileSystem')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.includes('hostPID')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('readOnlyRootFileSystem')),
+      problems.join('\n'),
+    );
     assert.match(validateManifest({ apiVersion: 'v1', kind: 'Nonsense' })[0] ?? '', /no schema/);
   });
 
@@ -117,7 +126,10 @@ describe('manifests under daemonset/', () => {
   });
 
   test('the k3d config parses: one server, two agents', () => {
-    const k3d = single(docs.filter((d) => d.file.startsWith('k3d/')), 'document under k3d/');
+    const k3d = single(
+      docs.filter((d) => d.file.startsWith('k3d/')),
+      'document under k3d/',
+    );
     assert.equal(keyOf(k3d), 'k3d.io/v1alpha5/Simple');
     assert.equal(k3d.value.servers, 1);
     assert.equal(k3d.value.agents, 2);
@@ -158,7 +170,9 @@ describe('RBAC', () => {
     assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: agent.pod.serviceAccountName, namespace: agent.namespace }]);
     assert.ok(
-      agentDocs.some((d) => d.value.kind === 'ServiceAccount' && (d.value.metadata as { name: string }).name === agent.pod.serviceAccountName),
+      agentDocs.some(
+        (d) => d.value.kind === 'ServiceAccount' && (d.value.metadata as { name: string }).name === agent.pod.serviceAccountName,
+      ),
       'the ServiceAccount is defined',
     );
   });
@@ -257,7 +271,9 @@ describe('the agent DaemonSet', () => {
 
 describe('the example workloads', () => {
   const examples = workloads(exampleDocs);
-  const proxies = examples.flatMap((w) => w.pod.containers.filter((c) => envValue(c, SPIRE_ADDRESS_ENV) !== undefined).map((c) => ({ w, c })));
+  const proxies = examples.flatMap((w) =>
+    w.pod.containers.filter((c) => envValue(c, SPIRE_ADDRESS_ENV) !== undefined).map((c) => ({ w, c })),
+  );
 
   test('reach the agent at the same socket path: hostPath, mount, env and --socket', () => {
     const users = examples.flatMap((w) => socketUsers(w).map((u) => ({ w, ...u })));
@@ -271,10 +287,14 @@ describe('the example workloads', () => {
       for (const address of addresses) assert.equal(address, `unix://${socketPath}`, where);
       for (const value of socketFlags) assert.equal(value, socketPath, where);
     }
-    for (const { w, c } of proxies) assert.ok(socketUsers(w).some((u) => u.container === c), `${c.name} mounts the socket directory`);
+    for (const { w, c } of proxies)
+      assert.ok(
+        socketUsers(w).some((u) => u.container === c),
+        `${c.name} mounts the socket directory`,
+      );
   });
 
-  test("hold the projected token the agent reads through /proc/<pid>/root", () => {
+  test('hold the projected token the agent reads through /proc/<pid>/root', () => {
     const tokenPaths = agentArgs.flags.get('token-path') ?? [DEFAULT_TOKEN_PATH];
     const audience = flag(agentArgs.flags, 'token-audience') ?? TOKEN_AUDIENCE;
     for (const w of examples) {
@@ -323,9 +343,15 @@ describe('Dockerfile', () => {
     const base = dockerfile.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args;
     assert.match(base ?? '', /^NODE_IMAGE=node:20-/);
     for (const from of dockerfile.filter((i) => i.keyword === 'FROM')) assert.match(from.args, /^\$\{NODE_IMAGE\}/);
-    assert.ok(runs.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit')), 'full npm ci to build');
+    assert.ok(
+      runs.some((r) => /\bnpm ci\b/.test(r) && !r.includes('--omit')),
+      'full npm ci to build',
+    );
     assert.ok(runs.some((r) => r.includes('npm run build')));
-    assert.ok(runs.some((r) => r.includes('npm ci --omit=dev')), 'production dependencies');
+    assert.ok(
+      runs.some((r) => r.includes('npm ci --omit=dev')),
+      'production dependencies',
+    );
     assert.ok(!runs.some((r) => r.includes('--omit=optional')), "koffi's binary is an optional dependency");
   });
 
@@ -335,7 +361,10 @@ describe('Dockerfile', () => {
     assert.ok(user !== undefined && !['root', '0', '0:0'].includes(user), `USER ${user}`);
     assert.equal(final.find((i) => i.keyword === 'ENTRYPOINT')?.args, '["node", "/app/bin/svid-agent.js"]');
     const copies = final.filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from'));
-    assert.ok(copies.some((i) => i.args === 'bin ./bin'), 'bin/svid-agent.js lands at /app/bin');
+    assert.ok(
+      copies.some((i) => i.args === 'bin ./bin'),
+      'bin/svid-agent.js lands at /app/bin',
+    );
   });
 
   test('copies only files that exist and are in the build context', () => {

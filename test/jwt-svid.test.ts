@@ -226,7 +226,9 @@ describe('JWT signing key rotation', () => {
       const bundles = startChild(args('--method', 'FetchJWTBundles', '--count', '2', '--timeout', '30000'));
       await bundles.waitFor((e) => e.event === 'data');
       const tokenOf = async () => {
-        const svids = dataOf(await runChild(args('--method', 'FetchJWTSVID', '--request', '{"audience":["x"]}'))).svids as Array<{ svid: string }>;
+        const svids = dataOf(await runChild(args('--method', 'FetchJWTSVID', '--request', '{"audience":["x"]}'))).svids as Array<{
+          svid: string;
+        }>;
         return svids[0]?.svid ?? '';
       };
       const oldToken = await tokenOf();
@@ -238,12 +240,23 @@ describe('JWT signing key rotation', () => {
       await rename(`${keyPath}.tmp`, keyPath);
 
       const events = await bundles.done;
-      const jwks = JSON.parse(Buffer.from((events.filter((e) => e.event === 'data')[1]?.message?.bundles as Record<string, string>)[TD_ID] ?? '', 'base64').toString()) as {
+      const jwks = JSON.parse(
+        Buffer.from(
+          ((events.filter((e) => e.event === 'data')[1]?.message?.bundles ?? {}) as Record<string, string>)[TD_ID] ?? '',
+          'base64',
+        ).toString(),
+      ) as {
         keys: Array<{ kid: string }>;
       };
-      assert.deepEqual(jwks.keys.map((k) => k.kid), [second.kid, first.kid], 'the new key first, the retired one still published');
+      assert.deepEqual(
+        jwks.keys.map((k) => k.kid),
+        [second.kid, first.kid],
+        'the new key first, the retired one still published',
+      );
       assert.equal(decodeProtectedHeader(await tokenOf()).kid, second.kid, 'new tokens use the new key');
-      const validated = dataOf(await runChild(args('--method', 'ValidateJWTSVID', '--request', JSON.stringify({ audience: 'x', svid: oldToken }))));
+      const validated = dataOf(
+        await runChild(args('--method', 'ValidateJWTSVID', '--request', JSON.stringify({ audience: 'x', svid: oldToken }))),
+      );
       assert.equal(validated.spiffe_id, ROOT_ID, 'a token of the retired key still validates');
 
       await writeFile(keyPath, 'not a key');

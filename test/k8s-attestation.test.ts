@@ -9,10 +9,10 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import type { RunConfig } from '../src/cli/run-config.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
-import { type TestAgent, startTestAgent } from './support/agent-harness.js';
-import { type ChildEvent, finalStatus, startChild } from './support/child.js';
-import { NODE, TOKEN_PATH, callAs, createTestPod, spiffeIdOf } from './support/k8s-world.js';
-import { type ProcFixture, createProcFixture, hostCgroup } from './support/proc-fixture.js';
+import { startTestAgent, type TestAgent } from './support/agent-harness.js';
+import { type ChildEvent, finalStatus, firstData, firstSvid, startChild } from './support/child.js';
+import { callAs, createTestPod, NODE, spiffeIdOf, TOKEN_PATH } from './support/k8s-world.js';
+import { createProcFixture, hostCgroup, type ProcFixture } from './support/proc-fixture.js';
 
 interface World {
   api: FakeKubeApi;
@@ -24,7 +24,13 @@ interface World {
 async function startWorld(overrides: Partial<RunConfig> = {}): Promise<World> {
   const api = await startFakeKubeApi();
   const proc = await createProcFixture();
-  const agent = await startTestAgent({ attestor: 'k8s', kubeconfig: api.kubeconfigPath, nodeName: NODE, procRoot: proc.root, ...overrides });
+  const agent = await startTestAgent({
+    attestor: 'k8s',
+    kubeconfig: api.kubeconfigPath,
+    nodeName: NODE,
+    procRoot: proc.root,
+    ...overrides,
+  });
   return { api, proc, agent, socketPath: agent.socketPath };
 }
 
@@ -47,8 +53,7 @@ describe('kubernetes attestation through the socket', () => {
     const p = await pod(w);
     const events = await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } });
     assert.equal(spiffeIdOf(events), 'spiffe://cluster.local/ns/emojivoto/sa/web');
-    const svid = (events.find((e) => e.event === 'data')?.message?.svids as Array<{ x509_svid: string }>)[0];
-    const leafSan = new X509Certificate(Buffer.from(svid?.x509_svid ?? '', 'base64')).subjectAltName ?? '';
+    const leafSan = new X509Certificate(firstSvid(firstData(events)).x509_svid).subjectAltName ?? '';
     assert.match(leafSan, /DNS:web\.emojivoto\.serviceaccount\.identity\.linkerd\.cluster\.local/);
   });
 
@@ -89,7 +94,9 @@ describe('kubernetes attestation through the socket', () => {
 
     test('token of a non-service-account user', async () => {
       const p = await pod(w);
-      const token = await w.api.mintUserToken({ username: 'alice', audiences: ['identity.l5d.io'] } as Parameters<FakeKubeApi['mintUserToken']>[0]);
+      const token = await w.api.mintUserToken({ username: 'alice', audiences: ['identity.l5d.io'] } as Parameters<
+        FakeKubeApi['mintUserToken']
+      >[0]);
       denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: token } }));
     });
 
@@ -117,9 +124,11 @@ describe('kubernetes attestation through the socket', () => {
         if (target) await w.proc.setStartTime(target, '1');
       };
       try {
-        denied(await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }, [], async (pid) => {
-          target = pid;
-        }));
+        denied(
+          await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }, [], async (pid) => {
+            target = pid;
+          }),
+        );
       } finally {
         w.api.onTokenReview = undefined;
       }
@@ -147,7 +156,7 @@ describe('an API server outage', () => {
       assert.equal(finalStatus(unavailable).code, status.UNAVAILABLE);
 
       const events = await streaming.done;
-      const serials = events.filter((e) => e.event === 'data').map((e) => (e.message?.svids as Array<{ x509_svid: string }>)[0]?.x509_svid);
+      const serials = events.filter((e) => e.event === 'data').map((e) => firstSvid(e).x509_svid.toString('base64'));
       assert.equal(new Set(serials).size, 6, 'the open stream kept rotating during the outage');
 
       await w.api.restore();

@@ -7,28 +7,19 @@ import { X509Certificate } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type StartedAgent, makeTestDir, startAgentIn } from './support/agent-harness.js';
+import { makeTestDir, type StartedAgent, startAgentIn } from './support/agent-harness.js';
 import { writeAtomically } from './support/atomic-writer.js';
-import { type ChildEvent, type RunningChild, startChild } from './support/child.js';
-import {
-  type TestCa,
-  type TestCert,
-  createTestCa,
-  createTestIntermediate,
-  createTestRoot,
-} from './support/test-ca.js';
+import { type ChildEvent, firstSvid, type RunningChild, startChild } from './support/child.js';
+import { createTestCa, createTestIntermediate, createTestRoot, type TestCa, type TestCert } from './support/test-ca.js';
 
 function leafIssuerOf(e: ChildEvent): string {
-  const svid = (e.message?.svids as Array<{ x509_svid: string }>)[0];
-  const chain = Buffer.from(svid?.x509_svid ?? '', 'base64');
-  return new X509Certificate(chain).issuer;
+  return new X509Certificate(firstSvid(e).x509_svid).issuer;
 }
 
 function bundleCount(e: ChildEvent): number {
-  const b64 = e.message?.svids
-    ? (e.message.svids as Array<{ bundle: string }>)[0]?.bundle
-    : Object.values(e.message?.bundles as Record<string, string>)[0];
-  const der = Buffer.from(b64 ?? '', 'base64');
+  const der = e.message?.svids
+    ? firstSvid(e).bundle
+    : Buffer.from(Object.values((e.message?.bundles ?? {}) as Record<string, string>)[0] ?? '', 'base64');
   let n = 0;
   for (let off = 0; off < der.length; n++) off += 4 + der.readUInt16BE(off + 2);
   return n;
@@ -113,7 +104,7 @@ describe('issuer and trust-anchor reload', () => {
     assert.ok(agent.log.entries.some((l) => l.msg === 'trust anchors updated'));
   });
 
-  test('anchors that drop the issuer\'s root are served but reported loudly', async () => {
+  test("anchors that drop the issuer's root are served but reported loudly", async () => {
     const other = await createTestRoot({ commonName: 'Only Other Root' });
     await writeAtomically(configMapDir, { 'ca-bundle.crt': other.pem });
     await agent.running.reloadCredentials();

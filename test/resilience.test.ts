@@ -6,17 +6,28 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { makeTestDir, startTestAgent, writeCredentials } from './support/agent-harness.js';
 import { spawnAgent, waitForSocket } from './support/agent-process.js';
-import { finalStatus, startChild } from './support/child.js';
+import { finalStatus, firstSvid, startChild } from './support/child.js';
 
 const MANY = fileURLToPath(new URL('./support/many-streams.ts', import.meta.url));
 
 async function agentFlags(dir: string): Promise<string[]> {
   const files = await writeCredentials(dir);
-  return ['--socket', join(dir, 'agent.sock'), '--trust-anchors', files.trustAnchors, '--issuer-dir', files.issuerDir, '--attestor', 'unix', '--health-addr', ''];
+  return [
+    '--socket',
+    join(dir, 'agent.sock'),
+    '--trust-anchors',
+    files.trustAnchors,
+    '--issuer-dir',
+    files.issuerDir,
+    '--attestor',
+    'unix',
+    '--health-addr',
+    '',
+  ];
 }
 
 test('SIGTERM with 100 open streams: all end, the socket goes, the process exits within the bound', async () => {
@@ -25,7 +36,9 @@ test('SIGTERM with 100 open streams: all end, the socket goes, the process exits
     const socket = join(dir, 'agent.sock');
     const agent = spawnAgent([...(await agentFlags(dir)), '--shutdown-timeout', '3s']);
     await waitForSocket(socket, agent);
-    const clients = spawn(process.execPath, ['--import', 'tsx', MANY, '--socket', socket, '--streams', '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const clients = spawn(process.execPath, ['--import', 'tsx', MANY, '--socket', socket, '--streams', '100'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const lines: Array<Record<string, unknown>> = [];
     clients.stdout.on('data', (d) => {
       for (const l of String(d).split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
@@ -104,7 +117,7 @@ test('a stream that stops reading through 1,000 rotations: bounded heap, then th
     const latest = lease.current().chainDer.toString('base64');
     lease.release();
     client.process.kill('SIGCONT');
-    await client.waitFor((e) => e.event === 'data' && (e.message?.svids as Array<{ x509_svid: string }>)[0]?.x509_svid === latest, 30_000);
+    await client.waitFor((e) => e.event === 'data' && firstSvid(e).x509_svid.toString('base64') === latest, 30_000);
     const received = client.events.filter((e) => e.event === 'data').length;
     assert.ok(received < 1000, `the stream got the newest state, not a queue of ${received} old ones`);
     client.process.kill();

@@ -22,7 +22,9 @@ async function tempDir(): Promise<string> {
 
 /** Leaves a socket file behind with nothing listening: a listener that was SIGKILLed. */
 async function staleSocket(path: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve) => child.stdout.once('data', resolve));
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
@@ -81,7 +83,7 @@ test('garbage on the socket does not hurt the agent', async () => {
     for (let i = 0; i < 20; i++) {
       await new Promise<void>((resolve) => {
         const s = net.connect(agent.socketPath, () => {
-          s.write(randomBytes(1 + (i * 97) % 4096));
+          s.write(randomBytes(1 + ((i * 97) % 4096)));
           setTimeout(() => s.destroy(), 20);
         });
         s.on('error', () => undefined);
@@ -89,7 +91,10 @@ test('garbage on the socket does not hurt the agent', async () => {
       });
     }
     const events = await runChild(['--socket', agent.socketPath]);
-    assert.ok(events.some((e) => e.event === 'data'), 'still serving');
+    assert.ok(
+      events.some((e) => e.event === 'data'),
+      'still serving',
+    );
   } finally {
     await agent.close();
   }

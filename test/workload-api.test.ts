@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { type TestAgent, startTestAgent } from './support/agent-harness.js';
-import { type ChildEvent, finalStatus, runChild, startChild } from './support/child.js';
+import { startTestAgent, type TestAgent } from './support/agent-harness.js';
+import { finalStatus, firstData, firstSvid, runChild, startChild } from './support/child.js';
 
 function splitDer(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -25,16 +25,6 @@ function splitDer(buf: Buffer): Buffer[] {
     off += 2 + lenBytes + len;
   }
   return out;
-}
-
-function svidOf(e: ChildEvent): { spiffe_id: string; x509_svid: Buffer; x509_svid_key: Buffer; bundle: Buffer } {
-  const svid = (e.message?.svids as Array<Record<string, string>>)[0] as Record<string, string>;
-  return {
-    spiffe_id: svid.spiffe_id as string,
-    x509_svid: Buffer.from(svid.x509_svid as string, 'base64'),
-    x509_svid_key: Buffer.from(svid.x509_svid_key as string, 'base64'),
-    bundle: Buffer.from(svid.bundle as string, 'base64'),
-  };
 }
 
 describe('workload api over the socket', () => {
@@ -70,31 +60,45 @@ describe('workload api over the socket', () => {
     const child = startChild(args());
     const ready = await child.waitFor((e) => e.event === 'ready');
     const data = await child.waitFor((e) => e.event === 'data');
-    assert.equal(svidOf(data).spiffe_id, 'spiffe://cluster.local/ns/local/sa/root');
+    assert.equal(firstSvid(data).spiffe_id, 'spiffe://cluster.local/ns/local/sa/root');
     await child.done;
     const attested = agent.log.entries.find((e) => e.msg === 'attested caller' && e.pid === ready.pid);
     assert.ok(attested, 'the agent logged the child pid');
     assert.equal(attested.uid, 0);
 
     const nobody = await runChild(args(), { uid: 65534, gid: 65534 });
-    assert.equal(svidOf(nobody.find((e) => e.event === 'data') as ChildEvent).spiffe_id, 'spiffe://cluster.local/ns/local/sa/nobody');
+    assert.equal(firstSvid(firstData(nobody)).spiffe_id, 'spiffe://cluster.local/ns/local/sa/nobody');
   });
 
   test('the SVID verifies with openssl -x509_strict and follows the profile', async () => {
     const events = await runChild(args());
-    const svid = svidOf(events.find((e) => e.event === 'data') as ChildEvent);
+    const svid = firstSvid(firstData(events));
     const [leafDer, ...intermediates] = splitDer(svid.x509_svid);
     const leaf = new X509Certificate(leafDer as Buffer);
     const pem = (ders: Buffer[]) => ders.map((d) => new X509Certificate(d).toString()).join('');
     writeFileSync(join(agent.dir, 'leaf.pem'), leaf.toString());
     writeFileSync(join(agent.dir, 'chain.pem'), pem(intermediates));
     writeFileSync(join(agent.dir, 'bundle.pem'), pem(splitDer(svid.bundle)));
-    const out = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', join(agent.dir, 'bundle.pem'), '-untrusted', join(agent.dir, 'chain.pem'), join(agent.dir, 'leaf.pem')]);
+    const out = execFileSync('openssl', [
+      'verify',
+      '-x509_strict',
+      '-CAfile',
+      join(agent.dir, 'bundle.pem'),
+      '-untrusted',
+      join(agent.dir, 'chain.pem'),
+      join(agent.dir, 'leaf.pem'),
+    ]);
     assert.match(out.toString(), /leaf\.pem: OK/);
 
     const sans = (leaf.subjectAltName ?? '').split(', ');
-    assert.deepEqual(sans.filter((s) => s.startsWith('URI:')), ['URI:spiffe://cluster.local/ns/local/sa/root']);
-    assert.deepEqual(sans.filter((s) => s.startsWith('DNS:')), ['DNS:root.local.serviceaccount.identity.linkerd.cluster.local']);
+    assert.deepEqual(
+      sans.filter((s) => s.startsWith('URI:')),
+      ['URI:spiffe://cluster.local/ns/local/sa/root'],
+    );
+    assert.deepEqual(
+      sans.filter((s) => s.startsWith('DNS:')),
+      ['DNS:root.local.serviceaccount.identity.linkerd.cluster.local'],
+    );
     assert.equal(leaf.ca, false);
     const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(agent.dir, 'leaf.pem')]).toString();
     assert.match(text, /Key Usage: critical\s+Digital Signature, Key Encipherment/);
@@ -124,7 +128,7 @@ describe('rotation', () => {
       const events = await runChild(['--socket', agent.socketPath, '--count', '3', '--timeout', '15000']);
       const serials = events
         .filter((e) => e.event === 'data')
-        .map((e) => new X509Certificate(splitDer(svidOf(e).x509_svid)[0] as Buffer).serialNumber);
+        .map((e) => new X509Certificate(splitDer(firstSvid(e).x509_svid)[0] as Buffer).serialNumber);
       assert.equal(serials.length, 3);
       assert.equal(new Set(serials).size, 3, 'every rotation has a new serial');
       assert.equal(finalStatus(events).code, 0);

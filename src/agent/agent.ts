@@ -6,18 +6,18 @@ import { Server, ServerCredentials, type UntypedServiceImplementation } from '@g
 import type { WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
-import type { Logger } from '../log.js';
 import type { Certifier, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
-import { type Receiver, createWatch } from '../watch.js';
+import type { Logger } from '../log.js';
+import { createWatch, type Receiver } from '../watch.js';
 import type { AttestedGrants } from './attested-grants.js';
 import { type CallOutcomes, createCallOutcomes } from './call-outcome.js';
 import { type CallerResolver, createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
 import { createHealthHandlers } from './health-handler.js';
 import { loadServices } from './protos.js';
-import { type SocketServer, listenOnSocket } from './socket-server.js';
-import { type StreamRegistry, createStreamRegistry } from './stream-registry.js';
-import { type IssuedSvid, type SvidStore, createSvidStore } from './svid-store.js';
+import { listenOnSocket, type SocketServer } from './socket-server.js';
+import { createStreamRegistry, type StreamRegistry } from './stream-registry.js';
+import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
 import { createWorkloadHandlers } from './workload-handler.js';
 import { createResponseCache } from './x509-response.js';
 

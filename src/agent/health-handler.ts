@@ -3,7 +3,13 @@
  * The agent is SERVING once it is ready (issuer loaded, socket listening); `''` and
  * `SpiffeWorkloadAPI` are the known service names.
  */
-import { type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation, type sendUnaryData, status } from '@grpc/grpc-js';
+import {
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { Receiver } from '../watch.js';
 import type { StreamRegistry } from './stream-registry.js';
 

@@ -13,8 +13,8 @@ import { AgentError } from '../errors.js';
 import { workloadIdentityFor } from '../identity.js';
 import { createJwtKeySet, type JwtKeySet, type JwtSigningKey, jwtSigningKeyFrom } from '../issuer/index.js';
 import { createWatch, type Watch } from '../watch.js';
-import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
 import { createCallOutcomes } from './call-outcome.js';
+import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
 import { createJwtHandlers } from './jwt-handler.js';
 import { loadServices } from './protos.js';
 import { createStreamRegistry } from './stream-registry.js';
@@ -91,7 +91,12 @@ async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
     clock: { now: () => now.ms },
     logger: log.logger,
   });
-  const handlers = factory({ resolver, streams: createStreamRegistry(), encode: services.encodeWorkloadResponse, outcomes: createCallOutcomes(log.logger) });
+  const handlers = factory({
+    resolver,
+    streams: createStreamRegistry(),
+    encode: services.encodeWorkloadResponse,
+    outcomes: createCallOutcomes(log.logger),
+  });
   return {
     keys,
     signer,

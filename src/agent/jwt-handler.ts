@@ -50,7 +50,6 @@ interface ValidateRequest {
   readonly svid?: string;
 }
 
-
 const DEFAULT_TTL_MS = 5 * 60_000;
 const AUDIENCES_FIELD = 'audiences';
 const KID_FIELD = 'kid';

@@ -4,7 +4,7 @@
  * Response serializers pass a `Buffer` through unchanged: streams of one identity share one
  * response encoded once (`x509-response.ts`), instead of encoding it again for every stream.
  */
-import { type GrpcObject, type ServiceDefinition, loadPackageDefinition } from '@grpc/grpc-js';
+import { type GrpcObject, loadPackageDefinition, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath } from '../proto-path.js';
 

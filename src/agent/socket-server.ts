@@ -52,7 +52,8 @@ async function clearStaleSocket(path: string, logger: Logger): Promise<void> {
   });
   if (!stat) return;
   if (!stat.isSocket()) throw new AgentError('CONFIG_INVALID', `socket path ${path} exists and is not a socket; refusing to replace it`);
-  if (await answers(path)) throw new AgentError('CONFIG_INVALID', `another process is serving on ${path}; refusing to take over its socket`);
+  if (await answers(path))
+    throw new AgentError('CONFIG_INVALID', `another process is serving on ${path}; refusing to take over its socket`);
   await unlink(path);
   logger.info({ path }, 'removed stale socket file');
 }

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AgentError } from '../errors.js';
 import { workloadIdentityFor } from '../identity.js';
-import { silentLogger } from '../log.js';
 import type { Certifier, CertifyRequest, CertifyResult } from '../issuer/index.js';
+import { silentLogger } from '../log.js';
 import { createAttestedGrants } from './attested-grants.js';
-import { type SvidStore, type Timers, createSvidStore } from './svid-store.js';
+import { createSvidStore, type SvidStore, type Timers } from './svid-store.js';
 
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const web = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'web' }, naming);
@@ -62,7 +62,12 @@ function fakeCertifier(clock: { ms: number }, fail: { next: boolean } = { next: 
   return { certifier, requests };
 }
 
-function setup(fail = { next: false }): { store: SvidStore; clock: { ms: number }; t: ReturnType<typeof manualTimers>; requests: CertifyRequest[] } {
+function setup(fail = { next: false }): {
+  store: SvidStore;
+  clock: { ms: number };
+  t: ReturnType<typeof manualTimers>;
+  requests: CertifyRequest[];
+} {
   const clock = { ms: 1_000_000 };
   const t = manualTimers(clock);
   const { certifier, requests } = fakeCertifier(clock, fail);

@@ -10,8 +10,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
+import { type Certifier, createCsr, type RefreshPolicy, refreshIn } from '../issuer/index.js';
 import type { Logger } from '../log.js';
-import { type Certifier, type RefreshPolicy, createCsr, refreshIn } from '../issuer/index.js';
 import type { AttestedGrants } from './attested-grants.js';
 
 /** An issued SVID. Immutable: rotation replaces the object. */
@@ -189,7 +189,9 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     },
     reissueAll(spreadMs) {
       const list = [...entries.values()].filter((e) => e.svid);
-      list.forEach((entry, i) => schedule(entry, list.length > 1 ? Math.floor((spreadMs * i) / (list.length - 1)) : 0));
+      list.forEach((entry, i) => {
+        schedule(entry, list.length > 1 ? Math.floor((spreadMs * i) / (list.length - 1)) : 0);
+      });
     },
     size: () => entries.size,
     close() {

@@ -2,13 +2,13 @@
  * Thin Workload API handlers (SPEC §2): resolve the caller, ask the store, write shared
  * responses, fail with the one status mapping in `status.ts`.
  */
-import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { AgentError } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { TrustAnchors } from '../issuer/index.js';
+import type { Logger } from '../log.js';
 import type { Receiver } from '../watch.js';
-import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
 import type { CallOutcomes } from './call-outcome.js';
+import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { SvidStore } from './svid-store.js';

@@ -72,7 +72,10 @@ describe('parseCgroupFile', () => {
   });
 
   test('a line with a pod UID wins over one without (kind on macOS)', () => {
-    const text = [`1:cpu:/docker/${HOST_ID}/kubepods/besteffort/pod${POD}/${CID}`, `0::/docker/${HOST_ID}/system.slice/containerd.service`].join('\n');
+    const text = [
+      `1:cpu:/docker/${HOST_ID}/kubepods/besteffort/pod${POD}/${CID}`,
+      `0::/docker/${HOST_ID}/system.slice/containerd.service`,
+    ].join('\n');
     assert.deepEqual(parseCgroupFile(text), { containerId: CID, podUid: POD });
   });
 
@@ -98,7 +101,10 @@ describe('parseCgroupFile', () => {
   ];
   for (const [name, text, message] of refusals) {
     test(`refuses ${name}`, () => {
-      assert.throws(() => parseCgroupFile(text), (err: unknown) => isAgentError(err, 'NO_IDENTITY') && message.test(err.message));
+      assert.throws(
+        () => parseCgroupFile(text),
+        (err: unknown) => isAgentError(err, 'NO_IDENTITY') && message.test(err.message),
+      );
     });
   }
 });

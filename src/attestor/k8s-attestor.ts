@@ -8,7 +8,7 @@
  */
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE } from '../identity.js';
-import type { TokenValidator, ValidatedToken } from '../issuer/token-validator.js';
+import type { TokenValidator, ValidatedToken } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
 import { parseCgroupFile } from './cgroup.js';
 import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
@@ -212,8 +212,13 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
         options.onOutcome?.({ attestor: K8S_ATTESTOR_NAME, result: 'attested', reason: 'none' });
         return attestation;
       } catch (err) {
-        const { outcome } = err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
-        const entry = { ...fields, [F.reason]: outcome.reason, ...(outcome.cause !== undefined ? { [F.error]: describeError(outcome.cause) } : {}) };
+        const { outcome } =
+          err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
+        const entry = {
+          ...fields,
+          [F.reason]: outcome.reason,
+          ...(outcome.cause !== undefined ? { [F.error]: describeError(outcome.cause) } : {}),
+        };
         if (outcome.code === 'NO_IDENTITY') log.info(entry, LOG_MESSAGES.refused);
         else log.warn(entry, LOG_MESSAGES.unavailable);
         const result = outcome.code === 'NO_IDENTITY' ? 'refused' : 'unavailable';

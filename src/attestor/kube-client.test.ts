@@ -42,7 +42,9 @@ describe('kube client', () => {
     });
 
     test('the in-cluster env wins over KUBECONFIG (SPEC §9), which is used outside a pod', () => {
-      const inPod = loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath, KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' } });
+      const inPod = loadKubeConfig({
+        env: { KUBECONFIG: api.kubeconfigPath, KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      });
       assert.equal(inPod.getCurrentCluster()?.server, 'https://10.0.0.1:443');
       const outside = loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath } });
       assert.equal(outside.getCurrentCluster()?.server, api.url);
@@ -57,7 +59,10 @@ describe('kube client', () => {
     });
 
     test('nothing usable is CONFIG_INVALID naming the way out', () => {
-      assert.throws(() => loadKubeConfig({ env: {} }), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /--kubeconfig/.test(err.message));
+      assert.throws(
+        () => loadKubeConfig({ env: {} }),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /--kubeconfig/.test(err.message),
+      );
       assert.throws(
         () => loadKubeConfig({ kubeconfigPath: join(dir, 'missing') }),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && err.message.includes('missing'),
@@ -67,7 +72,10 @@ describe('kube client', () => {
     test('a kubeconfig without a current cluster is CONFIG_INVALID', async () => {
       const empty = join(dir, 'empty');
       await writeFile(empty, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
-      assert.throws(() => loadKubeConfig({ kubeconfigPath: empty }), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /no current cluster/.test(err.message));
+      assert.throws(
+        () => loadKubeConfig({ kubeconfigPath: empty }),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /no current cluster/.test(err.message),
+      );
     });
   });
 
@@ -80,12 +88,15 @@ describe('kube client', () => {
 
     test('denied, with the API reason or a hint', async () => {
       api.setTokenReviewAccess(false, 'no RBAC policy matched');
-      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) =>
-        isAgentError(err, 'CONFIG_INVALID') && err.message === 'the agent may not create tokenreviews: no RBAC policy matched',
+      await assert.rejects(
+        checkTokenReviewAccess(kubeApi()),
+        (err: unknown) =>
+          isAgentError(err, 'CONFIG_INVALID') && err.message === 'the agent may not create tokenreviews: no RBAC policy matched',
       );
       api.setTokenReviewAccess(false);
-      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) =>
-        isAgentError(err, 'CONFIG_INVALID') && /may not create tokenreviews: .*system:auth-delegator/.test(err.message),
+      await assert.rejects(
+        checkTokenReviewAccess(kubeApi()),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /may not create tokenreviews: .*system:auth-delegator/.test(err.message),
       );
       api.setTokenReviewAccess(true);
     });
@@ -95,19 +106,29 @@ describe('kube client', () => {
       const user = kc.getCurrentUser();
       assert.ok(user);
       (user as { token?: string }).token = 'not-the-agent';
-      await assert.rejects(checkTokenReviewAccess(createKubeApi(kc)), (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /401/.test(err.message));
+      await assert.rejects(
+        checkTokenReviewAccess(createKubeApi(kc)),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /401/.test(err.message),
+      );
     });
 
     test('unreachable, failing or hanging API is KubeApiUnavailableError', async (t) => {
       t.after(() => api.restore());
       await api.refuse();
-      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === undefined);
+      await assert.rejects(
+        checkTokenReviewAccess(kubeApi()),
+        (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === undefined,
+      );
       await api.restore();
       api.fail(500);
-      await assert.rejects(checkTokenReviewAccess(kubeApi()), (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === 500);
+      await assert.rejects(
+        checkTokenReviewAccess(kubeApi()),
+        (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === 500,
+      );
       api.hang();
-      await assert.rejects(checkTokenReviewAccess(kubeApi(), { timeoutMs: 200 }), (err: unknown) =>
-        err instanceof KubeApiUnavailableError && /aborted/.test(err.message),
+      await assert.rejects(
+        checkTokenReviewAccess(kubeApi(), { timeoutMs: 200 }),
+        (err: unknown) => err instanceof KubeApiUnavailableError && /aborted/.test(err.message),
       );
     });
   });

@@ -133,8 +133,7 @@ export function createKubeApi(kc: KubeConfig): KubeApi {
   const authorization = kc.makeApiClient(AuthorizationV1Api);
   return {
     createTokenReview: (body, options) => authentication.createTokenReview({ body }, withSignal(options?.signal)),
-    createSelfSubjectAccessReview: (body, options) =>
-      authorization.createSelfSubjectAccessReview({ body }, withSignal(options?.signal)),
+    createSelfSubjectAccessReview: (body, options) => authorization.createSelfSubjectAccessReview({ body }, withSignal(options?.signal)),
   };
 }
 
@@ -200,6 +199,7 @@ export async function checkTokenReviewAccess(
   }
   const status = review.status;
   if (status?.allowed === true && status.denied !== true) return;
-  const reason = status?.reason || status?.evaluationError || "denied; bind the ClusterRole system:auth-delegator to the agent's service account";
+  const reason =
+    status?.reason || status?.evaluationError || "denied; bind the ClusterRole system:auth-delegator to the agent's service account";
   throw new AgentError('CONFIG_INVALID', `the agent may not create tokenreviews: ${reason}`);
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createProcFixture, type ProcFixture } from '../../test/support/proc-fixture.js';
 import { isAgentError } from '../errors.js';
-import { createProcReader, parseStartTime, ProcessGoneError } from './proc.js';
+import { createProcReader, ProcessGoneError, parseStartTime } from './proc.js';
 
 const PID = process.pid;
 const TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
@@ -44,7 +44,10 @@ describe('the real /proc', () => {
 
   test('an exited process is gone', async () => {
     const out = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    await assert.rejects(createProcReader().readCgroup(Number(out)), (err: unknown) => err instanceof ProcessGoneError && err.code === 'NO_IDENTITY');
+    await assert.rejects(
+      createProcReader().readCgroup(Number(out)),
+      (err: unknown) => err instanceof ProcessGoneError && err.code === 'NO_IDENTITY',
+    );
   });
 });
 

@@ -78,7 +78,10 @@ export function parseStartTime(stat: string): string | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
   // After ") " comes field 3 (state); field 22 is therefore the 20th field of the remainder.
-  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const startTime = fields[19];
   return startTime !== undefined && /^\d+$/.test(startTime) ? startTime : undefined;
 }

@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
 import { captureLogger } from '../../test/support/log-capture.js';
-import { isAgentError, describeError } from '../errors.js';
+import { describeError, isAgentError } from '../errors.js';
 import { createKubeApi, loadKubeConfig } from './kube-client.js';
 import {
   accountFromUsername,
   createTokenReviewValidator,
   DEFAULT_TOKEN_AUDIENCE,
   reviewCacheTtlMs,
-  validatedTokenFromStatus,
   type TokenReviewValidator,
+  validatedTokenFromStatus,
 } from './token-review.js';
 
 const AUD = DEFAULT_TOKEN_AUDIENCE;
@@ -60,19 +60,37 @@ describe('validatedTokenFromStatus (JSON fixtures)', () => {
     ['no audiences', { authenticated: true, user }, 'TOKEN_INVALID'],
     ['three-part username', { authenticated: true, audiences: [AUD], user: { ...user, username: 'system:node:n1' } }, 'TOKEN_INVALID'],
     ['not system:', { authenticated: true, audiences: [AUD], user: { ...user, username: 'jane:serviceaccount:a:b' } }, 'TOKEN_INVALID'],
-    ['bad namespace', { authenticated: true, audiences: [AUD], user: { ...user, username: 'system:serviceaccount:Bad_NS:web' } }, 'TOKEN_INVALID'],
-    ['two pod UIDs', { authenticated: true, audiences: [AUD], user: { ...user, extra: { 'authentication.kubernetes.io/pod-uid': ['a', 'b'] } } }, 'TOKEN_INVALID'],
+    [
+      'bad namespace',
+      { authenticated: true, audiences: [AUD], user: { ...user, username: 'system:serviceaccount:Bad_NS:web' } },
+      'TOKEN_INVALID',
+    ],
+    [
+      'two pod UIDs',
+      { authenticated: true, audiences: [AUD], user: { ...user, extra: { 'authentication.kubernetes.io/pod-uid': ['a', 'b'] } } },
+      'TOKEN_INVALID',
+    ],
     ['no status', undefined, 'TOKEN_REVIEW_FAILED'],
   ];
   for (const [name, status, code] of rejected) {
     test(`rejects: ${name}`, () => {
-      assert.throws(() => validatedTokenFromStatus(status, AUD), (err: unknown) => isAgentError(err) && err.code === code);
+      assert.throws(
+        () => validatedTokenFromStatus(status, AUD),
+        (err: unknown) => isAgentError(err) && err.code === code,
+      );
     });
   }
 
   test('accountFromUsername', () => {
     assert.deepEqual(accountFromUsername('system:serviceaccount:ns:sa'), { type: 'serviceaccount', namespace: 'ns', name: 'sa' });
-    for (const bad of ['', 'jane', 'system:serviceaccount:ns', 'system:serviceaccount:ns:sa:x', 'system:serviceaccount:ns:a.b', `system:x:${'a'.repeat(64)}:b`]) {
+    for (const bad of [
+      '',
+      'jane',
+      'system:serviceaccount:ns',
+      'system:serviceaccount:ns:sa:x',
+      'system:serviceaccount:ns:a.b',
+      `system:x:${'a'.repeat(64)}:b`,
+    ]) {
       assert.equal(accountFromUsername(bad), undefined, bad);
     }
   });
@@ -112,7 +130,14 @@ describe('TokenReview validator against the fake API', () => {
     return { v, logs };
   }
   const mint = (extra: { audiences?: string[]; expiresInSeconds?: number } = {}) =>
-    api.mintServiceAccountToken({ namespace: 'emojivoto', serviceAccount: 'web', pod: POD, node: { name: 'node-1' }, audiences: [AUD], ...extra });
+    api.mintServiceAccountToken({
+      namespace: 'emojivoto',
+      serviceAccount: 'web',
+      pod: POD,
+      node: { name: 'node-1' },
+      audiences: [AUD],
+      ...extra,
+    });
 
   test('happy path: account, audiences and the pod and node extras', async () => {
     const { v } = validator();
@@ -128,8 +153,10 @@ describe('TokenReview validator against the fake API', () => {
   test('token-level failures', async () => {
     const { v } = validator();
     const wrongAudience = await mint({ audiences: ['https://kubernetes.default.svc'] });
-    await assert.rejects(v.validate(wrongAudience), (err: unknown) =>
-      isAgentError(err, 'TOKEN_INVALID') && /is invalid for the target audiences \["identity.l5d.io"\]/.test(describeError(err)),
+    await assert.rejects(
+      v.validate(wrongAudience),
+      (err: unknown) =>
+        isAgentError(err, 'TOKEN_INVALID') && /is invalid for the target audiences \["identity.l5d.io"\]/.test(describeError(err)),
     );
     await assert.rejects(v.validate(await mint({ expiresInSeconds: -3600 })), (err: unknown) => isAgentError(err, 'TOKEN_INVALID'));
     await assert.rejects(v.validate('not-a-jwt'), (err: unknown) => isAgentError(err, 'TOKEN_NOT_AUTHENTICATED'));
@@ -169,7 +196,10 @@ describe('TokenReview validator against the fake API', () => {
     (kc.getCurrentUser() as { token?: string }).token = 'wrong';
     const bad = createTokenReviewValidator({ api: createKubeApi(kc), logger: logs.logger });
     validators.push(bad);
-    await assert.rejects(bad.validate(await mint()), (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED') && /401/.test(describeError(err)));
+    await assert.rejects(
+      bad.validate(await mint()),
+      (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED') && /401/.test(describeError(err)),
+    );
     assert.match(String(logs.entries.at(-1)?.msg), /refused the agent/);
   });
 

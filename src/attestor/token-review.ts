@@ -14,9 +14,15 @@ import NodeCache from 'node-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
-import type { TokenValidator, ValidatedToken } from '../issuer/token-validator.js';
+import type { TokenValidator, ValidatedToken } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
-import { DEFAULT_KUBE_TIMEOUT_MS, describeKubeFailure, httpStatusOf, KubeApiUnavailableError, type KubeCallOptions } from './kube-client.js';
+import {
+  DEFAULT_KUBE_TIMEOUT_MS,
+  describeKubeFailure,
+  httpStatusOf,
+  KubeApiUnavailableError,
+  type KubeCallOptions,
+} from './kube-client.js';
 
 /** `--token-audience` default: the audience of Linkerd's projected identity token. */
 export const DEFAULT_TOKEN_AUDIENCE = 'identity.l5d.io';
@@ -92,7 +98,8 @@ export function accountFromUsername(username: string): AccountRef | undefined {
  */
 export function validatedTokenFromStatus(status: V1TokenReviewStatus | undefined, audience: string): ValidatedToken {
   if (status === undefined) throw new AgentError('TOKEN_REVIEW_FAILED', 'tokenreview response has no status');
-  if (status.error) throw new AgentError('TOKEN_INVALID', 'tokenreview reported an error for the token', { cause: new Error(status.error) });
+  if (status.error)
+    throw new AgentError('TOKEN_INVALID', 'tokenreview reported an error for the token', { cause: new Error(status.error) });
   if (status.authenticated !== true) throw new AgentError('TOKEN_NOT_AUTHENTICATED', 'token is not authenticated');
   const audiences = status.audiences ?? [];
   if (!audiences.includes(audience)) {
@@ -203,7 +210,10 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
       if (signal?.aborted) throw new KubeApiUnavailableError('tokenreview cancelled', status, { cause: new Error(reason) });
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
         // The agent's own request was refused (401/403: its credentials or RBAC): operators must act.
-        log.error({ [F.reason]: reason }, 'the kubernetes api refused the agent tokenreview; check its credentials and its rbac (create tokenreviews)');
+        log.error(
+          { [F.reason]: reason },
+          'the kubernetes api refused the agent tokenreview; check its credentials and its rbac (create tokenreviews)',
+        );
       } else {
         log.warn({ [F.reason]: reason }, 'tokenreview failed');
       }

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { accountNameFor, createUnixAttestor, userNameOf } from './unix-attestor.js';
 
-const passwd = ['root:x:0:0:root:/root:/bin/bash', 'alice:x:1000:1000::/home/alice:/bin/sh', 'Bob_Smith:x:1001:1001::/home/bob:/bin/sh', ''].join('\n');
+const passwd = [
+  'root:x:0:0:root:/root:/bin/bash',
+  'alice:x:1000:1000::/home/alice:/bin/sh',
+  'Bob_Smith:x:1001:1001::/home/bob:/bin/sh',
+  '',
+].join('\n');
 const caller = (uid: number) => ({ peer: { pid: 1, uid, gid: uid }, startTime: '1', connectionId: 'uds:1' });
 
 test('maps a uid to its user name, or uid-<n> when the name is not a DNS-1123 label', () => {

@@ -5,7 +5,7 @@
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
-import { SERVICE_ACCOUNT_TYPE, isDns1123Label } from '../identity.js';
+import { isDns1123Label, SERVICE_ACCOUNT_TYPE } from '../identity.js';
 import type { Attestation, AttestationObserver, AttestRequest, WorkloadAttestor } from './types.js';
 
 /** The namespace every unix identity lives in. */

@@ -67,7 +67,10 @@ export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now
   try {
     const { present } = await existingCredentialFiles(options.outDir);
     if (present.length > 0 && !options.force) {
-      throw new AgentError('CONFIG_INVALID', `refusing to overwrite existing files in ${options.outDir}: ${present.join(', ')} (use --force to replace them)`);
+      throw new AgentError(
+        'CONFIG_INVALID',
+        `refusing to overwrite existing files in ${options.outDir}: ${present.join(', ')} (use --force to replace them)`,
+      );
     }
     const written = await writeCredentialSet(options.outDir, {
       trustDomain: options.trustDomain,

@@ -20,9 +20,7 @@ export interface RawConfigFile {
 }
 
 /** Keys a config file may hold: every `run` option except `config` itself. */
-const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(
-  RUN_OPTIONS.filter((o) => o.key !== 'config').map((o) => [o.key, o]),
-);
+const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(RUN_OPTIONS.filter((o) => o.key !== 'config').map((o) => [o.key, o]));
 
 /**
  * Parses a config file's text.

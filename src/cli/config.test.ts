@@ -146,7 +146,10 @@ describe('loadRunConfig precedence: flags > env > file > defaults', () => {
   });
 
   it('resolves relative paths against cwd', () => {
-    const config = load({ flags: { trustAnchors: 'roots.pem', issuerDir: '../issuer', procRoot: 'fake/proc', socket: 's.sock' }, env: NODE_ENV });
+    const config = load({
+      flags: { trustAnchors: 'roots.pem', issuerDir: '../issuer', procRoot: 'fake/proc', socket: 's.sock' },
+      env: NODE_ENV,
+    });
     assert.equal(config.trustAnchors, '/work/app/roots.pem');
     assert.equal(config.issuerDir, '/work/issuer');
     assert.equal(config.procRoot, '/work/app/fake/proc');
@@ -200,7 +203,11 @@ describe('loadRunConfig errors name their key', () => {
     ['empty token path list', { file: 'tokenPath: []\n' }, /^agent\.yaml: tokenPath: must name at least one path/],
     ['empty audience', { flags: { tokenAudience: '' } }, /^--token-audience: must not be empty/],
     ['min over max', { flags: { minRefresh: '2h', maxRefresh: '1h' } }, /^--min-refresh: must not be longer than --max-refresh \(1h\)/],
-    ['min over default max', { file: 'minRefresh: 2d\nsvidTtl: 3d\n' }, /^agent\.yaml: minRefresh: must not be longer than --max-refresh \(24h\)/],
+    [
+      'min over default max',
+      { file: 'minRefresh: 2d\nsvidTtl: 3d\n' },
+      /^agent\.yaml: minRefresh: must not be longer than --max-refresh \(24h\)/,
+    ],
     ['ttl not over skew', { flags: { svidTtl: '10s', clockSkew: '10s' } }, /^--svid-ttl: must be longer than --clock-skew \(10s\)/],
     ['min refresh not under ttl', { flags: { svidTtl: '1m', minRefresh: '1m' } }, /^--min-refresh: must be shorter than --svid-ttl \(1m\)/],
     ['zero ttl', { flags: { svidTtl: '0' } }, /^--svid-ttl: must be longer than 0/],
@@ -231,7 +238,16 @@ describe('loadRunConfig errors name their key', () => {
     });
     assert.deepEqual(
       problems.map((p) => p.slice(0, p.indexOf(':', p.startsWith('agent.yaml') ? 11 : 0))),
-      ['agent.yaml: clockSkew', 'agent.yaml: bogus', 'SVID_AGENT_SOCKET', '--trust-anchors', '--issuer-dir', '--attestor', '--svid-ttl', 'agent.yaml: logLevel'],
+      [
+        'agent.yaml: clockSkew',
+        'agent.yaml: bogus',
+        'SVID_AGENT_SOCKET',
+        '--trust-anchors',
+        '--issuer-dir',
+        '--attestor',
+        '--svid-ttl',
+        'agent.yaml: logLevel',
+      ],
     );
   });
 });
@@ -281,9 +297,28 @@ describe('checkHostPort', () => {
 describe('RUN_FLAGS', () => {
   it('lists every SPEC §9 run flag, plus --jwt-ttl and --shutdown-timeout', () => {
     const spec = [
-      'dev', 'config', 'socket', 'trust-domain', 'trust-anchors', 'issuer-dir', 'jwt-key', 'attestor', 'kubeconfig',
-      'node-name', 'proc-root', 'token-path', 'token-audience', 'identity-domain', 'svid-ttl', 'clock-skew',
-      'min-refresh', 'max-refresh', 'health-addr', 'log-level', 'jwt-ttl', 'shutdown-timeout',
+      'dev',
+      'config',
+      'socket',
+      'trust-domain',
+      'trust-anchors',
+      'issuer-dir',
+      'jwt-key',
+      'attestor',
+      'kubeconfig',
+      'node-name',
+      'proc-root',
+      'token-path',
+      'token-audience',
+      'identity-domain',
+      'svid-ttl',
+      'clock-skew',
+      'min-refresh',
+      'max-refresh',
+      'health-addr',
+      'log-level',
+      'jwt-ttl',
+      'shutdown-timeout',
     ];
     assert.deepEqual([...RUN_FLAGS].sort(), spec.sort());
   });

@@ -4,16 +4,17 @@
  * 2. validate them and build a readonly, defaulted {@link RunConfig}.
  * Every problem of both stages is collected and reported at once in one {@link ConfigError}.
  */
-import { isAbsolute, join, resolve } from 'node:path';
+
 import { isIP } from 'node:net';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
 import { credentialPaths, DEV_DIR_NAME, DEV_SOCKET_NAME } from './credential-layout.js';
 import { ConfigError } from './exit.js';
-import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
 import type { AttestorKind, RunConfig } from './run-config.js';
+import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
 import { DEFAULT_SOCKET, parseSocketOption } from './socket-address.js';
 
 export { RUN_FLAGS, type RunFlags } from './run-options.js';
@@ -116,7 +117,14 @@ function readConfigFile(file: string, options: LoadRunConfigOptions, problems: s
     return options.readFile(resolve(options.cwd, file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : String(code ?? err);
     problems.push(`--config: cannot read "${file}": ${reason}`);
     return undefined;
   }
@@ -174,8 +182,10 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
     trustAnchors = path('trustAnchors');
     issuerDir = path('issuerDir');
     jwtKey = path('jwtKey');
-    if (!raw.has('trustAnchors')) fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
-    if (!raw.has('issuerDir')) fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
+    if (!raw.has('trustAnchors'))
+      fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
+    if (!raw.has('issuerDir'))
+      fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
   }
 
   const attestor = str('attestor') ?? (dev ? 'unix' : RUN_DEFAULTS.attestor);
@@ -187,7 +197,10 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
     fail('nodeName', `invalid node name "${nodeName}" (expected a DNS-1123 subdomain, as Kubernetes node names are)`);
   }
   if (attestor === 'k8s' && nodeName === undefined) {
-    fail('nodeName', 'required with the k8s attestor, which checks that tokens were issued for this node (set --node-name, NODE_NAME from the downward API, or nodeName in a config file)');
+    fail(
+      'nodeName',
+      'required with the k8s attestor, which checks that tokens were issued for this node (set --node-name, NODE_NAME from the downward API, or nodeName in a config file)',
+    );
   }
 
   const procRoot = path('procRoot') ?? RUN_DEFAULTS.procRoot;
@@ -196,7 +209,10 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
   if (tokenAudience === '') fail('tokenAudience', 'must not be empty');
   const identityDomain = str('identityDomain') ?? RUN_DEFAULTS.identityDomain;
   if (!isDns1123Subdomain(identityDomain)) {
-    fail('identityDomain', `invalid identity domain "${identityDomain}" (expected a DNS-1123 subdomain, e.g. identity.linkerd.cluster.local)`);
+    fail(
+      'identityDomain',
+      `invalid identity domain "${identityDomain}" (expected a DNS-1123 subdomain, e.g. identity.linkerd.cluster.local)`,
+    );
   }
 
   const svidTtl = duration('svidTtl');
@@ -275,7 +291,11 @@ export function checkHostPort(addr: string): string | undefined {
   if (!m) return `"${addr}": ${usage}`;
   const [, v6, host, port] = m;
   if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;
-  if (host !== undefined && isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+  if (
+    host !== undefined &&
+    isIP(host) === 0 &&
+    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
+  ) {
     return `"${addr}": "${host}" is not a host name or IP address`;
   }
   if (Number(port) > 65535) return `"${addr}": port must be 0-65535`;

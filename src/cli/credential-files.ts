@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { createIssuerCa, createJwtSigningKey, createTrustAnchor } from '../issuer/index.js';
-import { credentialPaths, type CredentialPaths } from './credential-layout.js';
+import { type CredentialPaths, credentialPaths } from './credential-layout.js';
 import { writeFileAtomic } from './write-file.js';
 
 /** Lifetime of the trust anchor: 10 years, as Linkerd's docs create it (`--not-after 87600h`). */

@@ -67,7 +67,10 @@ async function warnIfOtherTrustDomain(issuerCert: string, options: EnsureDevCred
     const subject = new X509Certificate(await readFile(issuerCert)).subject;
     const expected = `CN=identity.linkerd.${options.trustDomain}`;
     if (!subject.split('\n').includes(expected)) {
-      options.logger.warn({ [F.path]: issuerCert, [TRUST_DOMAIN_FIELD]: options.trustDomain }, 'dev issuer was made for another trust domain; delete the dev directory to recreate it');
+      options.logger.warn(
+        { [F.path]: issuerCert, [TRUST_DOMAIN_FIELD]: options.trustDomain },
+        'dev issuer was made for another trust domain; delete the dev directory to recreate it',
+      );
     }
   } catch {
     // Unreadable or broken: loading the issuer reports it with the full reason.

@@ -3,7 +3,7 @@
  * FetchX509SVID message, check it, print it (pretty or protojson-style JSON) and optionally write
  * `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory.
  */
-import { stat, mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
@@ -70,7 +70,10 @@ async function checkSocketFile(socketPath: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new AgentError('INTERNAL', `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`);
+      throw new AgentError(
+        'INTERNAL',
+        `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`,
+      );
     }
     if (code === 'EACCES') throw new AgentError('INTERNAL', `cannot reach ${socketPath}: permission denied`);
     throw err;
@@ -84,7 +87,8 @@ function explainCallError(err: unknown, options: FetchX509CommandOptions): unkno
   const detail = err.message;
   switch (err.status) {
     case grpc.status.UNAVAILABLE:
-      if (detail.includes('ECONNREFUSED')) return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
+      if (detail.includes('ECONNREFUSED'))
+        return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
       if (detail.includes('EACCES')) return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
       return new AgentError('INTERNAL', `the agent at ${socketPath} is unavailable (${detail})`);
     case grpc.status.PERMISSION_DENIED:
@@ -100,7 +104,10 @@ function explainCallError(err: unknown, options: FetchX509CommandOptions): unkno
 
 /** Go's `time.Time` format, as spire-agent prints it: `2024-01-02 15:04:05 +0000 UTC`. */
 function goTime(text: string): string {
-  return `${new Date(text).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} +0000 UTC`;
+  return `${new Date(text)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} +0000 UTC`;
 }
 
 /** Go's `time.Duration` format for short durations: `12.345ms`, `1.5s`. */
@@ -119,7 +126,10 @@ export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): 
       lines.push(`SVID Valid After:\t${goTime(leaf.validFrom)}`, `SVID Valid Until:\t${goTime(leaf.validTo)}`);
     }
     for (const [i, cert] of intermediates.entries()) {
-      lines.push(`Intermediate #${i + 1} Valid After:\t${goTime(cert.validFrom)}`, `Intermediate #${i + 1} Valid Until:\t${goTime(cert.validTo)}`);
+      lines.push(
+        `Intermediate #${i + 1} Valid After:\t${goTime(cert.validFrom)}`,
+        `Intermediate #${i + 1} Valid Until:\t${goTime(cert.validTo)}`,
+      );
     }
     for (const [i, ca] of svid.bundle.entries()) {
       lines.push(`CA #${i + 1} Valid After:\t${goTime(ca.validFrom)}`, `CA #${i + 1} Valid Until:\t${goTime(ca.validTo)}`);

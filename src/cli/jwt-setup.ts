@@ -7,7 +7,14 @@ import type { KeyObject } from 'node:crypto';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createJwtHandlers, type ExtraHandlerContext } from '../agent/index.js';
 import type { Clock } from '../clock.js';
-import { createJwtKeySet, JWT_LEEWAY_MS, type JwtKeyReloader, type JwtKeySet, loadJwtSigningKey, startJwtKeyReloader } from '../issuer/index.js';
+import {
+  createJwtKeySet,
+  JWT_LEEWAY_MS,
+  type JwtKeyReloader,
+  type JwtKeySet,
+  loadJwtSigningKey,
+  startJwtKeyReloader,
+} from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
 import { createWatch, type Watch } from '../watch.js';
 

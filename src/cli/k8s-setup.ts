@@ -2,15 +2,16 @@
  * Composition of the Kubernetes attestor (issue 3): kubeconfig → API client → start-up
  * access check → TokenReview validator → attestor.
  */
+
+import type { AttestationObserver, TokenReviewObservation, WorkloadAttestor } from '../attestor/index.js';
 import {
-  KubeApiUnavailableError,
   checkTokenReviewAccess,
   createK8sAttestor,
   createKubeApi,
   createTokenReviewValidator,
+  KubeApiUnavailableError,
   loadKubeConfig,
 } from '../attestor/index.js';
-import type { AttestationObserver, TokenReviewObservation, WorkloadAttestor } from '../attestor/index.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunConfig } from './run-config.js';

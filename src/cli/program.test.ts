@@ -81,7 +81,8 @@ describe('runCli run', () => {
 
 describe('resolveClientSocket', () => {
   const cwd = '/work';
-  it('defaults to /run/svid-agent/agent.sock', () => assert.equal(resolveClientSocket(undefined, { env: {}, cwd }), '/run/svid-agent/agent.sock'));
+  it('defaults to /run/svid-agent/agent.sock', () =>
+    assert.equal(resolveClientSocket(undefined, { env: {}, cwd }), '/run/svid-agent/agent.sock'));
   it('reads SPIFFE_ENDPOINT_SOCKET in both unix: forms', () => {
     assert.equal(resolveClientSocket(undefined, { env: { SPIFFE_ENDPOINT_SOCKET: 'unix:///run/a.sock' }, cwd }), '/run/a.sock');
     assert.equal(resolveClientSocket(undefined, { env: { SPIFFE_ENDPOINT_SOCKET: 'unix:/run/b.sock' }, cwd }), '/run/b.sock');
@@ -90,6 +91,9 @@ describe('resolveClientSocket', () => {
     assert.equal(resolveClientSocket('x.sock', { env: { SPIFFE_ENDPOINT_SOCKET: 'unix:///run/a.sock' }, cwd }), '/work/x.sock');
   });
   it('names the variable when it is unusable', () => {
-    assert.throws(() => resolveClientSocket(undefined, { env: { SPIFFE_ENDPOINT_SOCKET: 'unix://host/a.sock' }, cwd }), /SPIFFE_ENDPOINT_SOCKET: "unix:\/\/host\/a\.sock" must not have an authority/);
+    assert.throws(
+      () => resolveClientSocket(undefined, { env: { SPIFFE_ENDPOINT_SOCKET: 'unix://host/a.sock' }, cwd }),
+      /SPIFFE_ENDPOINT_SOCKET: "unix:\/\/host\/a\.sock" must not have an authority/,
+    );
   });
 });

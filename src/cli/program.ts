@@ -6,8 +6,8 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { parseDuration } from '../duration.js';
-import { type CliIo, reportFailure } from './cli-io.js';
 import type { CertsCreateFlags } from './certs-create.js';
+import { type CliIo, reportFailure } from './cli-io.js';
 import { loadRunConfig } from './config.js';
 import { ConfigError, EXIT } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
@@ -107,7 +107,9 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       const audience = parseAudienceFlag(flags.audience);
       const socketPath = resolveClientSocket(flags.socket, ctx);
       const timeoutMs = parseTimeout(flags.timeout);
-      setExit(await runFetchJwt({ socketPath, timeoutMs, audience, spiffeId: flags.spiffeId, output: flags.output ?? 'pretty', io: ctx.io }));
+      setExit(
+        await runFetchJwt({ socketPath, timeoutMs, audience, spiffeId: flags.spiffeId, output: flags.output ?? 'pretty', io: ctx.io }),
+      );
     });
   const validate = api.command('validate').description('validate SVIDs');
   withSocket(validate.command('jwt').description('validate a JWT-SVID through the agent'))
@@ -156,7 +158,10 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 }
 
 function withSocket(command: Command): Command {
-  return command.option('--socket <PATH>', `agent socket, a path or unix:///path (default $SPIFFE_ENDPOINT_SOCKET, else ${DEFAULT_SOCKET})`);
+  return command.option(
+    '--socket <PATH>',
+    `agent socket, a path or unix:///path (default $SPIFFE_ENDPOINT_SOCKET, else ${DEFAULT_SOCKET})`,
+  );
 }
 
 /**

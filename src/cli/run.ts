@@ -2,22 +2,23 @@
  * `svid-agent run`: composition only. Load credentials, build the attestor, certifier and
  * agent, serve until SIGTERM/SIGINT, shut down within the configured bound.
  */
-import { createProcReader, createUnixAttestor } from '../attestor/index.js';
-import type { WorkloadAttestor } from '../attestor/index.js';
+
 import {
   type AgentMetrics,
-  type HttpEndpoints,
-  type WorkloadAgent,
   createAgentMetrics,
   createAttestedGrants,
   createWorkloadAgent,
+  type HttpEndpoints,
+  type WorkloadAgent,
 } from '../agent/index.js';
+import type { WorkloadAttestor } from '../attestor/index.js';
+import { createProcReader, createUnixAttestor } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import type { NamingConfig } from '../identity.js';
-import { type Logger, createLogger } from '../log.js';
-import { type IssuerCredentials, createCertifier, loadIssuer, loadTrustAnchors, startCredentialReloader } from '../issuer/index.js';
-import { type Receiver, createWatch } from '../watch.js';
+import { createCertifier, type IssuerCredentials, loadIssuer, loadTrustAnchors, startCredentialReloader } from '../issuer/index.js';
+import { createLogger, type Logger } from '../log.js';
+import { createWatch, type Receiver } from '../watch.js';
 import { ensureDevCredentials } from './dev-credentials.js';
 import { setUpJwt } from './jwt-setup.js';
 import { startOperations } from './operations.js';
@@ -98,7 +99,12 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
   const anchors = await loadTrustAnchors(paths.trustAnchors, { now: clock.now() });
   const issuer = await loadIssuer(paths.issuerDir, anchors, { now: clock.now() });
   logger.info(
-    { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString(), anchors: anchors.certificates.length },
+    {
+      path: issuer.certificatePath,
+      subject: issuer.certificate.subject,
+      not_after: new Date(issuer.notAfter).toISOString(),
+      anchors: anchors.certificates.length,
+    },
     'loaded issuer credentials',
   );
   const anchorsWatch = createWatch(anchors);
@@ -200,7 +206,9 @@ export async function runAgent(config: RunConfig): Promise<number> {
     return code;
   }
   if (config.dev) {
-    process.stdout.write(`svid-agent is serving on ${config.socket}; fetch an SVID with: svid-agent api fetch x509 --socket ${config.socket}\n`);
+    process.stdout.write(
+      `svid-agent is serving on ${config.socket}; fetch an SVID with: svid-agent api fetch x509 --socket ${config.socket}\n`,
+    );
   }
   await untilSignal(logger);
   await running.stop();

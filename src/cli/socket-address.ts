@@ -18,7 +18,8 @@ export const MAX_SOCKET_PATH_BYTES = 107;
 export function parseUnixSocketUri(uri: string): { path: string } | string {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
   if (scheme === undefined) return `"${uri}" is not a unix: URI (write unix://${uri.startsWith('/') ? '' : '/'}${uri})`;
-  if (scheme !== 'unix') return `unsupported scheme "${scheme}:" (only unix: sockets are supported, e.g. unix:///run/svid-agent/agent.sock)`;
+  if (scheme !== 'unix')
+    return `unsupported scheme "${scheme}:" (only unix: sockets are supported, e.g. unix:///run/svid-agent/agent.sock)`;
   let url: URL;
   try {
     url = new URL(uri);

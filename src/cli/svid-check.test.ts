@@ -52,10 +52,14 @@ function assertRejected(res: X509SVIDResponse, expected: RegExp, now = TEST_NOW)
 describe('splitDerCertificates', () => {
   it('splits concatenated DER, leaf first', () => {
     const certs = splitDerCertificates(Buffer.concat([leaf.der, issuer.der, root.der]));
-    assert.deepEqual(certs.map((c) => c.fingerprint256), [leaf, issuer, root].map((c) => new X509Certificate(c.der).fingerprint256));
+    assert.deepEqual(
+      certs.map((c) => c.fingerprint256),
+      [leaf, issuer, root].map((c) => new X509Certificate(c.der).fingerprint256),
+    );
   });
   it('returns nothing for nothing', () => assert.deepEqual(splitDerCertificates(Buffer.alloc(0)), []));
-  it('names a truncated certificate', () => assert.throws(() => splitDerCertificates(Buffer.concat([leaf.der, issuer.der.subarray(0, 50)])), /certificate #2 is truncated/));
+  it('names a truncated certificate', () =>
+    assert.throws(() => splitDerCertificates(Buffer.concat([leaf.der, issuer.der.subarray(0, 50)])), /certificate #2 is truncated/));
   it('names garbage', () => assert.throws(() => splitDerCertificates(Buffer.from('hello')), /certificate #1 is not a DER SEQUENCE/));
 });
 
@@ -79,37 +83,64 @@ describe('checkX509Response', () => {
   });
 
   it('rejects an empty response', () => assertRejected(response(), /^workload response contains no svids$/));
-  it('rejects an empty chain', () => assertRejected(response(svid({ x509_svid: Buffer.alloc(0) })), /svid #0: x509_svid holds no certificates/));
-  it('rejects a chain that does not parse', () => assertRejected(response(svid({ x509_svid: Buffer.from([0x30, 0x03, 1, 2, 3]) })), /svid #0: x509_svid: certificate #1 does not parse/));
-  it('rejects an empty bundle', () => assertRejected(response(svid({ bundle: Buffer.alloc(0) })), /svid #0: no certificates in trust bundle/));
-  it('rejects an invalid SPIFFE ID', () => assertRejected(response(svid({ spiffe_id: 'spiffe://cluster.local/a//b' })), /svid #0: invalid spiffe_id/));
-  it('rejects a leaf whose URI SAN is another ID', () => assertRejected(response(svid({ spiffe_id: 'spiffe://cluster.local/ns/x/sa/y' })), /URI SAN is not exactly spiffe:\/\/cluster\.local\/ns\/x\/sa\/y/));
+  it('rejects an empty chain', () =>
+    assertRejected(response(svid({ x509_svid: Buffer.alloc(0) })), /svid #0: x509_svid holds no certificates/));
+  it('rejects a chain that does not parse', () =>
+    assertRejected(response(svid({ x509_svid: Buffer.from([0x30, 0x03, 1, 2, 3]) })), /svid #0: x509_svid: certificate #1 does not parse/));
+  it('rejects an empty bundle', () =>
+    assertRejected(response(svid({ bundle: Buffer.alloc(0) })), /svid #0: no certificates in trust bundle/));
+  it('rejects an invalid SPIFFE ID', () =>
+    assertRejected(response(svid({ spiffe_id: 'spiffe://cluster.local/a//b' })), /svid #0: invalid spiffe_id/));
+  it('rejects a leaf whose URI SAN is another ID', () =>
+    assertRejected(
+      response(svid({ spiffe_id: 'spiffe://cluster.local/ns/x/sa/y' })),
+      /URI SAN is not exactly spiffe:\/\/cluster\.local\/ns\/x\/sa\/y/,
+    ));
   it('rejects a missing key', () => assertRejected(response(svid({ x509_svid_key: Buffer.alloc(0) })), /svid #0: x509_svid_key is empty/));
-  it('rejects a key that is not PKCS#8 DER', () => assertRejected(response(svid({ x509_svid_key: Buffer.from('not a key') })), /not an unencrypted PKCS#8 DER private key/));
+  it('rejects a key that is not PKCS#8 DER', () =>
+    assertRejected(response(svid({ x509_svid_key: Buffer.from('not a key') })), /not an unencrypted PKCS#8 DER private key/));
   it('rejects a key of another certificate', () => {
-    assertRejected(response(svid({ x509_svid_key: issuer.privateKey.export({ type: 'pkcs8', format: 'der' }) })), /x509_svid_key does not match the leaf certificate/);
+    assertRejected(
+      response(svid({ x509_svid_key: issuer.privateKey.export({ type: 'pkcs8', format: 'der' }) })),
+      /x509_svid_key does not match the leaf certificate/,
+    );
   });
   it('rejects a chain from another trust domain', async () => {
     const foreign = await createTestForeignIssuer();
     const foreignLeaf = await createTestLeaf({ issuer: foreign.issuer, spiffeId: ID });
     assertRejected(
-      response(svid({ x509_svid: Buffer.concat([foreignLeaf.der, foreign.issuer.der]), x509_svid_key: foreignLeaf.privateKey.export({ type: 'pkcs8', format: 'der' }) })),
+      response(
+        svid({
+          x509_svid: Buffer.concat([foreignLeaf.der, foreign.issuer.der]),
+          x509_svid_key: foreignLeaf.privateKey.export({ type: 'pkcs8', format: 'der' }),
+        }),
+      ),
       /the chain does not verify up to any CA in the trust bundle/,
     );
   });
-  it('rejects a chain missing its intermediate', () => assertRejected(response(svid({ x509_svid: leaf.der })), /does not verify up to any CA/));
+  it('rejects a chain missing its intermediate', () =>
+    assertRejected(response(svid({ x509_svid: leaf.der })), /does not verify up to any CA/));
   it('rejects an expired intermediate', async () => {
     const expired = await createTestExpiredIssuer({ parent: root });
     const oldLeaf = await createTestLeaf({ issuer: expired, spiffeId: ID });
     assertRejected(
-      response(svid({ x509_svid: Buffer.concat([oldLeaf.der, expired.der]), x509_svid_key: oldLeaf.privateKey.export({ type: 'pkcs8', format: 'der' }) })),
+      response(
+        svid({
+          x509_svid: Buffer.concat([oldLeaf.der, expired.der]),
+          x509_svid_key: oldLeaf.privateKey.export({ type: 'pkcs8', format: 'der' }),
+        }),
+      ),
       /intermediate #1 expired at/,
     );
   });
-  it('rejects a leaf used before its notBefore', () => assertRejected(response(svid()), /the leaf certificate is not valid before/, Date.UTC(2000, 0, 1)));
+  it('rejects a leaf used before its notBefore', () =>
+    assertRejected(response(svid()), /the leaf certificate is not valid before/, Date.UTC(2000, 0, 1)));
   it('names the failing SVID by index', () => assertRejected(response(svid(), svid({ bundle: Buffer.alloc(0) })), /^svid #1: /));
   it('rejects an empty federated bundle', () => {
-    assertRejected({ svids: [svid()], crl: [], federated_bundles: { 'spiffe://other.org': Buffer.alloc(0) } }, /federated bundle spiffe:\/\/other\.org holds no certificates/);
+    assertRejected(
+      { svids: [svid()], crl: [], federated_bundles: { 'spiffe://other.org': Buffer.alloc(0) } },
+      /federated bundle spiffe:\/\/other\.org holds no certificates/,
+    );
   });
 });
 
@@ -133,7 +164,11 @@ describe('output', () => {
     const [first] = json.svids as Array<Record<string, string>>;
     assert.deepEqual(Object.keys(first ?? {}), ['spiffeId', 'x509Svid', 'x509SvidKey', 'bundle']);
     assert.equal(first?.x509Svid, res.svids[0]?.x509_svid.toString('base64'));
-    const withExtras = toProtoJson({ svids: [svid({ hint: 'h' })], crl: [Buffer.from([1])], federated_bundles: { 'spiffe://o': root.der } });
+    const withExtras = toProtoJson({
+      svids: [svid({ hint: 'h' })],
+      crl: [Buffer.from([1])],
+      federated_bundles: { 'spiffe://o': root.der },
+    });
     assert.deepEqual(Object.keys(withExtras), ['svids', 'crl', 'federatedBundles']);
   });
 });

@@ -5,8 +5,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
-import { protoPath } from '../proto-path.js';
 import { AgentError, type AgentErrorCode } from '../errors.js';
+import { protoPath } from '../proto-path.js';
 
 /** The security header every Workload API call must carry (SPIFFE Workload Endpoint §3). */
 export const SECURITY_HEADER_KEY = 'workload.spiffe.io';
@@ -164,7 +164,9 @@ export function createWorkloadClient(options: WorkloadClientOptions): WorkloadCl
     fetchJWTBundles(call) {
       const method = methodOf('FetchJWTBundles');
       const decode = (bytes: Buffer) => method.responseDeserialize(bytes) as JWTBundlesResponse;
-      return client.makeServerStreamRequest(method.path, method.requestSerialize, decode, {}, new grpc.Metadata(), { deadline: call.deadline });
+      return client.makeServerStreamRequest(method.path, method.requestSerialize, decode, {}, new grpc.Metadata(), {
+        deadline: call.deadline,
+      });
     },
     validateJWTSVID: (request, call) => unary<ValidateJWTSVIDResponse>('ValidateJWTSVID', request, call),
     close: () => client.close(),
@@ -181,11 +183,19 @@ export function createWorkloadClient(options: WorkloadClientOptions): WorkloadCl
     // proto-loader types decoded messages as `object`; the shape is fixed by workload.proto.
     const decode = (bytes: Buffer) => method.responseDeserialize(bytes) as T;
     return new Promise<T>((resolve, reject) => {
-      client.makeUnaryRequest(method.path, method.requestSerialize, decode, request, new grpc.Metadata(), { deadline: call.deadline }, (err, value) => {
-        if (err) reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
-        else if (value === undefined) reject(new WorkloadApiError(grpc.status.INTERNAL, 'empty response'));
-        else resolve(value);
-      });
+      client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        decode,
+        request,
+        new grpc.Metadata(),
+        { deadline: call.deadline },
+        (err, value) => {
+          if (err) reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
+          else if (value === undefined) reject(new WorkloadApiError(grpc.status.INTERNAL, 'empty response'));
+          else resolve(value);
+        },
+      );
     });
   }
 }

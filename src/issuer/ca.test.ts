@@ -81,7 +81,10 @@ describe('createIssuerCa', () => {
         const issuerFile = await dir.write('issuer.pem', issuer.certificatePem);
         const leafFile = await dir.write('leaf.pem', toPem('CERTIFICATE', leaf));
         assert.equal(opensslOk(['verify', '-x509_strict', ...at, '-CAfile', rootFile, issuerFile]).trim(), `${issuerFile}: OK`);
-        assert.equal(opensslOk(['verify', '-x509_strict', ...at, '-CAfile', rootFile, '-untrusted', issuerFile, leafFile]).trim(), `${leafFile}: OK`);
+        assert.equal(
+          opensslOk(['verify', '-x509_strict', ...at, '-CAfile', rootFile, '-untrusted', issuerFile, leafFile]).trim(),
+          `${leafFile}: OK`,
+        );
         const t = text(issuerFile);
         assert.match(t, /Issuer: CN = root\.linkerd\.cluster\.local\n/);
         assert.match(t, /Subject: CN = identity\.linkerd\.cluster\.local\n/);
@@ -101,7 +104,10 @@ describe('createIssuerCa', () => {
       assert.equal(issuer.privateKey.asymmetricKeyDetails?.namedCurve, 'prime256v1', 'P-256 by default, for ECDSA-SHA256 leaves');
       const p = new x509.X509Certificate(issuer.certificateDer);
       assert.equal(p.getExtension(x509.BasicConstraintsExtension)?.pathLength, 0);
-      assert.equal(await p.verify({ publicKey: new x509.X509Certificate(anchor.certificateDer).publicKey, date: new Date(TEST_NOW) }), true);
+      assert.equal(
+        await p.verify({ publicKey: new x509.X509Certificate(anchor.certificateDer).publicKey, date: new Date(TEST_NOW) }),
+        true,
+      );
     });
   }
 
@@ -116,7 +122,10 @@ describe('createIssuerCa', () => {
 
   it('refuses an anchor whose key it cannot sign with', () => {
     const anchor = createTrustAnchor();
-    assert.throws(() => createIssuerCa({ anchor: { ...anchor, privateKey: generateKeyPairSync('ed25519').privateKey } }), /trust anchor key must be an ec p-256 or p-384 private key, found ed25519/);
+    assert.throws(
+      () => createIssuerCa({ anchor: { ...anchor, privateKey: generateKeyPairSync('ed25519').privateKey } }),
+      /trust anchor key must be an ec p-256 or p-384 private key, found ed25519/,
+    );
     assert.throws(() => createIssuerCa({ anchor, ttlMs: -1 }), TypeError);
   });
 });

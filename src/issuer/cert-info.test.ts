@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import {
-  createTestIntermediate,
-  createTestLeaf,
-  createTestRoot,
-  TEST_NOT_AFTER,
-  TEST_NOT_BEFORE,
-} from '../../test/support/test-ca.js';
+import { createTestIntermediate, createTestLeaf, createTestRoot, TEST_NOT_AFTER, TEST_NOT_BEFORE } from '../../test/support/test-ca.js';
 import { isAgentError } from '../errors.js';
 import { readCertificateInfo } from './cert-info.js';
 

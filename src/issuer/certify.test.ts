@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { opensslOk, withTempDir } from '../../test/support/openssl.js';
-import { type TestCa, TEST_NOW, createTestCa } from '../../test/support/test-ca.js';
+import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { createWatch } from '../watch.js';
@@ -32,7 +32,8 @@ const validator: TokenValidator = {
 };
 
 const key = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-const dnsCsr = (o: { cn?: string; dns?: string[]; uris?: string[] } = {}) => createCsr({ privateKey: key(), commonName: o.cn ?? DNS, dnsNames: o.dns ?? [DNS], uris: o.uris });
+const dnsCsr = (o: { cn?: string; dns?: string[]; uris?: string[] } = {}) =>
+  createCsr({ privateKey: key(), commonName: o.cn ?? DNS, dnsNames: o.dns ?? [DNS], uris: o.uris });
 
 describe('Certify', () => {
   let ca: TestCa;
@@ -42,7 +43,12 @@ describe('Certify', () => {
 
   before(async () => {
     ca = await createTestCa();
-    const read = async (p: string) => Buffer.from(({ '/a': ca.root.pem, '/i/tls.crt': ca.intermediate.pem, '/i/tls.key': ca.intermediate.privateKeyPem } as Record<string, string>)[p] ?? '');
+    const read = async (p: string) =>
+      Buffer.from(
+        ({ '/a': ca.root.pem, '/i/tls.crt': ca.intermediate.pem, '/i/tls.key': ca.intermediate.privateKeyPem } as Record<string, string>)[
+          p
+        ] ?? '',
+      );
     const anchors = await loadTrustAnchors('/a', { now: TEST_NOW, readFile: read });
     issuer = await loadIssuer('/i', anchors, { now: TEST_NOW, readFile: read });
     certifier = createCertifier({
@@ -99,30 +105,84 @@ describe('Certify', () => {
     const badSignature = Buffer.from(dnsCsr());
     badSignature.writeUInt8((badSignature.at(-5) as number) ^ 0xff, badSignature.length - 5);
     const cases: Array<[string, () => Promise<unknown>, status, RegExp]> = [
-      ['issuer not loaded', () => notReady.certify({ identity: DNS, token: 'x', csr: dnsCsr() }), status.UNAVAILABLE, /^cert issuer not ready yet$/],
+      [
+        'issuer not loaded',
+        () => notReady.certify({ identity: DNS, token: 'x', csr: dnsCsr() }),
+        status.UNAVAILABLE,
+        /^cert issuer not ready yet$/,
+      ],
       ['missing identity', () => certify('', 'emojivoto/web', dnsCsr()), status.INVALID_ARGUMENT, /^missing identity$/],
       ['missing token', () => certify(DNS, '', dnsCsr()), status.INVALID_ARGUMENT, /^missing token$/],
-      ['missing CSR', () => certify(DNS, 'emojivoto/web', new Uint8Array()), status.INVALID_ARGUMENT, /^missing certificate signing request$/],
+      [
+        'missing CSR',
+        () => certify(DNS, 'emojivoto/web', new Uint8Array()),
+        status.INVALID_ARGUMENT,
+        /^missing certificate signing request$/,
+      ],
       ['random bytes as CSR', () => certify(DNS, 'emojivoto/web', randomBytes(300)), status.INVALID_ARGUMENT, /does not parse/],
-      ['two DNS names', () => certify(DNS, 'emojivoto/web', dnsCsr({ dns: [DNS, 'x.y'] })), status.FAILED_PRECONDITION, /exactly one DNSName/],
-      ['other DNS name', () => certify(DNS, 'emojivoto/web', dnsCsr({ dns: ['x.y'], cn: '' })), status.FAILED_PRECONDITION, /CSR name does not match requested identity/],
+      [
+        'two DNS names',
+        () => certify(DNS, 'emojivoto/web', dnsCsr({ dns: [DNS, 'x.y'] })),
+        status.FAILED_PRECONDITION,
+        /exactly one DNSName/,
+      ],
+      [
+        'other DNS name',
+        () => certify(DNS, 'emojivoto/web', dnsCsr({ dns: ['x.y'], cn: '' })),
+        status.FAILED_PRECONDITION,
+        /CSR name does not match requested identity/,
+      ],
       ['other CN', () => certify(DNS, 'emojivoto/web', dnsCsr({ cn: 'admin' })), status.FAILED_PRECONDITION, /invalid CommonName: admin/],
-      ['URI SAN in DNS form', () => certify(DNS, 'emojivoto/web', dnsCsr({ uris: [SPIFFE] })), status.FAILED_PRECONDITION, /cannot validate URIs/],
-      ['signature does not verify', () => certify(DNS, 'emojivoto/web', badSignature), status.FAILED_PRECONDITION, /signature does not verify/],
-      ['signature does not verify (SPIFFE form)', () => certify(SPIFFE, 'emojivoto/web', badSignature), status.FAILED_PRECONDITION, /signature does not verify/],
-      ['token not authenticated', () => certify(DNS, 'unauthenticated', dnsCsr()), status.FAILED_PRECONDITION, /^authentication token could not be authenticated$/],
+      [
+        'URI SAN in DNS form',
+        () => certify(DNS, 'emojivoto/web', dnsCsr({ uris: [SPIFFE] })),
+        status.FAILED_PRECONDITION,
+        /cannot validate URIs/,
+      ],
+      [
+        'signature does not verify',
+        () => certify(DNS, 'emojivoto/web', badSignature),
+        status.FAILED_PRECONDITION,
+        /signature does not verify/,
+      ],
+      [
+        'signature does not verify (SPIFFE form)',
+        () => certify(SPIFFE, 'emojivoto/web', badSignature),
+        status.FAILED_PRECONDITION,
+        /signature does not verify/,
+      ],
+      [
+        'token not authenticated',
+        () => certify(DNS, 'unauthenticated', dnsCsr()),
+        status.FAILED_PRECONDITION,
+        /^authentication token could not be authenticated$/,
+      ],
       ['invalid token', () => certify(DNS, 'invalid', dnsCsr()), status.INVALID_ARGUMENT, /Username must be in form/],
       ['API error', () => certify(DNS, 'api-down', dnsCsr()), status.INTERNAL, /^error validating token for /],
-      ['identity of another account', () => certify(DNS, 'emojivoto/admin', dnsCsr()), status.FAILED_PRECONDITION, /requested identity did not match provided token: requested=web\..*; found=admin\./],
-      ['SPIFFE identity of another account', () => certify(SPIFFE, 'other/web', dnsCsr()), status.FAILED_PRECONDITION, /requested identity did not match/],
+      [
+        'identity of another account',
+        () => certify(DNS, 'emojivoto/admin', dnsCsr()),
+        status.FAILED_PRECONDITION,
+        /requested identity did not match provided token: requested=web\..*; found=admin\./,
+      ],
+      [
+        'SPIFFE identity of another account',
+        () => certify(SPIFFE, 'other/web', dnsCsr()),
+        status.FAILED_PRECONDITION,
+        /requested identity did not match/,
+      ],
     ];
     for (const [name, run, code, details] of cases) {
-      await assert.rejects(run(), (err: unknown) => {
-        const st = certifyStatus(err, DNS);
-        assert.equal(st.code, code, `${name}: ${String(err)}`);
-        assert.match(st.details, details, name);
-        return true;
-      }, name);
+      await assert.rejects(
+        run(),
+        (err: unknown) => {
+          const st = certifyStatus(err, DNS);
+          assert.equal(st.code, code, `${name}: ${String(err)}`);
+          assert.match(st.details, details, name);
+          return true;
+        },
+        name,
+      );
     }
   });
 
@@ -131,7 +191,20 @@ describe('Certify', () => {
       const keyPath = join(dir.path, 'rsa.key');
       const csrPath = join(dir.path, 'rsa.csr');
       opensslOk(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', keyPath]);
-      opensslOk(['req', '-new', '-key', keyPath, '-subj', `/CN=${DNS}`, '-addext', `subjectAltName=DNS:${DNS}`, '-outform', 'DER', '-out', csrPath]);
+      opensslOk([
+        'req',
+        '-new',
+        '-key',
+        keyPath,
+        '-subj',
+        `/CN=${DNS}`,
+        '-addext',
+        `subjectAltName=DNS:${DNS}`,
+        '-outform',
+        'DER',
+        '-out',
+        csrPath,
+      ]);
       return readFileSync(csrPath);
     });
     await assert.rejects(certify(DNS, 'emojivoto/web', csr), (err: unknown) => {

@@ -9,8 +9,8 @@ import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '.
 import type { Logger } from '../log.js';
 import type { Receiver } from '../watch.js';
 import type { IssuerCredentials } from './credentials.js';
-import { checkCsr } from './csr-rules.js';
 import { parseCsr } from './csr.js';
+import { checkCsr } from './csr-rules.js';
 import { randomSerial } from './serial.js';
 import type { TokenValidator } from './token-validator.js';
 
@@ -84,7 +84,10 @@ export function createCertifier(options: CertifierOptions): Certifier {
       const spiffeForm = request.identity.toLowerCase().startsWith('spiffe://');
       const found = spiffeForm ? identity.spiffeId : identity.dnsName;
       if (request.identity !== found) {
-        throw new AgentError('IDENTITY_MISMATCH', `requested identity did not match provided token: requested=${request.identity}; found=${found}`);
+        throw new AgentError(
+          'IDENTITY_MISMATCH',
+          `requested identity did not match provided token: requested=${request.identity}; found=${found}`,
+        );
       }
 
       const curve = csr.namedCurve;
@@ -111,7 +114,10 @@ export function createCertifier(options: CertifierOptions): Certifier {
         throw new AgentError('SIGNING_FAILED', 'signing the certificate failed', { cause: err });
       }
       const serialHex = serial.toString('hex');
-      log.debug({ spiffe_id: identity.spiffeId, serial: serialHex, not_after: new Date(notAfter).toISOString() }, 'issued leaf certificate');
+      log.debug(
+        { spiffe_id: identity.spiffeId, serial: serialHex, not_after: new Date(notAfter).toISOString() },
+        'issued leaf certificate',
+      );
       return { leaf, intermediates: issuer.chainDer, notBefore, validUntil: notAfter, serialHex, identity };
     },
   };

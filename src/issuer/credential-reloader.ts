@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../watch.js';
-import { type IssuerCredentials, type TrustAnchors, chainToAnchors, loadIssuer, loadTrustAnchors } from './credentials.js';
+import { chainToAnchors, type IssuerCredentials, loadIssuer, loadTrustAnchors, type TrustAnchors } from './credentials.js';
 import { fingerprintFiles as fingerprint, serialized, watchDirectories } from './file-watch.js';
 
 export interface CredentialReloaderOptions {
@@ -96,7 +96,10 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
     if (next.certificate.raw.equals(issuer.certificate.raw) && next.privateKey.equals(issuer.privateKey)) return;
     issuer = next;
     options.issuerSink.set(issuer);
-    log.info({ path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString() }, 'issuer updated');
+    log.info(
+      { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString() },
+      'issuer updated',
+    );
     options.onReload?.('issuer', 'ok');
     options.chainOkSink?.set(true);
     options.onIssuerChanged?.(issuer);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { type TestCa, TEST_NOW, TEST_NOT_AFTER, createTestCa, createTestIntermediate, createTestRoot } from '../../test/support/test-ca.js';
+import { createTestCa, createTestIntermediate, createTestRoot, TEST_NOT_AFTER, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { isAgentError } from '../errors.js';
 import { loadIssuer, loadTrustAnchors } from './credentials.js';
 
@@ -36,7 +36,11 @@ describe('trust anchors', () => {
     const cases: Array<[string, string | undefined, RegExp]> = [
       ['missing file', undefined, /cannot read trust anchors \/a\.crt: ENOENT/],
       ['no certificates', 'hello\n', /holds no PEM certificates/],
-      ['broken PEM', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', /certificate #1 does not parse|holds no PEM certificates/],
+      [
+        'broken PEM',
+        '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+        /certificate #1 does not parse|holds no PEM certificates/,
+      ],
       ['not a CA', ca.root.pem + ca.nonCa.pem, /certificate #2 .* is not a CA/],
       ['expired root', ca.expiredIssuer.pem, /expired/],
     ];
@@ -89,13 +93,21 @@ describe('issuer credentials', () => {
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['empty directory', {}, /issuer directory \/issuer holds neither tls\.crt\+tls\.key nor crt\.pem\+key\.pem/],
       ['certificate without key', { '/issuer/tls.crt': ca.intermediate.pem }, /found only tls\.crt/],
-      ['broken key PEM', { ...ok, '/issuer/tls.key': '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n' }, /issuer key \/issuer\/tls\.key is not a PEM private key/],
+      [
+        'broken key PEM',
+        { ...ok, '/issuer/tls.key': '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n' },
+        /issuer key \/issuer\/tls\.key is not a PEM private key/,
+      ],
       ['RSA key', { ...ok, '/issuer/tls.key': rsa }, /must be ECDSA P-256 or P-384, found rsa/],
       ['broken certificate PEM', { ...ok, '/issuer/tls.crt': 'garbage' }, /holds no PEM certificates/],
       ['not a CA', { '/issuer/tls.crt': ca.nonCa.pem, '/issuer/tls.key': ca.nonCa.privateKeyPem }, /is not a CA/],
       ['expired', { '/issuer/tls.crt': ca.expiredIssuer.pem, '/issuer/tls.key': ca.expiredIssuer.privateKeyPem }, /expired at/],
       ['key does not match', { ...ok, '/issuer/tls.key': otherKey }, /issuer key \/issuer\/tls\.key does not match issuer certificate/],
-      ['foreign root', { '/issuer/tls.crt': ca.foreignIssuer.pem, '/issuer/tls.key': ca.foreignIssuer.privateKeyPem }, /does not chain to the trust anchors/],
+      [
+        'foreign root',
+        { '/issuer/tls.crt': ca.foreignIssuer.pem, '/issuer/tls.key': ca.foreignIssuer.privateKeyPem },
+        /does not chain to the trust anchors/,
+      ],
     ];
     for (const [name, map, pattern] of cases) await assert.rejects(load(map), refused(pattern), name);
   });

@@ -2,7 +2,7 @@
  * Trust anchors and issuer credentials (SPEC §4 "Issuer credentials"): loading from disk,
  * and the checks that make the agent refuse an issuer, each with a message saying which.
  */
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, describeError } from '../errors.js';
@@ -138,7 +138,12 @@ function signedBy(child: X509Certificate, parent: X509Certificate): boolean {
  * Builds the path issuer → (certificates from the issuer file) → anchor and returns it, anchor
  * last; throws naming the first problem (expired link, not a CA, no path).
  */
-export function chainToAnchors(issuer: X509Certificate, rest: readonly X509Certificate[], anchors: TrustAnchors, now: number): X509Certificate[] {
+export function chainToAnchors(
+  issuer: X509Certificate,
+  rest: readonly X509Certificate[],
+  anchors: TrustAnchors,
+  now: number,
+): X509Certificate[] {
   const path = [issuer];
   let current = issuer;
   for (let depth = 0; depth < MAX_CHAIN_DEPTH; depth++) {
@@ -150,7 +155,8 @@ export function chainToAnchors(issuer: X509Certificate, rest: readonly X509Certi
     const next = rest.find((c) => !path.includes(c) && c.ca && signedBy(current, c));
     if (!next) break;
     const { notBefore, notAfter } = validity(next);
-    if (notAfter <= now || notBefore > now) throw invalid(`intermediate ${next.subject} in the issuer chain is not valid now (valid ${next.validFrom} to ${next.validTo})`);
+    if (notAfter <= now || notBefore > now)
+      throw invalid(`intermediate ${next.subject} in the issuer chain is not valid now (valid ${next.validFrom} to ${next.validTo})`);
     path.push(next);
     current = next;
   }

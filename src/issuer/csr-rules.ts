@@ -16,7 +16,8 @@ export function checkCsr(csr: ParsedCsr, identity: string): void {
   if (!identity.toLowerCase().startsWith('spiffe://')) {
     if (csr.dnsNames.length !== 1) reject('CSR must have exactly one DNSName');
     if (csr.dnsNames[0] !== identity) reject(`CSR name does not match requested identity: csr=${csr.dnsNames[0]}; req=${identity}`);
-    if (csr.commonName !== undefined && csr.commonName !== '' && csr.commonName !== identity) reject(`invalid CommonName: ${csr.commonName}`);
+    if (csr.commonName !== undefined && csr.commonName !== '' && csr.commonName !== identity)
+      reject(`invalid CommonName: ${csr.commonName}`);
     if (csr.emails.length > 0) reject('cannot validate email addresses');
     if (csr.ipAddresses.length > 0) reject('cannot validate IP addresses');
     if (csr.uris.length > 0) reject('cannot validate URIs');

@@ -40,7 +40,21 @@ async function opensslCsr(key: KeyObject, subj: string, san: string, extra: stri
   return withTempDir(async (dir) => {
     const keyFile = await dir.write('key.pem', key.export({ type: 'pkcs8', format: 'pem' }));
     const out = `${dir.path}/csr.der`;
-    opensslOk(['req', '-new', '-key', keyFile, '-subj', subj, '-addext', `subjectAltName=${san}`, '-outform', 'DER', '-out', out, ...extra]);
+    opensslOk([
+      'req',
+      '-new',
+      '-key',
+      keyFile,
+      '-subj',
+      subj,
+      '-addext',
+      `subjectAltName=${san}`,
+      '-outform',
+      'DER',
+      '-out',
+      out,
+      ...extra,
+    ]);
     return readFile(out);
   });
 }
@@ -75,18 +89,24 @@ describe('createCsr + parseCsr', () => {
     await withTempDir(async (dir) => {
       const file = await dir.write('csr.der', der_);
       const text = opensslOk(['req', '-inform', 'DER', '-in', file, '-verify', '-noout', '-text']);
-      assert.match(text, /X509v3 Subject Alternative Name: critical\s+DNS:web\.emojivoto\.serviceaccount\.identity\.linkerd\.cluster\.local, URI:spiffe:\/\/cluster\.local\/ns\/emojivoto\/sa\/web/);
+      assert.match(
+        text,
+        /X509v3 Subject Alternative Name: critical\s+DNS:web\.emojivoto\.serviceaccount\.identity\.linkerd\.cluster\.local, URI:spiffe:\/\/cluster\.local\/ns\/emojivoto\/sa\/web/,
+      );
     });
     const csr = new x509.Pkcs10CertificateRequest(der_);
     assert.equal(await csr.verify(), true);
-    assert.deepEqual(
-      new x509.SubjectAlternativeNameExtension((csr.getExtension('2.5.29.17') as x509.Extension).rawData).names.toJSON(),
-      [{ type: 'dns', value: DNS }, { type: 'url', value: SPIFFE }],
-    );
+    assert.deepEqual(new x509.SubjectAlternativeNameExtension((csr.getExtension('2.5.29.17') as x509.Extension).rawData).names.toJSON(), [
+      { type: 'dns', value: DNS },
+      { type: 'url', value: SPIFFE },
+    ]);
   });
 
   it('refuses keys it cannot sign with and bad names', () => {
-    assert.throws(() => createCsr({ privateKey: generateKeyPairSync('ed25519').privateKey }), /csr key must be an ec p-256 or p-384 private key, found ed25519/);
+    assert.throws(
+      () => createCsr({ privateKey: generateKeyPairSync('ed25519').privateKey }),
+      /csr key must be an ec p-256 or p-384 private key, found ed25519/,
+    );
     assert.throws(() => createCsr({ privateKey: ec('secp521r1') }), /found ec secp521r1/);
     assert.throws(() => createCsr({ privateKey: ec('prime256v1'), dnsNames: [''] }), TypeError);
     assert.throws(() => createCsr({ privateKey: ec('prime256v1'), uris: ['spiffe://é'] }), TypeError);
@@ -119,12 +139,22 @@ describe('parseCsr with CSRs from other encoders', () => {
   }
 
   it('reads a CSR made by @peculiar/x509', async () => {
-    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ])) as webcrypto.CryptoKeyPair;
     const made = await x509.Pkcs10CertificateRequestGenerator.create({
       name: `CN=${DNS}`,
       keys,
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: DNS }, { type: 'url', value: SPIFFE }, { type: 'email', value: 'a@b.c' }, { type: 'ip', value: '192.168.1.2' }])],
+      extensions: [
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'dns', value: DNS },
+          { type: 'url', value: SPIFFE },
+          { type: 'email', value: 'a@b.c' },
+          { type: 'ip', value: '192.168.1.2' },
+        ]),
+      ],
     });
     const csr = parseCsr(Buffer.from(made.rawData));
     assert.equal(csr.commonName, DNS);
@@ -206,12 +236,15 @@ describe('parseCsr on bad input', () => {
 
   it('refuses a request with two subjectAltName extensions', () => {
     const privateKey = ec('prime256v1');
-    const sanExt = (name: string): Buffer => der.sequence(der.oid('2.5.29.17'), der.octetString(der.sequence(der.implicit(2, Buffer.from(name)))));
+    const sanExt = (name: string): Buffer =>
+      der.sequence(der.oid('2.5.29.17'), der.octetString(der.sequence(der.implicit(2, Buffer.from(name)))));
     const info = der.sequence(
       der.integer(0),
       der.sequence(),
       spki(privateKey),
-      der.implicit(0, der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(sanExt('a.example'), sanExt('b.example')))), { constructed: true }),
+      der.implicit(0, der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(sanExt('a.example'), sanExt('b.example')))), {
+        constructed: true,
+      }),
     );
     const sig = der.bitString(Buffer.from('3006020101020101', 'hex'));
     assertDoesNotParse(der.sequence(info, der.sequence(der.oid('1.2.840.10045.4.3.2')), sig), 'duplicate san');
@@ -225,7 +258,14 @@ describe('parseCsr on bad input', () => {
           der.integer(0),
           der.sequence(),
           spki(privateKey),
-          der.implicit(0, der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(der.sequence(der.oid('2.5.29.17'), der.octetString(names))))), { constructed: true }),
+          der.implicit(
+            0,
+            der.sequence(
+              der.oid('1.2.840.113549.1.9.14'),
+              der.set(der.sequence(der.sequence(der.oid('2.5.29.17'), der.octetString(names)))),
+            ),
+            { constructed: true },
+          ),
         ),
         der.sequence(der.oid('1.2.840.10045.4.3.2')),
         der.bitString(Buffer.from('3006020101020101', 'hex')),

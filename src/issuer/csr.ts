@@ -4,10 +4,10 @@
  * rules look at (SPEC §4): the subject CN, the subjectAltName names of the extensionRequest
  * attribute, the public key, and the signature, which is checked on request.
  */
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { type KeyObject, sign, verify } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import * as der from './der.js';
-import { commonNameName, ecdsaSchemeFor, EMPTY_NAME, encodedOid, extension, OID, publicKeyFromSpki, spkiOf } from './x509-parts.js';
+import { commonNameName, EMPTY_NAME, ecdsaSchemeFor, encodedOid, extension, OID, publicKeyFromSpki, spkiOf } from './x509-parts.js';
 
 /** Options of {@link createCsr}. */
 export interface CreateCsrOptions {

@@ -124,7 +124,13 @@ describe('der reader', () => {
       assert.equal(der.readOid(der.decode(der.oid(oid))), oid);
     }
     for (const n of [0, 1, 127, 128, 65535, 2 ** 40]) assert.equal(der.readSmallInteger(der.decode(der.integer(n))), n);
-    for (const ms of [Date.UTC(1950, 0, 1), Date.UTC(2024, 1, 29, 12, 30, 45), Date.UTC(2049, 11, 31, 23, 59, 59), Date.UTC(2050, 0, 1), Date.UTC(9999, 11, 31)]) {
+    for (const ms of [
+      Date.UTC(1950, 0, 1),
+      Date.UTC(2024, 1, 29, 12, 30, 45),
+      Date.UTC(2049, 11, 31, 23, 59, 59),
+      Date.UTC(2050, 0, 1),
+      Date.UTC(9999, 11, 31),
+    ]) {
       assert.equal(der.readTime(der.decode(der.time(ms))), ms);
     }
     for (const s of ['', 'hello', 'ünïcödé ✓']) assert.equal(der.readString(der.decode(der.utf8String(s))), s);
@@ -195,7 +201,7 @@ describe('der reader', () => {
       const copy = Buffer.from(cert);
       copy[i % copy.length] = randomBytes(1)[0] as number;
       const at = (i * 7919) % copy.length;
-      copy[at] = (copy[at] as number) ^ (1 << i % 8);
+      copy[at] = (copy[at] as number) ^ (1 << (i % 8));
       inputs.push(copy);
     }
     // Plausible headers followed by noise, so that deeper levels get exercised too.

@@ -11,7 +11,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Receiver, Sink } from '../watch.js';
 import { fingerprintFiles, serialized, watchDirectories } from './file-watch.js';
-import { type JwtKeySet, createJwtKeySet, loadJwtSigningKey } from './jwt-key.js';
+import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
 
 export interface JwtKeyReloaderOptions {
   /** `--jwt-key`. */

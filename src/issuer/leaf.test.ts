@@ -36,7 +36,19 @@ async function opensslCheck(root: TestCert, issuer: TestCert, leaf: Buffer, purp
     const rootFile = await dir.write('root.pem', root.pem);
     const issuerFile = await dir.write('issuer.pem', issuer.pem);
     const leafFile = await dir.write('leaf.pem', toPem('CERTIFICATE', leaf));
-    const verified = opensslOk(['verify', ...(strict ? ['-x509_strict'] : []), '-attime', String(TEST_NOW_SECONDS), '-purpose', purpose, '-CAfile', rootFile, '-untrusted', issuerFile, leafFile]);
+    const verified = opensslOk([
+      'verify',
+      ...(strict ? ['-x509_strict'] : []),
+      '-attime',
+      String(TEST_NOW_SECONDS),
+      '-purpose',
+      purpose,
+      '-CAfile',
+      rootFile,
+      '-untrusted',
+      issuerFile,
+      leafFile,
+    ]);
     assert.equal(verified.trim(), `${leafFile}: OK`);
     return opensslOk(['x509', '-in', leafFile, '-noout', '-text']);
   });
@@ -72,7 +84,9 @@ describe('createLeafSigner', () => {
     assert.match(text, /X509v3 Key Usage: critical\n\s+Digital Signature, Key Encipherment\n/);
     assert.match(text, /X509v3 Extended Key Usage: *\n\s+TLS Web Server Authentication, TLS Web Client Authentication\n/);
     assert.match(text, new RegExp(`X509v3 Authority Key Identifier: *\\n\\s+(keyid:)?${issuerSki}\\n`));
-    const leafSki = createHash('sha1').update(der.readBitString(der.childrenOf(der.decode(spki(leafKey)))[1]).bytes).digest('hex');
+    const leafSki = createHash('sha1')
+      .update(der.readBitString(der.childrenOf(der.decode(spki(leafKey)))[1]).bytes)
+      .digest('hex');
     assert.match(text, new RegExp(`X509v3 Subject Key Identifier: *\\n\\s+${leafSki.toUpperCase().match(/../g)?.join(':')}\\n`));
     assert.equal(text.match(/X509v3 [A-Z][A-Za-z ]+:/g)?.length, 6, 'exactly six extensions');
   });
@@ -95,15 +109,24 @@ describe('createLeafSigner', () => {
     assert.equal(await p.verify({ publicKey: issuer.certificate.publicKey, date: new Date(TEST_NOW) }), true);
     const san = p.getExtension(x509.SubjectAlternativeNameExtension);
     assert.equal(san?.critical, true);
-    assert.deepEqual(san?.names.toJSON(), [{ type: 'url', value: SPIFFE }, { type: 'dns', value: DNS }]);
+    assert.deepEqual(san?.names.toJSON(), [
+      { type: 'url', value: SPIFFE },
+      { type: 'dns', value: DNS },
+    ]);
     const bc = p.getExtension(x509.BasicConstraintsExtension);
     assert.deepEqual([bc?.ca, bc?.critical, bc?.pathLength], [false, true, undefined]);
     const ku = p.getExtension(x509.KeyUsagesExtension);
     assert.deepEqual([ku?.usages, ku?.critical], [x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true]);
-    assert.deepEqual([...(p.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]);
+    assert.deepEqual(
+      [...(p.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])],
+      [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth],
+    );
     const expectedSki = await x509.SubjectKeyIdentifierExtension.create(p.publicKey);
     assert.equal(p.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId, expectedSki.keyId);
-    assert.equal(p.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId);
+    assert.equal(
+      p.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId,
+      issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId,
+    );
   });
 
   it('uses the given random serial: positive, at least 64 bits', () => {
@@ -151,9 +174,15 @@ describe('createLeafSigner', () => {
       [ecKey(), /issuer key does not match the issuer certificate/],
     ];
     for (const [privateKey, message] of cases) {
-      assert.throws(() => createLeafSigner({ certificateDer: issuer.der, privateKey }), (err: unknown) => err instanceof TypeError && message.test(err.message));
+      assert.throws(
+        () => createLeafSigner({ certificateDer: issuer.der, privateKey }),
+        (err: unknown) => err instanceof TypeError && message.test(err.message),
+      );
     }
-    assert.throws(() => createLeafSigner({ certificateDer: Buffer.from('junk'), privateKey: issuer.privateKey }), (err: unknown) => isAgentError(err, 'CREDENTIALS_INVALID'));
+    assert.throws(
+      () => createLeafSigner({ certificateDer: Buffer.from('junk'), privateKey: issuer.privateKey }),
+      (err: unknown) => isAgentError(err, 'CREDENTIALS_INVALID'),
+    );
   });
 
   it('refuses bad requests with SIGNING_FAILED and never crashes', () => {
@@ -173,7 +202,11 @@ describe('createLeafSigner', () => {
       ['a certificate as key', { subjectPublicKeySpki: issuer.der }],
     ];
     for (const [label, overrides] of bad) {
-      assert.throws(() => signer.sign(request(overrides)), (err: unknown) => isAgentError(err, 'SIGNING_FAILED'), label);
+      assert.throws(
+        () => signer.sign(request(overrides)),
+        (err: unknown) => isAgentError(err, 'SIGNING_FAILED'),
+        label,
+      );
     }
     for (let i = 0; i < 500; i++) {
       try {

@@ -15,10 +15,10 @@ import * as der from './der.js';
 import {
   authorityKeyIdentifier,
   basicConstraints,
-  ecdsaSchemeFor,
   EMPTY_NAME,
-  extKeyUsage,
+  ecdsaSchemeFor,
   extension,
+  extKeyUsage,
   KEY_USAGE,
   keyIdentifier,
   keyUsage,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { withTempDir, opensslOk } from '../../test/support/openssl.js';
+import { opensslOk, withTempDir } from '../../test/support/openssl.js';
 import { isAgentError } from '../errors.js';
 import { createTrustAnchor } from './ca.js';
 import { certificatesFromPem, pemBlocks, toPem } from './pem.js';

@@ -58,7 +58,10 @@ describe('ecdsaSchemeFor', () => {
   it('maps P-256 to SHA-256 and P-384 to SHA-384, and names anything else', () => {
     assert.equal(ecdsaSchemeFor(keys[0]?.[1] as KeyObject, 'k').hash, 'sha256');
     assert.equal(ecdsaSchemeFor(keys[1]?.[1] as KeyObject, 'k').hash, 'sha384');
-    assert.throws(() => ecdsaSchemeFor(keys[3]?.[1] as KeyObject, 'test key'), /^TypeError: test key must be an ec p-256 or p-384 private key, found ec secp256k1$/);
+    assert.throws(
+      () => ecdsaSchemeFor(keys[3]?.[1] as KeyObject, 'test key'),
+      /^TypeError: test key must be an ec p-256 or p-384 private key, found ec secp256k1$/,
+    );
     assert.throws(() => ecdsaSchemeFor(keys[5]?.[1] as KeyObject, 'test key'), /found rsa$/);
   });
 });

@@ -3,7 +3,7 @@
  * object identifiers, ECDSA signature schemes, names, extensions and the certificate envelope.
  * Everything returns DER built with `der.ts`.
  */
-import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import * as der from './der.js';
 
 /** Object identifiers, dotted. */
@@ -121,7 +121,9 @@ function publicPointOfSec1(sec1: Buffer, pointLength: number): Buffer | undefine
  * @throws whatever `crypto.createPublicKey` throws for a key it cannot read
  */
 export function publicKeyFromSpki(spki: Buffer): KeyObject {
-  const curve = EC_CURVES.find((c) => spki.length === c.spkiPrefix.length + 2 * c.coordinateLength && spki.subarray(0, c.spkiPrefix.length).equals(c.spkiPrefix));
+  const curve = EC_CURVES.find(
+    (c) => spki.length === c.spkiPrefix.length + 2 * c.coordinateLength && spki.subarray(0, c.spkiPrefix.length).equals(c.spkiPrefix),
+  );
   if (curve) {
     const at = curve.spkiPrefix.length;
     const x = spki.subarray(at, at + curve.coordinateLength).toString('base64url');

@@ -7,8 +7,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'svid-agent-cli-'));
@@ -45,7 +45,10 @@ describe('svid-agent run: configuration errors exit 2 and name the key', () => {
     assertNoStack(r);
     const lines = r.stderr.trim().split('\n');
     for (const key of ['--trust-anchors', '--issuer-dir', '--attestor', '--svid-ttl', '--health-addr', '--log-level']) {
-      assert.ok(lines.some((l) => l.startsWith(`svid-agent: ${key}: `)), `no line names ${key}:\n${r.stderr}`);
+      assert.ok(
+        lines.some((l) => l.startsWith(`svid-agent: ${key}: `)),
+        `no line names ${key}:\n${r.stderr}`,
+      );
     }
     assert.equal(r.stdout, '');
   });
@@ -75,7 +78,13 @@ describe('svid-agent run: configuration errors exit 2 and name the key', () => {
 });
 
 describe('usage errors exit 2', () => {
-  for (const args of [['run', '--bogus'], ['frobnicate'], ['api', 'fetch', 'x509', '--output', 'yaml'], ['run', '--svid-ttl'], ['certs', 'create', 'extra-arg', '--out', 'x']]) {
+  for (const args of [
+    ['run', '--bogus'],
+    ['frobnicate'],
+    ['api', 'fetch', 'x509', '--output', 'yaml'],
+    ['run', '--svid-ttl'],
+    ['certs', 'create', 'extra-arg', '--out', 'x'],
+  ]) {
     it(args.join(' '), async () => {
       const r = await cli(args);
       assert.equal(r.code, 2, r.stderr);
@@ -99,7 +108,10 @@ describe('usage errors exit 2', () => {
     const r = await cli(['api', 'fetch', 'jwt', '--audience', 'a', '--socket', missing]);
     assert.equal(r.code, 1);
     assertNoStack(r);
-    assert.equal(r.stderr, `svid-agent: no Workload API socket at ${missing} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)\n`);
+    assert.equal(
+      r.stderr,
+      `svid-agent: no Workload API socket at ${missing} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)\n`,
+    );
   });
 });
 
@@ -114,13 +126,18 @@ describe('svid-agent certs create', () => {
     }
     for (const cert of ['ca-bundle.crt', 'issuer/tls.crt']) assert.equal(mode(join(out, cert)), 0o644, cert);
     execFileSync('openssl', ['verify', '-CAfile', join(out, 'ca-bundle.crt'), join(out, 'issuer/tls.crt')]);
-    const issuer = execFileSync('openssl', ['x509', '-in', join(out, 'issuer/tls.crt'), '-noout', '-subject', '-enddate'], { encoding: 'utf8' });
+    const issuer = execFileSync('openssl', ['x509', '-in', join(out, 'issuer/tls.crt'), '-noout', '-subject', '-enddate'], {
+      encoding: 'utf8',
+    });
     assert.match(issuer, /subject=CN ?= ?identity\.linkerd\.example\.org/);
     const enddate = Date.parse(issuer.split('notAfter=')[1] ?? '');
     assert.ok(Math.abs(enddate - (Date.now() + 720 * 3_600_000)) < 5 * 60_000, issuer);
     const anchor = execFileSync('openssl', ['x509', '-in', join(out, 'ca-bundle.crt'), '-noout', '-subject'], { encoding: 'utf8' });
     assert.match(anchor, /subject=CN ?= ?root\.linkerd\.example\.org/);
-    assert.match(r.stdout, /svid-agent run --trust-anchors .*creds\/ca-bundle\.crt --issuer-dir .*creds\/issuer --jwt-key .*creds\/jwt\.key/);
+    assert.match(
+      r.stdout,
+      /svid-agent run --trust-anchors .*creds\/ca-bundle\.crt --issuer-dir .*creds\/issuer --jwt-key .*creds\/jwt\.key/,
+    );
     assert.ok(!r.stdout.includes('PRIVATE KEY'));
   });
 
@@ -130,7 +147,10 @@ describe('svid-agent certs create', () => {
     const before = readFileSync(join(out, 'ca-bundle.crt'), 'utf8');
     const again = await cli(['certs', 'create', '--out', out]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^svid-agent: refusing to overwrite existing files in .*twice: ca-bundle\.crt, ca\.key, issuer\/tls\.crt, issuer\/tls\.key, jwt\.key \(use --force to replace them\)\n$/);
+    assert.match(
+      again.stderr,
+      /^svid-agent: refusing to overwrite existing files in .*twice: ca-bundle\.crt, ca\.key, issuer\/tls\.crt, issuer\/tls\.key, jwt\.key \(use --force to replace them\)\n$/,
+    );
     assert.equal(readFileSync(join(out, 'ca-bundle.crt'), 'utf8'), before);
     const forced = await cli(['certs', 'create', '--out', out, '--force']);
     assert.equal(forced.code, 0, forced.stderr);
@@ -161,21 +181,29 @@ describe('svid-agent api fetch x509', () => {
     const r = await cli(['api', 'fetch', 'x509', '--socket', 'nowhere.sock']);
     assert.equal(r.code, 1);
     assertNoStack(r);
-    assert.equal(r.stderr, `svid-agent: no Workload API socket at ${join(work, 'nowhere.sock')} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)\n`);
+    assert.equal(
+      r.stderr,
+      `svid-agent: no Workload API socket at ${join(work, 'nowhere.sock')} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)\n`,
+    );
   });
 
   it('honours SPIFFE_ENDPOINT_SOCKET, and --socket wins over it', async () => {
     const fromEnv = await cli(['api', 'fetch', 'x509'], { SPIFFE_ENDPOINT_SOCKET: 'unix:///tmp/svid-agent-test-env.sock' });
     assert.equal(fromEnv.code, 1);
     assert.match(fromEnv.stderr, /no Workload API socket at \/tmp\/svid-agent-test-env\.sock /);
-    const fromFlag = await cli(['api', 'fetch', '--socket', '/tmp/svid-agent-test-flag.sock'], { SPIFFE_ENDPOINT_SOCKET: 'unix:///tmp/x.sock' });
+    const fromFlag = await cli(['api', 'fetch', '--socket', '/tmp/svid-agent-test-flag.sock'], {
+      SPIFFE_ENDPOINT_SOCKET: 'unix:///tmp/x.sock',
+    });
     assert.match(fromFlag.stderr, /no Workload API socket at \/tmp\/svid-agent-test-flag\.sock /);
   });
 
   it('rejects a SPIFFE_ENDPOINT_SOCKET that is not unix: with exit 2', async () => {
     const r = await cli(['api', 'fetch', 'x509'], { SPIFFE_ENDPOINT_SOCKET: 'tcp://127.0.0.1:8000' });
     assert.equal(r.code, 2);
-    assert.equal(r.stderr, 'svid-agent: SPIFFE_ENDPOINT_SOCKET: unsupported scheme "tcp:" (only unix: sockets are supported, e.g. unix:///run/svid-agent/agent.sock)\n');
+    assert.equal(
+      r.stderr,
+      'svid-agent: SPIFFE_ENDPOINT_SOCKET: unsupported scheme "tcp:" (only unix: sockets are supported, e.g. unix:///run/svid-agent/agent.sock)\n',
+    );
   });
 
   it('a bad --timeout exits 2', async () => {

@@ -107,7 +107,10 @@ describe('fetchX509Once', () => {
 
   it('gives up at the deadline', async () => {
     behaviour = 'hang';
-    await assert.rejects(fetchX509Once({ socketPath, timeoutMs: 150 }), (err: unknown) => err instanceof WorkloadApiError && err.status === grpc.status.DEADLINE_EXCEEDED);
+    await assert.rejects(
+      fetchX509Once({ socketPath, timeoutMs: 150 }),
+      (err: unknown) => err instanceof WorkloadApiError && err.status === grpc.status.DEADLINE_EXCEEDED,
+    );
   });
 });
 
@@ -127,7 +130,16 @@ describe('api fetch x509', () => {
     assert.match(readFileSync(join(out, 'svid.0.key'), 'utf8'), /^-----BEGIN PRIVATE KEY-----\n/);
     assert.equal(readFileSync(join(out, 'svid.0.pem'), 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 2);
     const svidPem = join(out, 'svid.0.pem');
-    execFileSync('openssl', ['verify', '-attime', String(TEST_NOW_SECONDS), '-CAfile', join(out, 'bundle.0.pem'), '-untrusted', svidPem, svidPem]);
+    execFileSync('openssl', [
+      'verify',
+      '-attime',
+      String(TEST_NOW_SECONDS),
+      '-CAfile',
+      join(out, 'bundle.0.pem'),
+      '-untrusted',
+      svidPem,
+      svidPem,
+    ]);
   });
 
   it('prints protojson with --output json; --silent prints nothing', async () => {
@@ -143,7 +155,11 @@ describe('api fetch x509', () => {
   });
 
   const failures: Array<[string, Behaviour, RegExp]> = [
-    ['no identity', { fail: grpc.status.PERMISSION_DENIED, details: 'no identity issued' }, /^svid-agent: the agent issued no identity to this process \(PERMISSION_DENIED: no identity issued\)\n$/],
+    [
+      'no identity',
+      { fail: grpc.status.PERMISSION_DENIED, details: 'no identity issued' },
+      /^svid-agent: the agent issued no identity to this process \(PERMISSION_DENIED: no identity issued\)\n$/,
+    ],
     ['timeout', 'hang', /^svid-agent: no SVID from .* within 200ms \(DEADLINE_EXCEEDED\)\n$/],
     ['empty response', { send: { svids: [], crl: [], federated_bundles: {} } }, /^svid-agent: workload response contains no svids\n$/],
   ];
@@ -160,13 +176,19 @@ describe('api fetch x509', () => {
   it('exits 1 when no socket exists', async () => {
     const io = collectIo();
     assert.equal(await runFetchX509({ socketPath: join(dir, 'missing.sock'), timeoutMs: 200, output: 'pretty', io }), 1);
-    assert.match(io.stderr(), /^svid-agent: no Workload API socket at .*missing\.sock \(is the agent running\? use --socket or SPIFFE_ENDPOINT_SOCKET\)\n$/);
+    assert.match(
+      io.stderr(),
+      /^svid-agent: no Workload API socket at .*missing\.sock \(is the agent running\? use --socket or SPIFFE_ENDPOINT_SOCKET\)\n$/,
+    );
   });
 
   it('exits 1 on a stale socket file nobody listens on', async () => {
     const stale = join(dir, 'stale.sock');
     // A listener that is SIGKILLed leaves its socket file behind.
-    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    spawnSync(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     const io = collectIo();
     assert.equal(await runFetchX509({ socketPath: stale, timeoutMs: 2000, output: 'pretty', io }), 1);
     assert.match(io.stderr(), /^svid-agent: nothing is listening on .*stale\.sock \(a stale socket file\?\)\n$/);

@@ -48,7 +48,11 @@ export function loadManifests(root: string): ManifestDoc[] {
       // The parser files a leading comment under the document, its top node or the first key.
       const top = doc.contents;
       const firstKey = isMap(top) ? top.items[0]?.key : undefined;
-      const comment = [doc.commentBefore, isNode(top) ? top.commentBefore : undefined, isNode(firstKey) ? firstKey.commentBefore : undefined]
+      const comment = [
+        doc.commentBefore,
+        isNode(top) ? top.commentBefore : undefined,
+        isNode(firstKey) ? firstKey.commentBefore : undefined,
+      ]
         .filter((c): c is string => typeof c === 'string' && c.trim() !== '')
         .join('\n');
       docs.push({ file, index, value: value as Record<string, unknown>, comment });

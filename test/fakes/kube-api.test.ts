@@ -61,7 +61,11 @@ describe('fake kube api', () => {
 
   test('a bound token: user, extras and the audience intersection', async () => {
     const token = await api.mintServiceAccountToken({
-      namespace: 'ns', serviceAccount: 'sa', pod: POD, node: { name: 'node-1' }, audiences: ['a', 'b'],
+      namespace: 'ns',
+      serviceAccount: 'sa',
+      pod: POD,
+      node: { name: 'node-1' },
+      audiences: ['a', 'b'],
     });
     const reply = await post(api, REVIEWS, review(token, ['b', 'c']));
     assert.equal(reply.status, 201);

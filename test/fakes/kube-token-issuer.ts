@@ -7,7 +7,7 @@
  * authenticator (OIDC, static tokens).
  */
 import { randomUUID } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { type CryptoKey, compactVerify, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { type Clock, systemClock } from '../../src/clock.js';
 
 /** The API server's default audience (`--api-audiences`, defaults to the issuer). */
@@ -83,9 +83,7 @@ function invalid(reason: string): ReviewStatus {
 }
 
 /** Creates an issuer with a fresh key. */
-export async function createFakeTokenIssuer(
-  options: { clock?: Clock; apiAudiences?: readonly string[] } = {},
-): Promise<FakeTokenIssuer> {
+export async function createFakeTokenIssuer(options: { clock?: Clock; apiAudiences?: readonly string[] } = {}): Promise<FakeTokenIssuer> {
   const clock = options.clock ?? systemClock;
   const apiAudiences = [...(options.apiAudiences ?? [DEFAULT_API_AUDIENCE])];
   const { privateKey, publicKey } = await generateKeyPair('ES256');
@@ -94,7 +92,13 @@ export async function createFakeTokenIssuer(
   const deletedPods = new Set<string>();
   const nowS = (): number => Math.floor(clock.now() / 1000);
 
-  async function sign(claims: Record<string, unknown>, audiences: readonly string[], expiresIn: number, nbfIn: number, subject: string): Promise<string> {
+  async function sign(
+    claims: Record<string, unknown>,
+    audiences: readonly string[],
+    expiresIn: number,
+    nbfIn: number,
+    subject: string,
+  ): Promise<string> {
     const now = nowS();
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid })

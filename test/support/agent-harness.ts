@@ -5,10 +5,10 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../src/clock.js';
-import type { RunConfig } from '../../src/cli/run-config.js';
 import { type RunningAgent, startAgent } from '../../src/cli/run.js';
-import { type GeneratedCa, createIssuerCa, createTrustAnchor } from '../../src/issuer/index.js';
+import type { RunConfig } from '../../src/cli/run-config.js';
+import type { Clock } from '../../src/clock.js';
+import { createIssuerCa, createTrustAnchor, type GeneratedCa } from '../../src/issuer/index.js';
 import { type CapturedLogger, captureLogger } from './log-capture.js';
 
 /** An agent on fresh credentials made by {@link writeCredentials}. */
@@ -18,7 +18,9 @@ export interface TestAgent extends StartedAgent {
 }
 
 /** Writes an anchor + issuer in Linkerd's kubernetes.io/tls layout under `dir`. */
-export async function writeCredentials(dir: string): Promise<{ anchor: GeneratedCa; issuer: GeneratedCa; trustAnchors: string; issuerDir: string }> {
+export async function writeCredentials(
+  dir: string,
+): Promise<{ anchor: GeneratedCa; issuer: GeneratedCa; trustAnchors: string; issuerDir: string }> {
   const anchor = createTrustAnchor();
   const issuer = createIssuerCa({ anchor });
   const issuerDir = join(dir, 'issuer');

@@ -30,14 +30,20 @@ const { values } = parseArgs({
 
 const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
 const definition = values.health
-  ? (grpc.loadPackageDefinition(loadSync(protoPath('health/health.proto'), options)) as unknown as { grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } } }).grpc.health.v1.Health.service
+  ? (
+      grpc.loadPackageDefinition(loadSync(protoPath('health/health.proto'), options)) as unknown as {
+        grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } };
+      }
+    ).grpc.health.v1.Health.service
   : (loadSync(protoPath('workload/workload.proto'), options).SpiffeWorkloadAPI as grpc.ServiceDefinition);
 const found = definition[values.method as string];
 if (!found) throw new Error(`unknown method ${values.method}`);
 const method: grpc.MethodDefinition<unknown, unknown> = found;
 
 const print = (line: unknown) =>
-  process.stdout.write(`${JSON.stringify(line, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('base64') : v))}\n`);
+  process.stdout.write(
+    `${JSON.stringify(line, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('base64') : v))}\n`,
+  );
 
 const metadata = new grpc.Metadata();
 if (values.header === 'true') metadata.set('workload.spiffe.io', 'true');
@@ -66,7 +72,9 @@ const finish = (code: number, details: string) => {
 };
 
 function callStream(): void {
-  const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline });
+  const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, {
+    deadline,
+  });
   let settled = false;
   const ended = (code: number, details: string) => {
     if (settled) return;
@@ -96,9 +104,17 @@ function callStream(): void {
 if (method.responseStream) {
   callStream();
 } else {
-  client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, metadata, { deadline }, (err, message) => {
-    if (err) return finish(err.code ?? 2, err.details ?? err.message);
-    print({ event: 'data', message });
-    finish(0, 'done');
-  });
+  client.makeUnaryRequest(
+    method.path,
+    method.requestSerialize,
+    method.responseDeserialize,
+    request,
+    metadata,
+    { deadline },
+    (err, message) => {
+      if (err) return finish(err.code ?? 2, err.details ?? err.message);
+      print({ event: 'data', message });
+      finish(0, 'done');
+    },
+  );
 }

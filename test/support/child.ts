@@ -65,8 +65,17 @@ export function startChild(args: string[], spawnOptions: { uid?: number; gid?: n
       const seen = events.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for child event; got ${JSON.stringify(events)} ${stderr}`)), timeoutMs);
-        waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for child event; got ${JSON.stringify(events)} ${stderr}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pred,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
       });
     },
   };
@@ -75,6 +84,30 @@ export function startChild(args: string[], spawnOptions: { uid?: number; gid?: n
 /** Runs the client to completion and returns its events. */
 export function runChild(args: string[], spawnOptions: { uid?: number; gid?: number } = {}): Promise<ChildEvent[]> {
   return startChild(args, spawnOptions).done;
+}
+
+/** An X509SVID as the client received it, bytes decoded. */
+export interface ReceivedSvid {
+  readonly spiffe_id: string;
+  readonly x509_svid: Buffer;
+  readonly x509_svid_key: Buffer;
+  readonly bundle: Buffer;
+}
+
+/**
+ * `svids[0]` of a FetchX509SVID data event.
+ * @throws Error when the event carries no SVID, naming what it carried
+ */
+export function firstSvid(e: ChildEvent | undefined): ReceivedSvid {
+  const svid = (e?.message?.svids as Array<Record<string, string>> | undefined)?.[0];
+  if (!svid) throw new Error(`no SVID in ${JSON.stringify(e)}`);
+  const bytes = (field: string) => Buffer.from(svid[field] ?? '', 'base64');
+  return { spiffe_id: svid.spiffe_id ?? '', x509_svid: bytes('x509_svid'), x509_svid_key: bytes('x509_svid_key'), bundle: bytes('bundle') };
+}
+
+/** The first data event's message. */
+export function firstData(events: readonly ChildEvent[]): ChildEvent | undefined {
+  return events.find((e) => e.event === 'data');
 }
 
 /** The final status event. */

@@ -36,7 +36,10 @@ export interface ProcFixture {
 /** Replaces field 22 (start time) of a stat line, counting after the last `)` as the kernel's format needs. */
 export function withStartTime(stat: string, startTime: string): string {
   const close = stat.lastIndexOf(')');
-  const fields = stat.slice(close + 2).trimEnd().split(' ');
+  const fields = stat
+    .slice(close + 2)
+    .trimEnd()
+    .split(' ');
   fields[19] = startTime;
   return `${stat.slice(0, close + 2)}${fields.join(' ')}\n`;
 }

@@ -5,8 +5,8 @@
  * depend on the day the tests run: pass {@link TEST_NOW} as `now`, and `-attime` to openssl.
  */
 import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { KeyObject, webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
 
 /** Start of validity of every good test certificate: 2025-01-01T00:00:00Z. */
 export const TEST_NOT_BEFORE = Date.UTC(2025, 0, 1);
@@ -168,7 +168,12 @@ export async function createTestNonCa(o: { parent: TestCert; commonName?: string
 
 /** A good issuer CA signed by `parent` except that it expired: valid only during 2020. */
 export async function createTestExpiredIssuer(o: { parent: TestCert }): Promise<TestCert> {
-  return createTestIntermediate({ parent: o.parent, commonName: 'Test Expired Issuer CA', notBefore: EXPIRED_NOT_BEFORE, notAfter: EXPIRED_NOT_AFTER });
+  return createTestIntermediate({
+    parent: o.parent,
+    commonName: 'Test Expired Issuer CA',
+    notBefore: EXPIRED_NOT_BEFORE,
+    notAfter: EXPIRED_NOT_AFTER,
+  });
 }
 
 /** A good-looking issuer CA whose root is a different, freshly made root (not in any bundle). */
@@ -245,7 +250,10 @@ export interface TestServerPair {
  */
 export async function issueTestServer(o: TestServerOptions): Promise<TestServerPair> {
   const keys = await newKeys('P-256');
-  const names = [...(o.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...(o.ips ?? []).map((value) => ({ type: 'ip' as const, value }))];
+  const names = [
+    ...(o.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(o.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: nextSerial(),
     subject: `CN=${names[0]?.value ?? 'test server'}`,
