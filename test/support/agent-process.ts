@@ -13,9 +13,9 @@ export interface AgentProcess {
   readonly exit: Promise<number | null>;
 }
 
-/** Spawns `svid-agent run <args>`. */
-export function spawnAgent(args: readonly string[]): AgentProcess {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `svid-agent run <args>`; `bin` defaults to this checkout's `bin/svid-agent.js`. */
+export function spawnAgent(args: readonly string[], options: { bin?: string } = {}): AgentProcess {
+  const child = spawn(process.execPath, [options.bin ?? BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += String(d);
