@@ -10,7 +10,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../watch.js';
 import { chainToAnchors, type IssuerCredentials, loadIssuer, loadTrustAnchors, type TrustAnchors } from './credentials.js';
-import { fingerprintFiles as fingerprint, serialized, watchDirectories } from './file-watch.js';
+import { type FileReloader, fingerprintFiles as fingerprint, startFileReloader } from './file-watch.js';
 
 export interface CredentialReloaderOptions {
   readonly trustAnchorsPath: string;
@@ -33,11 +33,8 @@ export interface CredentialReloaderOptions {
   readonly pollMs?: number;
 }
 
-export interface CredentialReloader {
-  /** Checks the files now (what the watchers and the poll call). Never rejects. */
-  reload(): Promise<void>;
-  close(): void;
-}
+/** Checks the files now with `reload()` (what the watch and the poll call); `close()` stops. */
+export type CredentialReloader = FileReloader;
 
 const ISSUER_FILES = ['tls.crt', 'tls.key', 'crt.pem', 'key.pem'];
 
@@ -49,7 +46,6 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
   let issuer = options.initial.issuer;
   let anchorsPrint: string | undefined;
   let issuerPrint: string | undefined;
-  let closed = false;
 
   function checkChain(): void {
     let ok = true;
@@ -105,30 +101,15 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
     options.onIssuerChanged?.(issuer);
   }
 
-  const reload = serialized(async () => {
-    if (closed) return;
-    try {
+  [anchorsPrint, issuerPrint] = await Promise.all([fingerprint([options.trustAnchorsPath]), fingerprint(issuerPaths)]);
+  return startFileReloader({
+    dirs: [options.issuerDir, dirname(options.trustAnchorsPath)],
+    load: async () => {
       await reloadAnchors();
       await reloadIssuer();
-    } catch (err) {
-      log.error({ error: describeError(err) }, 'credential reload failed');
-    }
-  });
-
-  [anchorsPrint, issuerPrint] = await Promise.all([fingerprint([options.trustAnchorsPath]), fingerprint(issuerPaths)]);
-  const watch = watchDirectories({
-    dirs: [options.issuerDir, dirname(options.trustAnchorsPath)],
-    onChange: () => void reload(),
+    },
     logger: log,
     debounceMs: options.debounceMs,
     pollMs: options.pollMs,
   });
-
-  return {
-    reload,
-    close() {
-      closed = true;
-      watch.close();
-    },
-  };
 }

@@ -92,14 +92,43 @@ export async function fingerprintFiles(paths: readonly string[]): Promise<string
   return hash.digest('hex');
 }
 
+/** A watch that reloads something from files. */
+export interface FileReloader {
+  /** Runs the load now (the watch and the poll call it too). Never rejects. */
+  reload(): Promise<void>;
+  close(): void;
+}
+
+export interface FileReloaderOptions {
+  /** Directories whose changes trigger a load. */
+  readonly dirs: readonly string[];
+  /** Loads, verifies and publishes; errors it throws are logged and the watch goes on. */
+  readonly load: () => Promise<void>;
+  readonly logger: Logger;
+  readonly debounceMs?: number;
+  readonly pollMs?: number;
+  /** Also run on close (timers of the caller). */
+  readonly onClose?: () => void;
+}
+
 /**
- * Runs `task` now, or once more after the current run when called during one, so that a burst
- * of changes never runs two loads at the same time and never misses the last change.
+ * Watches `dirs` and runs `load` after changes, one load at a time: a change during a load runs
+ * it once more afterwards, so a burst never runs two loads at once and never misses the last
+ * change. Nothing runs after `close()`.
  */
-export function serialized(task: () => Promise<void>): () => Promise<void> {
+export function startFileReloader(options: FileReloaderOptions): FileReloader {
   let running: Promise<void> | undefined;
   let again = false;
-  return () => {
+  let closed = false;
+  const loadOnce = async () => {
+    try {
+      await options.load();
+    } catch (err) {
+      options.logger.error({ error: describeError(err) }, 'credential reload failed');
+    }
+  };
+  const reload = (): Promise<void> => {
+    if (closed) return Promise.resolve();
     if (running) {
       again = true;
       return running;
@@ -107,11 +136,26 @@ export function serialized(task: () => Promise<void>): () => Promise<void> {
     running = (async () => {
       do {
         again = false;
-        await task();
-      } while (again);
+        await loadOnce();
+      } while (again && !closed);
     })().finally(() => {
       running = undefined;
     });
     return running;
+  };
+  const watch = watchDirectories({
+    dirs: options.dirs,
+    onChange: () => void reload(),
+    logger: options.logger,
+    debounceMs: options.debounceMs,
+    pollMs: options.pollMs,
+  });
+  return {
+    reload,
+    close() {
+      closed = true;
+      watch.close();
+      options.onClose?.();
+    },
   };
 }

@@ -10,7 +10,7 @@ import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Receiver, Sink } from '../watch.js';
-import { fingerprintFiles, serialized, watchDirectories } from './file-watch.js';
+import { type FileReloader, fingerprintFiles, startFileReloader } from './file-watch.js';
 import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
 
 export interface JwtKeyReloaderOptions {
@@ -27,11 +27,8 @@ export interface JwtKeyReloaderOptions {
   readonly pollMs?: number;
 }
 
-export interface JwtKeyReloader {
-  /** Checks the key file now. Never rejects. */
-  reload(): Promise<void>;
-  close(): void;
-}
+/** Checks the key file now with `reload()`; `close()` stops watching. */
+export type JwtKeyReloader = FileReloader;
 
 export async function startJwtKeyReloader(options: JwtKeyReloaderOptions): Promise<JwtKeyReloader> {
   const { keys, clock } = options;
@@ -40,7 +37,6 @@ export async function startJwtKeyReloader(options: JwtKeyReloaderOptions): Promi
   const retiredAt = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   let print = await fingerprintFiles([options.path]);
-  let closed = false;
 
   function prune(): void {
     const now = clock.now();
@@ -52,8 +48,7 @@ export async function startJwtKeyReloader(options: JwtKeyReloaderOptions): Promi
     log.info({ count: kept.length }, 'retired jwt keys removed from the bundle');
   }
 
-  const reload = serialized(async () => {
-    if (closed) return;
+  async function load(): Promise<void> {
     const next = await fingerprintFiles([options.path]);
     if (next === print) return;
     print = next;
@@ -73,21 +68,16 @@ export async function startJwtKeyReloader(options: JwtKeyReloaderOptions): Promi
     } catch (err) {
       log.error({ path: options.path, error: describeError(err) }, 'jwt key update refused; keeping the current key');
     }
-  });
+  }
 
-  const watch = watchDirectories({
+  return startFileReloader({
     dirs: [dirname(options.path)],
-    onChange: () => void reload(),
+    load,
     logger: log,
     debounceMs: options.debounceMs,
     pollMs: options.pollMs,
-  });
-  return {
-    reload,
-    close() {
-      closed = true;
-      watch.close();
+    onClose: () => {
       for (const timer of timers) clearTimeout(timer);
     },
-  };
+  });
 }

@@ -3,33 +3,19 @@
  * exit code and by what it prints (SPEC §9: 0 success, 1 runtime failure, 2 usage/config error).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { BIN, type CliResult, runCli } from '../support/cli-process.js';
 
-const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'svid-agent-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const base = { ...process.env };
-  for (const name of ['SPIFFE_ENDPOINT_SOCKET', 'SVID_AGENT_SOCKET', 'NODE_NAME']) delete base[name];
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: work, env: { ...base, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<Result> => runCli(args, { env, cwd: work });
 
 /** No stack traces, ever: a line starting with "at " is one. */
 function assertNoStack(r: Result): void {

@@ -4,35 +4,19 @@
  * (spire-agent's layout: `token(<id>):\n\t<jwt>`, `bundle(<td>):\n\t<jwks>`, `SVID is valid.`).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { decodeJwt } from 'jose';
 import { createJwtSigningKey } from '../../src/issuer/index.js';
 import { startTestAgent, type TestAgent } from '../support/agent-harness.js';
+import { runCli } from '../support/cli-process.js';
 
-const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
 const ROOT_ID = 'spiffe://cluster.local/ns/local/sa/root';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI asynchronously: the agent serving it lives in this process. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const base = { ...process.env };
-  delete base.SPIFFE_ENDPOINT_SOCKET;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 describe('svid-agent api fetch jwt / validate jwt', () => {
   let keyDir: string;
