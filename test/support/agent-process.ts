@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { guardLogLine } from './log-guard.js';
 
 const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
 
@@ -21,7 +22,12 @@ export function spawnAgent(args: readonly string[], options: { bin?: string } = 
     stderr += String(d);
   });
   child.stdout?.resume();
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      for (const line of stderr.split('\n')) guardLogLine(line, 'an agent process');
+      resolve(code);
+    }),
+  );
   return { child, stderr: () => stderr, exit };
 }
 

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { guardLogLine } from './log-guard.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
 
@@ -30,6 +31,7 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
       { cwd: options.cwd, env: cleanEnv(options.env ?? {}), timeout: 30_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        for (const line of stderr.split('\n')) guardLogLine(line, `svid-agent ${args[0] ?? ''}`);
         resolve({ code, stdout, stderr });
       },
     );
@@ -70,7 +72,12 @@ export function startCli(args: readonly string[], options: { env?: Record<string
     stderr += String(d);
     onChunk();
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      for (const line of stderr.split('\n')) guardLogLine(line, 'a svid-agent process');
+      resolve(code);
+    }),
+  );
   return {
     child,
     exited,

@@ -1,6 +1,7 @@
 /** A logger whose JSON lines are kept in memory, so tests can assert on log entries. */
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../src/log.js';
+import { guardLogLine } from './log-guard.js';
 
 export interface CapturedLogger {
   logger: Logger;
@@ -17,6 +18,7 @@ export function captureLogger(level: 'trace' | 'debug' | 'info' = 'debug'): Capt
     write(chunk, _enc, cb) {
       for (const line of String(chunk).split('\n')) {
         if (line.trim() === '') continue;
+        guardLogLine(line, 'a captured logger');
         lines.push(line);
         entries.push(JSON.parse(line) as Record<string, unknown>);
       }
