@@ -10,7 +10,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { type Certifier, createCsr, type RefreshPolicy, refreshIn } from '../issuer/index.js';
+import { type Certifier, createCsr, pkcs8Of, type RefreshPolicy, refreshIn } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import type { AttestedGrants } from './attested-grants.js';
 
@@ -96,7 +96,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       return {
         spiffeId: identity.spiffeId,
         chainDer: Buffer.concat([result.leaf, ...result.intermediates]),
-        keyPkcs8: privateKey.export({ format: 'der', type: 'pkcs8' }),
+        keyPkcs8: pkcs8Of(privateKey, 'prime256v1'),
         notBefore: result.notBefore,
         notAfter: result.validUntil,
         serialHex: result.serialHex,

@@ -37,3 +37,4 @@ export {
 } from './jwt-svid.js';
 export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
 export type { TokenValidator, ValidatedToken } from './token-validator.js';
+export { pkcs8Of } from './x509-parts.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import * as der from './der.js';
-import { ecdsaSchemeFor, keyIdentifier, publicKeyFromSpki, spkiOf } from './x509-parts.js';
+import { ecdsaSchemeFor, keyIdentifier, pkcs8Of, publicKeyFromSpki, spkiOf } from './x509-parts.js';
 
 const keys: Array<[string, KeyObject]> = [
   ['ec p-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
@@ -63,5 +63,16 @@ describe('ecdsaSchemeFor', () => {
       /^TypeError: test key must be an ec p-256 or p-384 private key, found ec secp256k1$/,
     );
     assert.throws(() => ecdsaSchemeFor(keys[5]?.[1] as KeyObject, 'test key'), /found rsa$/);
+  });
+});
+
+describe('pkcs8Of', () => {
+  it('is byte for byte what OpenSSL writes, for every NIST curve and other key types', () => {
+    for (const namedCurve of ['P-256', 'P-384', 'P-521']) {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve });
+      assert.ok(pkcs8Of(privateKey).equals(privateKey.export({ type: 'pkcs8', format: 'der' })), namedCurve);
+    }
+    const { privateKey: ed } = generateKeyPairSync('ed25519');
+    assert.ok(pkcs8Of(ed).equals(ed.export({ type: 'pkcs8', format: 'der' })));
   });
 });

@@ -106,6 +106,32 @@ export function spkiOf(key: KeyObject, namedCurve?: string): Buffer {
   return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
 }
 
+/**
+ * Unencrypted PKCS#8 DER (RFC 5208) of a private key, as `export({ type: 'pkcs8' })` makes it.
+ * For NIST EC keys it is assembled from a SEC1 export (~15 µs instead of ~80 µs for OpenSSL 3's
+ * PKCS#8 encoder): the inner ECPrivateKey keeps version, private key and public key and drops the
+ * `[0]` curve parameters, exactly as OpenSSL writes it (strict readers such as ring refuse the
+ * parameters there). Tests check the bytes equal Node's own export.
+ */
+export function pkcs8Of(key: KeyObject, namedCurve?: string): Buffer {
+  const curveName =
+    key.type === 'private' && key.asymmetricKeyType === 'ec' ? (namedCurve ?? key.asymmetricKeyDetails?.namedCurve) : undefined;
+  const curve = curveName === undefined ? undefined : EC_CURVES.find((c) => c.openssl === curveName);
+  if (!curve) return key.export({ type: 'pkcs8', format: 'der' });
+  const sec1 = key.export({ type: 'sec1', format: 'der' });
+  try {
+    const inner = der.sequence(
+      ...der
+        .sequenceOf(der.decode(sec1), 'ec private key')
+        .filter((el) => el.tag !== 0xa0)
+        .map((el) => el.raw),
+    );
+    return der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner));
+  } finally {
+    sec1.fill(0);
+  }
+}
+
 /** The `[1] publicKey` of an RFC 5915 ECPrivateKey when it is an uncompressed point, copied. */
 function publicPointOfSec1(sec1: Buffer, pointLength: number): Buffer | undefined {
   const field = der.sequenceOf(der.decode(sec1), 'ec private key').find((el) => el.tag === 0xa1);
