@@ -3,7 +3,7 @@
  * and the PID-reuse re-check (SPEC §2, §6). Handlers call {@link CallerResolver.resolve} first.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import type { Attestation, Caller, WorkloadAttestor } from '../attestor/index.js';
+import { type Attestation, type Caller, parseBearerAuthorization, type WorkloadAttestor } from '../attestor/index.js';
 import { AgentError } from '../errors.js';
 import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import type { ConnectionRegistry } from './connections.js';
@@ -33,12 +33,10 @@ export function checkSecurityHeader(metadata: Metadata): void {
   }
 }
 
-/** `authorization: Bearer <jwt>` from the metadata, if present and well formed. */
+/** `authorization: Bearer <jwt>` from the metadata, if sent exactly once and well formed. */
 export function bearerToken(metadata: Metadata): string | undefined {
   const values = metadata.get('authorization');
-  if (values.length !== 1 || typeof values[0] !== 'string') return undefined;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(values[0]);
-  return m?.[1];
+  return values.length === 1 && typeof values[0] === 'string' ? parseBearerAuthorization(values[0]) : undefined;
 }
 
 export interface CallerResolverOptions {

@@ -14,6 +14,7 @@ export {
   type TokenReviewObservation,
   type TokenReviewValidator,
 } from './token-review.js';
+export { parseBearerAuthorization } from './token-source.js';
 export type {
   Attestation,
   AttestationObserver,
