@@ -10,13 +10,7 @@ import { AgentError } from '../errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
-import {
-  createWorkloadClient,
-  type JWTBundlesResponse,
-  type JWTSVIDResponse,
-  WorkloadApiError,
-  type WorkloadClient,
-} from './workload-client.js';
+import { createWorkloadClient, firstMessage, type JWTBundlesResponse, type JWTSVIDResponse, WorkloadApiError } from './workload-client.js';
 
 /**
  * `--audience A[,B]` as a list: split on commas, blanks dropped (SPIRE's comma-strings flag).
@@ -50,7 +44,9 @@ export interface FetchJwtCommandOptions {
 export async function runFetchJwt(options: FetchJwtCommandOptions): Promise<ExitCode> {
   const client = createWorkloadClient({ socketPath: options.socketPath });
   try {
-    const bundles = await call(options, 'fetching JWT bundles', () => firstBundles(client, Date.now() + options.timeoutMs));
+    const bundles = await call(options, 'fetching JWT bundles', () =>
+      firstMessage(client.fetchJWTBundles({ deadline: Date.now() + options.timeoutMs })),
+    );
     const svids = await call(options, 'fetching the JWT-SVID', () =>
       client.fetchJWTSVID({ audience: options.audience, spiffe_id: options.spiffeId ?? '' }, { deadline: Date.now() + options.timeoutMs }),
     );
@@ -81,30 +77,6 @@ export function toProtoJson(svids: JWTSVIDResponse, bundles: JWTBundlesResponse)
     { svids: svids.svids.map((s) => ({ spiffeId: s.spiffe_id, svid: s.svid, ...(s.hint === '' ? {} : { hint: s.hint }) })) },
     { bundles: Object.fromEntries(Object.entries(bundles.bundles).map(([td, b]) => [td, b.toString('base64')])) },
   ];
-}
-
-/** The first FetchJWTBundles message; the stream is cancelled after it. */
-function firstBundles(client: WorkloadClient, deadline: number): Promise<JWTBundlesResponse> {
-  return new Promise((resolve, reject) => {
-    const stream = client.fetchJWTBundles({ deadline });
-    let settled = false;
-    stream.on('data', (message: JWTBundlesResponse) => {
-      if (settled) return;
-      settled = true;
-      resolve(message);
-      stream.cancel();
-    });
-    stream.on('error', (err: grpc.ServiceError) => {
-      if (settled) return; // our own cancel() after the first message
-      settled = true;
-      reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
-    });
-    stream.on('status', (status: grpc.StatusObject) => {
-      if (settled) return;
-      settled = true;
-      reject(new WorkloadApiError(status.code, status.details || 'the stream ended without a message'));
-    });
-  });
 }
 
 async function call<T>(options: { socketPath: string; timeoutMs: number }, what: string, fn: () => Promise<T>): Promise<T> {

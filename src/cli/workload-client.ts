@@ -218,28 +218,36 @@ export interface FetchX509OnceOptions {
 export async function fetchX509Once(options: FetchX509OnceOptions): Promise<X509SVIDResponse> {
   const client = createWorkloadClient({ socketPath: options.socketPath });
   try {
-    return await new Promise<X509SVIDResponse>((resolve, reject) => {
-      const call = client.fetchX509SVID({ deadline: Date.now() + options.timeoutMs });
-      let settled = false;
-      call.on('data', (message: X509SVIDResponse) => {
-        if (settled) return;
-        settled = true;
-        resolve(message);
-        call.cancel();
-      });
-      call.on('error', (err: grpc.ServiceError) => {
-        if (settled) return; // our own cancel() after the first message
-        settled = true;
-        reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
-      });
-      // A failed call emits 'error' before 'status'; an OK status first means a stream that just ended.
-      call.on('status', (status: grpc.StatusObject) => {
-        if (settled) return;
-        settled = true;
-        reject(new WorkloadApiError(status.code, status.details || 'the stream ended without a message'));
-      });
-    });
+    return await firstMessage(client.fetchX509SVID({ deadline: Date.now() + options.timeoutMs }));
   } finally {
     client.close();
   }
+}
+
+/**
+ * The first message of a server stream, which is then cancelled (what `api fetch` reads).
+ * @throws WorkloadApiError with the gRPC status when the call fails, or when the stream ends
+ *   without a message
+ */
+export function firstMessage<T>(stream: grpc.ClientReadableStream<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    stream.on('data', (message: T) => {
+      if (settled) return;
+      settled = true;
+      resolve(message);
+      stream.cancel();
+    });
+    stream.on('error', (err: grpc.ServiceError) => {
+      if (settled) return; // our own cancel() after the first message
+      settled = true;
+      reject(new WorkloadApiError(err.code, err.details || err.message, { cause: err }));
+    });
+    // A failed call emits 'error' before 'status'; an OK status first means a stream that just ended.
+    stream.on('status', (status: grpc.StatusObject) => {
+      if (settled) return;
+      settled = true;
+      reject(new WorkloadApiError(status.code, status.details || 'the stream ended without a message'));
+    });
+  });
 }
