@@ -3,14 +3,7 @@
  * agent, serve until SIGTERM/SIGINT, shut down within the configured bound.
  */
 
-import {
-  type AgentMetrics,
-  createAgentMetrics,
-  createAttestedGrants,
-  createWorkloadAgent,
-  type HttpEndpoints,
-  type WorkloadAgent,
-} from '../agent/index.js';
+import { type AgentMetrics, createAgentMetrics, createAttestedGrants, createWorkloadAgent, type WorkloadAgent } from '../agent/index.js';
 import type { WorkloadAttestor } from '../attestor/index.js';
 import { createProcReader, createUnixAttestor } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -107,90 +100,93 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
     },
     'loaded issuer credentials',
   );
-  const anchorsWatch = createWatch(anchors);
-  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
-  const jwt = await setUpJwt({
-    path: paths.jwtKey,
-    trustDomain: naming.trustDomain,
-    ttlMs: config.jwtTtlMs,
-    forbidden: () => {
-      const current = issuerWatch.receiver.get();
-      return [...(current ? [current.privateKey] : []), ...anchorsWatch.receiver.get().certificates.map((c) => c.publicKey)];
-    },
-    clock,
-    logger,
-  });
-  const grants = createAttestedGrants();
-  const certifier = createCertifier({
-    issuer: issuerWatch.receiver,
-    validator: grants,
-    naming,
-    clock,
-    lifetimeMs: config.svidTtlMs,
-    clockSkewMs: config.clockSkewMs,
-    logger,
-  });
+  // The attestor first: it may refuse to start (tokenreviews denied) before anything runs.
   const metrics = createAgentMetrics();
   const attestor = await createAttestor(config, logger, metrics);
-  const proc = createProcReader({ procRoot: config.procRoot });
-  const agent = createWorkloadAgent({
-    socketPath: config.socket,
-    naming,
-    attestor,
-    certifier,
-    grants,
-    anchors: anchorsWatch.receiver,
-    refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
-    readStartTime: (pid) => proc.readStartTime(pid),
-    clock,
-    extraHandlers: jwt.handlers,
-    logger,
-    shutdownTimeoutMs: config.shutdownTimeoutMs,
-    onIssued: metrics.onIssued,
-    onCallResult: metrics.onCallResult,
-    onStreamsChanged: metrics.onStreamsChanged,
-  });
+  const anchorsWatch = createWatch(anchors);
+  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
   const chainOk = createWatch(true);
-  const reloader = await startCredentialReloader({
-    trustAnchorsPath: paths.trustAnchors,
-    issuerDir: paths.issuerDir,
-    initial: { anchors, issuer },
-    anchorsSink: anchorsWatch.sink,
-    issuerSink: issuerWatch.sink,
-    chainOkSink: chainOk.sink,
-    onIssuerChanged: () => agent.store.reissueAll(REISSUE_SPREAD_MS),
-    clock,
-    logger,
-  });
-  let http: HttpEndpoints | undefined;
+  // What has been started, closed in reverse if a later step fails.
+  const started: Array<() => unknown> = [];
   try {
+    const jwt = await setUpJwt({
+      path: paths.jwtKey,
+      trustDomain: naming.trustDomain,
+      ttlMs: config.jwtTtlMs,
+      forbidden: () => {
+        const current = issuerWatch.receiver.get();
+        return [...(current ? [current.privateKey] : []), ...anchorsWatch.receiver.get().certificates.map((c) => c.publicKey)];
+      },
+      clock,
+      logger,
+    });
+    started.push(() => jwt.close());
+    const grants = createAttestedGrants();
+    const certifier = createCertifier({
+      issuer: issuerWatch.receiver,
+      validator: grants,
+      naming,
+      clock,
+      lifetimeMs: config.svidTtlMs,
+      clockSkewMs: config.clockSkewMs,
+      logger,
+    });
+    const proc = createProcReader({ procRoot: config.procRoot });
+    const agent = createWorkloadAgent({
+      socketPath: config.socket,
+      naming,
+      attestor,
+      certifier,
+      grants,
+      anchors: anchorsWatch.receiver,
+      refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
+      readStartTime: (pid) => proc.readStartTime(pid),
+      clock,
+      extraHandlers: jwt.handlers,
+      logger,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      onIssued: metrics.onIssued,
+      onCallResult: metrics.onCallResult,
+      onStreamsChanged: metrics.onStreamsChanged,
+    });
+    const reloader = await startCredentialReloader({
+      trustAnchorsPath: paths.trustAnchors,
+      issuerDir: paths.issuerDir,
+      initial: { anchors, issuer },
+      anchorsSink: anchorsWatch.sink,
+      issuerSink: issuerWatch.sink,
+      chainOkSink: chainOk.sink,
+      onIssuerChanged: () => agent.store.reissueAll(REISSUE_SPREAD_MS),
+      clock,
+      logger,
+    });
+    started.push(() => reloader.close());
     // Listening before the socket: probes see "not ready" rather than nothing while it starts.
     const receivers = { issuer: issuerWatch.receiver, anchors: anchorsWatch.receiver, issuerChainsToAnchors: chainOk.receiver };
-    http = await startOperations({ healthAddr: config.healthAddr, metrics, agent, ...receivers, logger });
+    const http = await startOperations({ healthAddr: config.healthAddr, metrics, agent, ...receivers, logger });
+    started.push(() => http?.close());
     await agent.start();
+    return {
+      agent,
+      issuerChainsToAnchors: chainOk.receiver,
+      async reloadCredentials() {
+        await reloader.reload();
+        await jwt.reload();
+      },
+      metrics,
+      httpUrl: http?.url,
+      async stop() {
+        reloader.close();
+        jwt.close();
+        // `/ready` answers 503 while streams drain; the listener goes last.
+        await agent.stop();
+        await http?.close();
+      },
+    };
   } catch (err) {
-    reloader.close();
-    jwt.close();
-    await http?.close();
+    for (const close of started.reverse()) await close();
     throw err;
   }
-  return {
-    agent,
-    issuerChainsToAnchors: chainOk.receiver,
-    async reloadCredentials() {
-      await reloader.reload();
-      await jwt.reload();
-    },
-    metrics,
-    httpUrl: http?.url,
-    async stop() {
-      reloader.close();
-      jwt.close();
-      // `/ready` answers 503 while streams drain; the listener goes last.
-      await agent.stop();
-      await http?.close();
-    },
-  };
 }
 
 /** Runs the agent until SIGTERM/SIGINT; returns the process exit code (SPEC §9). */
