@@ -148,8 +148,10 @@ describe('an API server outage', () => {
       await streaming.waitFor((e) => e.event === 'data');
 
       await w.api.refuse();
-      const q = await pod(w, { sa: 'other' }).catch(() => undefined);
-      const newcomer = await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } }, ['--bearer', q?.token ?? p.token]);
+      // Minting is local to the fake; only TokenReview needs the API. A token the agent has not
+      // reviewed yet cannot be decided during the outage: UNAVAILABLE (retry), not a refusal.
+      const q = await pod(w, { sa: 'other' });
+      const newcomer = await callAs(w, { cgroup: p.cgroup }, ['--bearer', q.token]);
       assert.equal(finalStatus(newcomer).code, status.UNAVAILABLE);
       const other = await pod(w, { sa: 'fresh' });
       const unavailable = await callAs(w, { cgroup: other.cgroup, files: { [TOKEN_PATH]: other.token } });

@@ -110,7 +110,8 @@ describe('workload api over the socket', () => {
     const key = createPrivateKey({ key: svid.x509_svid_key, format: 'der', type: 'pkcs8' });
     assert.ok(leaf.checkPrivateKey(key), 'PKCS#8 key matches the leaf');
     assert.equal(createPublicKey(key).asymmetricKeyDetails?.namedCurve, 'prime256v1');
-    assert.ok(BigInt(`0x${leaf.serialNumber}`) >= 2n ** 63n / 256n, 'serial carries at least 64 random bits');
+    // SPEC §3: a random serial of at least 64 bits (randomness itself is tested in serial.test.ts).
+    assert.ok(leaf.serialNumber.replace(/^0+/, '').length >= 16, `serial ${leaf.serialNumber} has at least 64 bits`);
   });
 
   test('FetchX509Bundles streams the trust domain bundle', async () => {
