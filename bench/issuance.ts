@@ -125,8 +125,8 @@ async function peculiarPath(): Promise<x509.X509Certificate> {
     extensions: [
       new x509.SubjectAlternativeNameExtension(
         [
-          { type: 'url', value: SPIFFE_ID },
           { type: 'dns', value: DNS_NAME },
+          { type: 'url', value: SPIFFE_ID },
         ],
         true,
       ),

@@ -3,7 +3,7 @@
  * semantics of SPEC §4 end to end, including INTERNAL when the API cannot be asked.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/index.js';
@@ -20,6 +20,7 @@ import { silentLogger } from '../src/log.js';
 import { createWatch } from '../src/watch.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { randomPodUid } from './support/proc-fixture.js';
+import { assertLinkerdSans } from './support/san-order.js';
 import { createTestCa, type TestCa } from './support/test-ca.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
@@ -78,7 +79,7 @@ describe('Certify with TokenReview', () => {
 
   test('a projected token proves the identity', async () => {
     const out = await certifier.certify({ identity: DNS, token: await token(), csr: csr() });
-    assert.match(new X509Certificate(out.leaf).subjectAltName ?? '', /DNS:web\.emojivoto/);
+    assertLinkerdSans(out.leaf, { dnsName: DNS, spiffeId: 'spiffe://cluster.local/ns/emojivoto/sa/web' });
   });
 
   test('a token the API rejects is an invalid token (INVALID_ARGUMENT)', async () => {

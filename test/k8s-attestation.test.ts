@@ -13,6 +13,7 @@ import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { type ChildEvent, finalStatus, firstData, firstSvid, startChild } from './support/child.js';
 import { callAs, createTestPod, NODE, spiffeIdOf, TOKEN_PATH } from './support/k8s-world.js';
 import { createProcFixture, hostCgroup, type ProcFixture } from './support/proc-fixture.js';
+import { assertLinkerdSans } from './support/san-order.js';
 
 interface World {
   api: FakeKubeApi;
@@ -53,8 +54,12 @@ describe('kubernetes attestation through the socket', () => {
     const p = await pod(w);
     const events = await callAs(w, { cgroup: p.cgroup, files: { [TOKEN_PATH]: p.token } });
     assert.equal(spiffeIdOf(events), 'spiffe://cluster.local/ns/emojivoto/sa/web');
-    const leafSan = new X509Certificate(firstSvid(firstData(events)).x509_svid).subjectAltName ?? '';
-    assert.match(leafSan, /DNS:web\.emojivoto\.serviceaccount\.identity\.linkerd\.cluster\.local/);
+    // Only the leaf: x509_svid is the leaf followed by the issuer.
+    const leaf = new X509Certificate(firstSvid(firstData(events)).x509_svid).raw;
+    assertLinkerdSans(leaf, {
+      dnsName: 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local',
+      spiffeId: 'spiffe://cluster.local/ns/emojivoto/sa/web',
+    });
   });
 
   test('a bearer token of its own pod is accepted', async () => {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { finalStatus, firstData, firstSvid, runChild, startChild } from './support/child.js';
+import { assertLinkerdSans } from './support/san-order.js';
 
 function splitDer(buf: Buffer): Buffer[] {
   const out: Buffer[] = [];
@@ -90,15 +91,10 @@ describe('workload api over the socket', () => {
     ]);
     assert.match(out.toString(), /leaf\.pem: OK/);
 
-    const sans = (leaf.subjectAltName ?? '').split(', ');
-    assert.deepEqual(
-      sans.filter((s) => s.startsWith('URI:')),
-      ['URI:spiffe://cluster.local/ns/local/sa/root'],
-    );
-    assert.deepEqual(
-      sans.filter((s) => s.startsWith('DNS:')),
-      ['DNS:root.local.serviceaccount.identity.linkerd.cluster.local'],
-    );
+    assertLinkerdSans(leafDer as Buffer, {
+      dnsName: 'root.local.serviceaccount.identity.linkerd.cluster.local',
+      spiffeId: 'spiffe://cluster.local/ns/local/sa/root',
+    });
     assert.equal(leaf.ca, false);
     const text = execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(agent.dir, 'leaf.pem')]).toString();
     assert.match(text, /Key Usage: critical\s+Digital Signature, Key Encipherment/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { opensslOk, withTempDir } from '../../test/support/openssl.js';
+import { assertLinkerdSans } from '../../test/support/san-order.js';
 import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
@@ -62,10 +63,10 @@ describe('Certify', () => {
     });
   });
 
-  test('DNS form: the leaf has the SPIFFE URI and the DNS name, backdated by the skew', async () => {
+  test('DNS form: the leaf has the DNS name first, then the SPIFFE URI, backdated by the skew', async () => {
     const out = await certify(DNS, 'emojivoto/web', dnsCsr());
     const leaf = new X509Certificate(out.leaf);
-    assert.equal(leaf.subjectAltName, `URI:${SPIFFE}, DNS:${DNS}`);
+    assertLinkerdSans(out.leaf, { dnsName: DNS, spiffeId: SPIFFE });
     assert.ok(leaf.verify(ca.intermediate.publicKey));
     assert.equal(Date.parse(leaf.validFrom), TEST_NOW - 20_000);
     assert.equal(out.validUntil, TEST_NOW + 24 * HOUR + 20_000);
@@ -74,8 +75,7 @@ describe('Certify', () => {
 
   test('SPIFFE form: the CSR names are ignored', async () => {
     const csr = createCsr({ privateKey: key(), commonName: 'whatever', dnsNames: ['a.b', 'c.d'], uris: ['spiffe://evil/x'] });
-    const leaf = new X509Certificate((await certify(SPIFFE, 'emojivoto/web', csr)).leaf);
-    assert.equal(leaf.subjectAltName, `URI:${SPIFFE}, DNS:${DNS}`);
+    assertLinkerdSans((await certify(SPIFFE, 'emojivoto/web', csr)).leaf, { dnsName: DNS, spiffeId: SPIFFE });
   });
 
   test('expiry is clamped to the issuer chain', async () => {

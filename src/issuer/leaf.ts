@@ -3,10 +3,10 @@
  * leaf of one issuer is encoded once in {@link createLeafSigner}, so `sign` only encodes the
  * serial, validity, names, key and key id, then makes one `crypto.sign` call.
  *
- * Profile: v3; empty subject; critical subjectAltName with exactly one URI (the SPIFFE ID) and
- * one DNS name (the Linkerd identity); critical basicConstraints CA=false (an empty SEQUENCE);
- * critical keyUsage digitalSignature + keyEncipherment; extKeyUsage serverAuth + clientAuth;
- * subjectKeyIdentifier (SHA-1 of the leaf key bits); authorityKeyIdentifier.
+ * Profile: v3; empty subject; critical subjectAltName with the DNS name (the Linkerd identity)
+ * first, then exactly one URI (the SPIFFE ID); critical basicConstraints CA=false (an empty
+ * SEQUENCE); critical keyUsage digitalSignature + keyEncipherment; extKeyUsage serverAuth +
+ * clientAuth; subjectKeyIdentifier (SHA-1 of the leaf key bits); authorityKeyIdentifier.
  */
 import type { KeyObject } from 'node:crypto';
 import { AgentError } from '../errors.js';
@@ -46,9 +46,9 @@ export interface LeafRequest {
   readonly notAfter: number;
   /** DER SubjectPublicKeyInfo of the leaf key (the caller checks it is EC P-256/P-384). */
   readonly subjectPublicKeySpki: Uint8Array;
-  /** The URI SAN, e.g. `spiffe://cluster.local/ns/web/sa/default` (ASCII). */
+  /** The URI SAN, second, e.g. `spiffe://cluster.local/ns/web/sa/default` (ASCII). */
   readonly spiffeId: string;
-  /** The DNS SAN, e.g. `default.web.serviceaccount.identity.linkerd.cluster.local` (ASCII). */
+  /** The DNS SAN, first, e.g. `default.web.serviceaccount.identity.linkerd.cluster.local` (ASCII). */
   readonly dnsName: string;
 }
 
@@ -95,9 +95,12 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
         notAfter: request.notAfter,
         subjectName: EMPTY_NAME,
         spki: request.subjectPublicKeySpki,
-        // SPEC §3 / RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical.
+        // RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical. The DNS name comes
+        // first: a Linkerd proxy server takes a client's identity from the first SAN
+        // (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the
+        // one URI SAN wherever it is (docs/decisions.md, "SAN order").
         extensions: [
-          extension(OID.subjectAltName, der.sequence(der.implicit(6, fields.uri), der.implicit(2, fields.dns)), {
+          extension(OID.subjectAltName, der.sequence(der.implicit(2, fields.dns), der.implicit(6, fields.uri)), {
             critical: true,
           }),
           ...fixedExtensions,

@@ -196,7 +196,9 @@ export interface TestLeafOptions extends Validity {
 
 /**
  * An X509-SVID-shaped leaf signed by `issuer`, made by @peculiar/x509 (empty subject, critical
- * SAN, CA=false, digitalSignature + keyEncipherment, server+client auth, SKI, AKI).
+ * SAN, CA=false, digitalSignature + keyEncipherment, server+client auth, SKI, AKI). Its URI SAN
+ * comes before the DNS SAN, the reverse of the agent's own leaves, so client tests show that the
+ * SPIFFE ID is found wherever it is.
  */
 export async function createTestLeaf(o: TestLeafOptions): Promise<TestCert> {
   const keys = await newKeys(o.curve ?? 'P-256');
