@@ -52,6 +52,18 @@ export function isTrustDomain(s: string): boolean {
   return s.length >= 1 && s.length <= 255 && TRUST_DOMAIN.test(s);
 }
 
+/** The control-plane namespace Linkerd installs into, the `<cp-ns>` of its identity domain. */
+export const LINKERD_CONTROL_PLANE_NAMESPACE = 'linkerd';
+
+/**
+ * The identity domain Linkerd uses with a trust domain: `identity.linkerd.<trust-domain>`, the
+ * `identity.<control-plane-ns>.<trust-domain>` of linkerd2 `controller/cmd/identity/main.go`
+ * (`expectedName`) and `controller/identity/domain.go`. The default of `--identity-domain`.
+ */
+export function defaultIdentityDomain(trustDomain: string): string {
+  return `identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${trustDomain}`;
+}
+
 /** `spiffe://<td>` — the key of bundle maps. */
 export function trustDomainId(trustDomain: string): string {
   return `spiffe://${trustDomain}`;

@@ -12,6 +12,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { RUN_FLAGS } from '../src/cli/config.js';
 import { parseDuration } from '../src/duration.js';
+import { defaultIdentityDomain } from '../src/identity.js';
 import { isDockerIgnored, parseDockerfile } from './daemonset/dockerfile.js';
 import { loadManifests, type ManifestDoc } from './daemonset/manifests.js';
 import { validateManifest } from './daemonset/schema.js';
@@ -28,7 +29,6 @@ const JWT_SECRET = 'svid-agent-jwt-key';
 const JWT_KEY = 'jwt.key';
 const TOKEN_AUDIENCE = 'identity.l5d.io';
 const DEFAULT_TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
-const DEFAULT_IDENTITY_DOMAIN = 'identity.linkerd.cluster.local';
 const DEFAULT_SHUTDOWN_TIMEOUT = '5s';
 const SPIRE_ADDRESS_ENV = 'LINKERD2_PROXY_IDENTITY_SPIRE_WORKLOAD_API_ADDRESS';
 /** Env vars that carry the Workload API address as `unix://<path>`. */
@@ -311,7 +311,7 @@ describe('the example workloads', () => {
 
   test('run a Linkerd proxy in SPIRE mode with the identity the agent issues', () => {
     assert.ok(proxies.length >= 1, 'a container sets the SPIRE Workload API address');
-    const identityDomain = flag(agentArgs.flags, 'identity-domain') ?? DEFAULT_IDENTITY_DOMAIN;
+    const identityDomain = flag(agentArgs.flags, 'identity-domain') ?? defaultIdentityDomain(trustDomain);
     for (const { w, c } of proxies) {
       const nsVar = c.env?.find((e) => e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace')?.name;
       assert.ok(nsVar, 'the namespace comes from the downward API');

@@ -54,6 +54,12 @@ async function fetchLeaf(dev: { dir: string; socket: string }): Promise<Buffer> 
 
 for (const { title, args, trustDomain } of [
   { title: 'a dev agent with the default trust domain', args: [], trustDomain: 'cluster.local' },
+  // The identity domain follows the trust domain (Linkerd's identity.<cp-ns>.<trust-domain>).
+  {
+    title: 'a dev agent with --trust-domain prod.example and no --identity-domain',
+    args: ['--trust-domain', 'prod.example'],
+    trustDomain: 'prod.example',
+  },
 ]) {
   describe(title, () => {
     let dev: { dir: string; socket: string; agent: CliProcess };

@@ -106,6 +106,43 @@ describe('loadRunConfig defaults', () => {
   });
 });
 
+describe('loadRunConfig: the identity domain follows the trust domain', () => {
+  it('--trust-domain prod.example without --identity-domain gives identity.linkerd.prod.example', () => {
+    assert.equal(
+      load({ flags: { ...REQUIRED, trustDomain: 'prod.example' }, env: NODE_ENV }).identityDomain,
+      'identity.linkerd.prod.example',
+    );
+  });
+
+  it('a trust domain from the file moves the default too', () => {
+    assert.equal(
+      load({ flags: REQUIRED, env: NODE_ENV, file: 'trustDomain: file.example\n' }).identityDomain,
+      'identity.linkerd.file.example',
+    );
+  });
+
+  it('an explicit identity domain wins, from a flag or the file', () => {
+    const flags = { ...REQUIRED, trustDomain: 'prod.example', identityDomain: 'identity.mesh.prod.example' };
+    assert.equal(load({ flags, env: NODE_ENV }).identityDomain, 'identity.mesh.prod.example');
+    const file = 'trustDomain: prod.example\nidentityDomain: identity.linkerd.cluster.local\n';
+    assert.equal(load({ flags: REQUIRED, env: NODE_ENV, file }).identityDomain, 'identity.linkerd.cluster.local');
+  });
+
+  it('a trust domain that makes no DNS name asks for --identity-domain', () => {
+    assertProblem(
+      { flags: { ...REQUIRED, trustDomain: 'my_domain' }, env: NODE_ENV },
+      /^--identity-domain: the default identity domain "identity\.linkerd\.my_domain" \(identity\.linkerd\.<trust domain>\) is not a DNS-1123 subdomain; set --identity-domain$/,
+    );
+    const config = load({ flags: { ...REQUIRED, trustDomain: 'my_domain', identityDomain: 'identity.linkerd.my-domain' }, env: NODE_ENV });
+    assert.equal(config.identityDomain, 'identity.linkerd.my-domain');
+    assert.deepEqual(
+      problemsOf({ flags: { ...REQUIRED, trustDomain: 'Bad Domain' }, env: NODE_ENV }).length,
+      1,
+      'one problem, the trust domain',
+    );
+  });
+});
+
 describe('loadRunConfig precedence: flags > env > file > defaults', () => {
   const file = 'socket: /from/file.sock\nnodeName: file-node\nsvidTtl: 2h\ntrustDomain: file.example\n';
   const env = { SVID_AGENT_SOCKET: '/from/env.sock', NODE_NAME: 'env-node' };

@@ -8,7 +8,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
-import { isDns1123Subdomain, isTrustDomain } from '../identity.js';
+import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
 import { credentialPaths, DEV_DIR_NAME, DEV_SOCKET_NAME } from './credential-layout.js';
@@ -39,7 +39,8 @@ export const RUN_DEFAULTS = {
   procRoot: '/proc',
   tokenPath: ['/var/run/secrets/tokens/linkerd-identity-token'],
   tokenAudience: 'identity.l5d.io',
-  identityDomain: 'identity.linkerd.cluster.local',
+  // identityDomain has no fixed default: it follows the trust domain, identity.linkerd.<trustDomain>
+  // (`defaultIdentityDomain`), as Linkerd's names do; an explicit value wins.
   svidTtl: '24h',
   jwtTtl: '5m',
   clockSkew: '20s',
@@ -207,11 +208,17 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
   const tokenPaths = buildTokenPaths(raw.get('tokenPath')?.value, (m) => fail('tokenPath', m));
   const tokenAudience = str('tokenAudience') ?? RUN_DEFAULTS.tokenAudience;
   if (tokenAudience === '') fail('tokenAudience', 'must not be empty');
-  const identityDomain = str('identityDomain') ?? RUN_DEFAULTS.identityDomain;
-  if (!isDns1123Subdomain(identityDomain)) {
+  const identityDomainText = str('identityDomain');
+  const identityDomain = identityDomainText ?? defaultIdentityDomain(trustDomain);
+  if (identityDomainText !== undefined && !isDns1123Subdomain(identityDomain)) {
     fail(
       'identityDomain',
       `invalid identity domain "${identityDomain}" (expected a DNS-1123 subdomain, e.g. identity.linkerd.cluster.local)`,
+    );
+  } else if (!isDns1123Subdomain(identityDomain) && isTrustDomain(trustDomain)) {
+    fail(
+      'identityDomain',
+      `the default identity domain "${identityDomain}" (identity.linkerd.<trust domain>) is not a DNS-1123 subdomain; set --identity-domain`,
     );
   }
 

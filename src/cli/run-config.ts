@@ -33,7 +33,7 @@ export interface RunConfig {
   readonly tokenPaths: readonly string[];
   /** `--token-audience`, default `identity.l5d.io`. */
   readonly tokenAudience: string;
-  /** `--identity-domain`, default `identity.linkerd.cluster.local`. */
+  /** `--identity-domain`, default `identity.linkerd.<trustDomain>`. */
   readonly identityDomain: string;
   /** `--svid-ttl` in ms, default 24h. */
   readonly svidTtlMs: number;

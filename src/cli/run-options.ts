@@ -98,7 +98,7 @@ export const RUN_OPTIONS = [
     key: 'identityDomain',
     kind: 'string',
     arg: 'NAME',
-    description: 'suffix of DNS-form names (default identity.linkerd.cluster.local)',
+    description: 'suffix of DNS-form names (default identity.linkerd.<trust-domain>)',
   },
   { flag: 'svid-ttl', key: 'svidTtl', kind: 'duration', arg: 'DURATION', description: 'X.509-SVID lifetime (default 24h)' },
   { flag: 'jwt-ttl', key: 'jwtTtl', kind: 'duration', arg: 'DURATION', description: 'JWT-SVID lifetime (default 5m)' },
