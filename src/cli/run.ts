@@ -9,7 +9,14 @@ import { createProcReader, createUnixAttestor } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import type { NamingConfig } from '../identity.js';
-import { createCertifier, type IssuerCredentials, loadIssuer, loadTrustAnchors, startCredentialReloader } from '../issuer/index.js';
+import {
+  createCertifier,
+  type IssuerCredentials,
+  loadIssuer,
+  loadTrustAnchors,
+  startCredentialReloader,
+  warnSkippedAnchors,
+} from '../issuer/index.js';
 import { createLogger, type Logger } from '../log.js';
 import { createWatch, type Receiver } from '../watch.js';
 import { ensureDevCredentials } from './dev-credentials.js';
@@ -90,6 +97,7 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
   const paths = await credentialPaths(config, logger);
   const anchors = await loadTrustAnchors(paths.trustAnchors, { now: clock.now() });
+  warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), paths.trustAnchors, anchors);
   const issuer = await loadIssuer(paths.issuerDir, anchors, { now: clock.now() });
   logger.info(
     {

@@ -4,12 +4,14 @@
  * completely before it is published; a bad one is refused with a log line saying why and the
  * old credentials stay.
  */
+import { X509Certificate } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../watch.js';
-import { chainToAnchors, type IssuerCredentials, loadIssuer, loadTrustAnchors, type TrustAnchors } from './credentials.js';
+import { type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
+import { chainToAnchors, type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { type FileReloader, fingerprintFiles as fingerprint, startFileReloader } from './file-watch.js';
 
 export interface CredentialReloaderOptions {
@@ -50,7 +52,9 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
   function checkChain(): void {
     let ok = true;
     try {
-      chainToAnchors(issuer.certificate, [], anchors, options.clock.now());
+      // The rest of the issuer's file: an issuer under a further intermediate chains through it.
+      const intermediates = issuer.chainDer.slice(1).map((der) => new X509Certificate(der));
+      chainToAnchors(issuer.certificate, intermediates, anchors, options.clock.now());
     } catch (err) {
       ok = false;
       log.error({ error: describeError(err) }, 'issuer no longer chains to the trust anchors');
@@ -69,6 +73,7 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
       options.onReload?.('anchors', 'refused');
       return;
     }
+    warnSkippedAnchors(log, options.trustAnchorsPath, anchors);
     options.anchorsSink.set(anchors);
     log.info({ path: options.trustAnchorsPath, count: anchors.certificates.length }, 'trust anchors updated');
     options.onReload?.('anchors', 'ok');

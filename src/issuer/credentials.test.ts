@@ -32,6 +32,12 @@ describe('trust anchors', () => {
     assert.ok(anchors.bundleDer.equals(Buffer.concat([ca.root.der, ca.foreignRoot.der])));
   });
 
+  test('a non-CA next to a root is skipped, not fatal (details in anchor-bundle.test.ts)', async () => {
+    const anchors = await loadTrustAnchors('/a.crt', { now: TEST_NOW, readFile: files({ '/a.crt': ca.root.pem + ca.nonCa.pem }) });
+    assert.ok(anchors.bundleDer.equals(ca.root.der));
+    assert.deepEqual(anchors.skipped, [{ index: 2, subject: 'CN=Test Not A CA', reason: 'is not a CA' }]);
+  });
+
   test('each unusable bundle is refused with a message saying why', async () => {
     const cases: Array<[string, string | undefined, RegExp]> = [
       ['missing file', undefined, /cannot read trust anchors \/a\.crt: ENOENT/],
@@ -41,8 +47,8 @@ describe('trust anchors', () => {
         '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
         /certificate #1 does not parse|holds no PEM certificates/,
       ],
-      ['not a CA', ca.root.pem + ca.nonCa.pem, /certificate #2 .* is not a CA/],
-      ['expired root', ca.expiredIssuer.pem, /expired/],
+      ['only a non-CA', ca.nonCa.pem, /no usable root: certificate #1 \(CN=Test Not A CA\) is not a CA/],
+      ['only an expired CA', ca.expiredIssuer.pem, /no usable root: certificate #1 \(CN=Test Expired Issuer CA\) expired at/],
     ];
     for (const [name, text, pattern] of cases) {
       const fs = files(text === undefined ? {} : { '/a.crt': text });

@@ -6,17 +6,9 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, describeError } from '../errors.js';
+import { type TrustAnchors, trustAnchorsFromPem } from './anchor-bundle.js';
 import { createLeafSigner, type LeafSigner } from './leaf.js';
 import { certificatesFromPem } from './pem.js';
-
-/** The roots of the trust domain; several during an anchor rotation. */
-export interface TrustAnchors {
-  readonly certificates: readonly X509Certificate[];
-  /** DER of every root, concatenated: the Workload API `bundle` encoding. */
-  readonly bundleDer: Buffer;
-  /** Earliest expiry among the roots, ms since the epoch. */
-  readonly notAfter: number;
-}
 
 /** A loaded, verified issuer. */
 export interface IssuerCredentials {
@@ -77,25 +69,14 @@ function parseCertificates(text: string, path: string, what: string): X509Certif
 }
 
 /**
- * Reads a PEM bundle of trust anchors. Every root must parse and be a CA; expired roots are
- * refused, because a bundle that silently trusts nothing is worse than a clear error.
+ * Reads a PEM bundle of trust anchors and keeps its usable roots (`trustAnchorsFromPem`):
+ * certificates that do not parse, are not a CA or have expired are skipped and listed in
+ * `skipped` for the caller to log; a bundle with no usable root is refused.
  * @throws AgentError `CREDENTIALS_INVALID` naming the file and the problem
  */
 export async function loadTrustAnchors(path: string, options: LoadOptions): Promise<TrustAnchors> {
   const text = await readText(options.readFile ?? fsReadFile, path, 'trust anchors');
-  const certificates = parseCertificates(text, path, 'trust anchors');
-  certificates.forEach((cert, i) => {
-    if (!cert.ca) throw invalid(`trust anchors ${path}: certificate #${i + 1} (${cert.subject}) is not a CA`);
-    const { notAfter } = validity(cert);
-    if (notAfter <= options.now) {
-      throw invalid(`trust anchors ${path}: certificate #${i + 1} (${cert.subject}) expired at ${cert.validTo}`);
-    }
-  });
-  return {
-    certificates,
-    bundleDer: Buffer.concat(certificates.map((c) => c.raw)),
-    notAfter: Math.min(...certificates.map((c) => validity(c).notAfter)),
-  };
+  return trustAnchorsFromPem(text, path, options.now);
 }
 
 async function findLayout(dir: string, readFile: ReadFile): Promise<{ certPath: string; keyPath: string; cert: string; key: string }> {

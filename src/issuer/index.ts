@@ -1,3 +1,4 @@
+export { type SkippedAnchor, type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
 export { createIssuerCa, createJwtSigningKey, createTrustAnchor, type GeneratedCa } from './ca.js';
 export { type Certifier, type CertifierOptions, type CertifyRequest, type CertifyResult, createCertifier } from './certify.js';
 export { certifyStatus, type GrpcStatus } from './certify-status.js';
@@ -9,7 +10,6 @@ export {
   type LoadOptions,
   loadIssuer,
   loadTrustAnchors,
-  type TrustAnchors,
   validity,
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
