@@ -53,7 +53,8 @@ export interface CertifierOptions {
 export interface Certifier {
   /**
    * Checks, in order: issuer loaded (`ISSUER_NOT_READY`); identity, token and CSR present and
-   * the CSR parses (`INVALID_REQUEST`); CSR rules and signature (`CSR_REJECTED`); the token
+   * the CSR parses (`INVALID_REQUEST`); the issuer chain has not expired (`ISSUER_NOT_READY`);
+   * CSR rules and signature (`CSR_REJECTED`); the token
    * (`TOKEN_NOT_AUTHENTICATED` / `TOKEN_INVALID` / `TOKEN_REVIEW_FAILED`); the token's identity
    * is the one requested (`IDENTITY_MISMATCH`); signing (`SIGNING_FAILED`).
    */
@@ -77,6 +78,15 @@ export function createCertifier(options: CertifierOptions): Certifier {
       if (!request.token) throw new AgentError('INVALID_REQUEST', 'missing token');
       if (!request.csr || request.csr.length === 0) throw new AgentError('INVALID_REQUEST', 'missing certificate signing request');
       const csr = parseCsr(request.csr);
+      // Where Linkerd checks that its issuer still verifies (pkg/identity/service.go,
+      // ensureIssuerStillValid) and fails with a plain error, we answer ISSUER_NOT_READY
+      // (UNAVAILABLE), before any TokenReview: docs/decisions.md, "Certify compared with Linkerd".
+      if (issuer.notAfter <= clock.now()) {
+        throw new AgentError(
+          'ISSUER_NOT_READY',
+          `cert issuer is not valid: its chain expired at ${new Date(issuer.notAfter).toISOString()}`,
+        );
+      }
       checkCsr(csr, request.identity);
 
       const validated = await validator.validate(request.token, { signal });
