@@ -78,7 +78,7 @@ describe('loadRunConfig defaults', () => {
       minRefreshMs: 10_000,
       maxRefreshMs: 86_400_000,
       shutdownTimeoutMs: 5_000,
-      healthAddr: '127.0.0.1:9090',
+      healthAddr: '',
       logLevel: 'info',
     });
     assert.ok(Object.isFrozen(config));
@@ -90,9 +90,9 @@ describe('loadRunConfig defaults', () => {
     assert.equal(config.devDir, '/work/app/.svid-agent');
     assert.equal(config.socket, '/work/app/.svid-agent/agent.sock');
     assert.equal(config.attestor, 'unix');
-    assert.equal(config.trustAnchors, '/work/app/.svid-agent/ca-bundle.crt');
-    assert.equal(config.issuerDir, '/work/app/.svid-agent/issuer');
-    assert.equal(config.jwtKey, '/work/app/.svid-agent/jwt.key');
+    assert.equal(config.trustAnchors, '/work/app/.svid-agent/credentials/ca-bundle.crt');
+    assert.equal(config.issuerDir, '/work/app/.svid-agent/credentials/issuer');
+    assert.equal(config.jwtKey, '/work/app/.svid-agent/credentials/jwt.key');
   });
 
   it('--dev from the file works like the flag', () => {

@@ -11,7 +11,7 @@ import { parseDuration } from '../duration.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
-import { credentialPaths, DEV_DIR_NAME, DEV_SOCKET_NAME } from './credential-layout.js';
+import { DEV_DIR_NAME, DEV_SOCKET_NAME, devCredentialPaths } from './credential-layout.js';
 import { ConfigError } from './exit.js';
 import type { AttestorKind, RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
@@ -47,7 +47,7 @@ export const RUN_DEFAULTS = {
   minRefresh: '10s',
   maxRefresh: '24h',
   shutdownTimeout: '5s',
-  healthAddr: '127.0.0.1:9090',
+  healthAddr: '',
   logLevel: 'info',
 } as const;
 
@@ -178,7 +178,7 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
     for (const key of ['trustAnchors', 'issuerDir', 'jwtKey'] as const) {
       if (raw.has(key)) fail(key, `cannot be combined with --dev, which makes its own credentials in ${devDir}`);
     }
-    ({ trustAnchors, issuerDir, jwtKey } = credentialPaths(devDir));
+    ({ trustAnchors, issuerDir, jwtKey } = devCredentialPaths(devDir));
   } else {
     trustAnchors = path('trustAnchors');
     issuerDir = path('issuerDir');
@@ -294,7 +294,7 @@ function buildTokenPaths(value: RawValue | undefined, fail: (message: string) =>
 export function checkHostPort(addr: string): string | undefined {
   if (addr === '') return undefined;
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
-  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" to turn the listener off';
+  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" for no listener';
   if (!m) return `"${addr}": ${usage}`;
   const [, v6, host, port] = m;
   if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;

@@ -35,8 +35,20 @@ export function credentialPaths(dir: string): CredentialPaths {
   };
 }
 
-/** `--dev` keeps its credentials and socket in this directory, relative to the working directory. */
+/**
+ * `--dev` works in this directory, relative to the working directory. It is mode 0755 and holds
+ * the socket, so that other local users can reach the socket (the unix attestor names them);
+ * the keys live in its private subdirectory {@link DEV_CREDENTIALS_NAME}.
+ */
 export const DEV_DIR_NAME = '.svid-agent';
 
 /** The socket file name inside the dev directory. */
 export const DEV_SOCKET_NAME = 'agent.sock';
+
+/** The dev credential set's directory inside the dev directory: mode 0700, keys 0600. */
+export const DEV_CREDENTIALS_NAME = 'credentials';
+
+/** The credential files `--dev` uses, under `devDir`. */
+export function devCredentialPaths(devDir: string): CredentialPaths {
+  return credentialPaths(join(devDir, DEV_CREDENTIALS_NAME));
+}

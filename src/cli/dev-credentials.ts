@@ -1,24 +1,32 @@
 /**
- * `run --dev` credentials (SPEC §9): a trust anchor, an issuer and a JWT key created once under
- * `./.svid-agent/` and reused on later starts, in the same layout `certs create` writes.
+ * `run --dev` credentials: a trust anchor, an issuer and a JWT key created once and reused on
+ * later starts, in the layout `certs create` writes. The dev directory (`./.svid-agent`, 0755)
+ * holds the socket, which every local user must be able to reach; the keys live in its private
+ * subdirectory `credentials/` (0700, keys 0600).
  */
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { F, type Logger } from '../log.js';
-import { existingCredentialFiles, writeCredentialSet } from './credential-files.js';
-import { credentialPaths } from './credential-layout.js';
+import { credentialFiles, existingCredentialFiles, writeCredentialSet } from './credential-files.js';
+import { credentialPaths, DEV_CREDENTIALS_NAME } from './credential-layout.js';
 
 /** Log field for the trust domain (not among the shared `F` names yet). */
 const TRUST_DOMAIN_FIELD = 'trust_domain';
 
+/** The dev directory: other users traverse it to reach the socket. */
+const DEV_DIR_MODE = 0o755;
+/** The credentials directory: nobody else lists or reads it. */
+const PRIVATE_DIR_MODE = 0o700;
+
 /** The paths `run` loads in dev mode. */
 export interface DevCredentials {
-  /** `DIR/ca-bundle.crt` */
+  /** `DIR/credentials/ca-bundle.crt` */
   readonly trustAnchors: string;
-  /** `DIR/issuer` (holds tls.crt and tls.key) */
+  /** `DIR/credentials/issuer` (holds tls.crt and tls.key) */
   readonly issuerDir: string;
-  /** `DIR/jwt.key` */
+  /** `DIR/credentials/jwt.key` */
   readonly jwtKey: string;
 }
 
@@ -32,33 +40,60 @@ export interface EnsureDevCredentialsOptions {
 }
 
 /**
- * Creates the dev credentials in `dir` (mode 0700, keys 0600) unless all of them are there
- * already, in which case they are reused as they are.
+ * Makes `devDir` (0755) and creates the dev credentials in `devDir/credentials` (0700, keys 0600)
+ * unless all of them are there already, in which case they are reused as they are. A set left
+ * directly in `devDir` by an earlier version is moved into `credentials/`.
  * @throws AgentError `CREDENTIALS_INVALID` when only some of the files exist: mixing a new
- *   issuer with an old anchor would give SVIDs nobody trusts, so the user decides (delete `dir`)
+ *   issuer with an old anchor would give SVIDs nobody trusts, so the user decides (delete `devDir`)
  */
-export async function ensureDevCredentials(dir: string, options: EnsureDevCredentialsOptions): Promise<DevCredentials> {
+export async function ensureDevCredentials(devDir: string, options: EnsureDevCredentialsOptions): Promise<DevCredentials> {
   const { logger } = options;
+  const dir = join(devDir, DEV_CREDENTIALS_NAME);
   const paths = credentialPaths(dir);
   const result = { trustAnchors: paths.trustAnchors, issuerDir: paths.issuerDir, jwtKey: paths.jwtKey };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  // The directory may predate us with a looser mode; it holds keys and the socket.
-  if (((await stat(dir)).mode & 0o077) !== 0) await chmod(dir, 0o700);
+  await ensureMode(devDir, DEV_DIR_MODE);
+  await moveEarlierLayout(devDir, dir, logger);
+  await ensureMode(dir, PRIVATE_DIR_MODE);
   const { present, missing } = await existingCredentialFiles(dir);
   if (present.length === 0) {
-    await writeCredentialSet(dir, { trustDomain: options.trustDomain, dirMode: 0o700, now: options.now });
+    await writeCredentialSet(dir, { trustDomain: options.trustDomain, dirMode: PRIVATE_DIR_MODE, now: options.now });
     logger.info({ [F.path]: dir, [TRUST_DOMAIN_FIELD]: options.trustDomain }, 'created dev credentials');
     return result;
   }
   if (missing.length > 0) {
     throw new AgentError(
       'CREDENTIALS_INVALID',
-      `dev credentials in ${dir} are incomplete: ${missing.join(', ')} missing while ${present.join(', ')} exist (delete ${dir} to create new ones)`,
+      `dev credentials in ${dir} are incomplete: ${missing.join(', ')} missing while ${present.join(', ')} exist (delete ${devDir} to create new ones)`,
     );
   }
   await warnIfOtherTrustDomain(paths.issuerCert, options);
   logger.info({ [F.path]: dir }, 'reusing dev credentials');
   return result;
+}
+
+/** Creates `dir`, or sets the mode of the one that is there (ours: made by an earlier `--dev`). */
+async function ensureMode(dir: string, mode: number): Promise<void> {
+  await mkdir(dir, { recursive: true, mode });
+  if (((await stat(dir)).mode & 0o777) !== mode) await chmod(dir, mode);
+}
+
+/** Earlier versions kept the set directly in the dev directory (then 0700); move it into `credentials/`. */
+async function moveEarlierLayout(devDir: string, dir: string, logger: Logger): Promise<void> {
+  const earlier = await existingCredentialFiles(devDir);
+  if (earlier.present.length === 0) return;
+  const exists = await stat(dir).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return;
+  await mkdir(join(dir, 'issuer'), { recursive: true, mode: PRIVATE_DIR_MODE });
+  const from = credentialFiles(credentialPaths(devDir));
+  const to = credentialFiles(credentialPaths(dir));
+  for (const [i, file] of from.entries()) {
+    if (earlier.present.some((p) => join(devDir, p) === file)) await rename(file, to[i] as string);
+  }
+  await rmdir(join(devDir, 'issuer')).catch(() => undefined);
+  logger.info({ [F.path]: dir }, 'moved dev credentials into their private directory');
 }
 
 /** Credentials made for another trust domain still work, but their names would confuse. */

@@ -47,7 +47,7 @@ export interface RunConfig {
   readonly maxRefreshMs: number;
   /** `--shutdown-timeout` in ms, default 5s: how long SIGTERM waits for streams to end. */
   readonly shutdownTimeoutMs: number;
-  /** `--health-addr` HOST:PORT, default `127.0.0.1:9090`; `''` turns the HTTP listener off. */
+  /** `--health-addr` HOST:PORT for `/live`, `/ready` and `/metrics`; default `''`: no HTTP listener. */
   readonly healthAddr: string;
   /** `--log-level`, default `info`. */
   readonly logLevel: LogLevel;

@@ -135,7 +135,7 @@ export const RUN_OPTIONS = [
     key: 'healthAddr',
     kind: 'string',
     arg: 'HOST:PORT',
-    description: '/live, /ready and /metrics (default 127.0.0.1:9090; "" turns it off)',
+    description: 'serve /live, /ready and /metrics here, e.g. 127.0.0.1:9090 (default: no HTTP listener)',
   },
   {
     flag: 'log-level',

@@ -22,13 +22,22 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
+/** How a command is started: its environment additions, working directory, and user. */
+export interface CliOptions {
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  /** Run as this user and group (needs root). */
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
 /** Runs one command to completion. */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd, env: cleanEnv(options.env ?? {}), timeout: 30_000 },
+      { cwd: options.cwd, env: cleanEnv(options.env ?? {}), timeout: 30_000, uid: options.uid, gid: options.gid },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
         for (const line of stderr.split('\n')) guardLogLine(line, `svid-agent ${args[0] ?? ''}`);
@@ -52,9 +61,11 @@ export interface CliProcess {
 }
 
 /** Starts a command; its stdout and stderr are kept in memory. */
-export function startCli(args: readonly string[], options: { env?: Record<string, string>; cwd?: string } = {}): CliProcess {
+export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
+    uid: options.uid,
+    gid: options.gid,
     env: cleanEnv(options.env ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
