@@ -2,7 +2,7 @@
  * `svid-agent api fetch jwt` (SPEC §8, like `spire-agent api fetch jwt`): fetch the JWT bundles
  * (first FetchJWTBundles message), then JWT-SVIDs for the audiences, and print
  * `token(<id>):\n\t<jwt>` per SVID and `bundle(<td>):\n\t<jwks>` per trust domain, or with
- * `--output json` the two responses as a protojson array (`[svids, bundles]`), as SPIRE does.
+ * `--output json` the two responses as one JSON array (`[svids, bundles]`), as spire-agent does.
  */
 import * as grpc from '@grpc/grpc-js';
 import { formatDuration } from '../duration.js';
@@ -10,6 +10,7 @@ import { AgentError } from '../errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
+import { formatSpireJson, jwtBundlesResponseJson, jwtSvidResponseJson } from './spire-json.js';
 import { createWorkloadClient, firstMessage, type JWTBundlesResponse, type JWTSVIDResponse, WorkloadApiError } from './workload-client.js';
 
 /**
@@ -50,7 +51,11 @@ export async function runFetchJwt(options: FetchJwtCommandOptions): Promise<Exit
     const svids = await call(options, 'fetching the JWT-SVID', () =>
       client.fetchJWTSVID({ audience: options.audience, spiffe_id: options.spiffeId ?? '' }, { deadline: Date.now() + options.timeoutMs }),
     );
-    options.io.out(options.output === 'json' ? `${JSON.stringify(toProtoJson(svids, bundles))}\n` : formatPretty(svids, bundles));
+    options.io.out(
+      options.output === 'json'
+        ? formatSpireJson([jwtSvidResponseJson(svids), jwtBundlesResponseJson(bundles)])
+        : formatPretty(svids, bundles),
+    );
     return EXIT.OK;
   } catch (err) {
     reportFailure(options.io, err);
@@ -69,14 +74,6 @@ export function formatPretty(svids: JWTSVIDResponse, bundles: JWTBundlesResponse
   }
   for (const [td, jwks] of Object.entries(bundles.bundles)) text += `bundle(${td}):\n\t${jwks.toString('utf8')}\n`;
   return text;
-}
-
-/** protojson of both responses (lowerCamel names, bytes as base64, empty fields omitted). */
-export function toProtoJson(svids: JWTSVIDResponse, bundles: JWTBundlesResponse): unknown[] {
-  return [
-    { svids: svids.svids.map((s) => ({ spiffeId: s.spiffe_id, svid: s.svid, ...(s.hint === '' ? {} : { hint: s.hint }) })) },
-    { bundles: Object.fromEntries(Object.entries(bundles.bundles).map(([td, b]) => [td, b.toString('base64')])) },
-  ];
 }
 
 async function call<T>(options: { socketPath: string; timeoutMs: number }, what: string, fn: () => Promise<T>): Promise<T> {

@@ -1,7 +1,8 @@
 /**
- * `svid-agent api fetch x509` (SPEC §8, like `spire-agent api fetch x509`): read one
- * FetchX509SVID message, check it, print it (pretty or protojson-style JSON) and optionally write
- * `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory.
+ * `svid-agent api fetch x509` (like `spire-agent api fetch x509`): read one FetchX509SVID
+ * message, check it, print it (pretty, or JSON exactly as spire-agent prints it) and optionally
+ * write `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory. In JSON mode stdout
+ * holds only the JSON: the "Writing ..." lines go to stderr.
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { formatDuration } from '../duration.js';
 import { AgentError } from '../errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { formatSpireJson, x509SvidResponseJson } from './spire-json.js';
 import { type CheckedSvid, checkX509Response } from './svid-check.js';
 import { fetchX509Once, WorkloadApiError, type X509SVIDResponse } from './workload-client.js';
 import { writeFileAtomic } from './write-file.js';
@@ -40,6 +42,8 @@ export interface FetchX509CommandOptions {
 export async function runFetchX509(options: FetchX509CommandOptions): Promise<ExitCode> {
   const { io, socketPath } = options;
   const print = options.silent ? () => {} : io.out;
+  // Progress lines would make the JSON on stdout invalid.
+  const progress = options.silent ? () => {} : options.output === 'json' ? io.err : io.out;
   try {
     await checkSocketFile(socketPath);
     const started = performance.now();
@@ -51,9 +55,9 @@ export async function runFetchX509(options: FetchX509CommandOptions): Promise<Ex
     }
     const elapsedMs = performance.now() - started;
     const svids = checkX509Response(response, (options.now ?? Date.now)());
-    print(options.output === 'json' ? `${JSON.stringify(toProtoJson(response), null, 2)}\n` : formatPretty(svids, elapsedMs));
+    print(options.output === 'json' ? formatSpireJson([x509SvidResponseJson(response)]) : formatPretty(svids, elapsedMs));
     if (options.writeDir !== undefined) {
-      for (const line of await writeSvids(options.writeDir, svids)) print(`${line}\n`);
+      for (const line of await writeSvids(options.writeDir, svids)) progress(`${line}\n`);
     }
     return EXIT.OK;
   } catch (err) {
@@ -117,7 +121,7 @@ function goDuration(ms: number): string {
 
 /** The pretty form, laid out like spire-agent's. Prints no key material. */
 export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): string {
-  const lines = [`Received ${svids.length} svid after ${goDuration(elapsedMs)}`, ''];
+  const lines = [`Received ${svids.length} svid${svids.length === 1 ? '' : 's'} after ${goDuration(elapsedMs)}`, ''];
   for (const svid of svids) {
     lines.push(`SPIFFE ID:\t\t${svid.spiffeId}`);
     if (svid.hint !== '') lines.push(`Hint:\t\t\t${svid.hint}`);
@@ -137,23 +141,6 @@ export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): 
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
-}
-
-/** protojson's form of the response: lowerCamel names, bytes as base64, empty fields omitted. */
-export function toProtoJson(response: X509SVIDResponse): Record<string, unknown> {
-  const json: Record<string, unknown> = {
-    svids: response.svids.map((s) => ({
-      spiffeId: s.spiffe_id,
-      x509Svid: s.x509_svid.toString('base64'),
-      x509SvidKey: s.x509_svid_key.toString('base64'),
-      bundle: s.bundle.toString('base64'),
-      ...(s.hint === '' ? {} : { hint: s.hint }),
-    })),
-  };
-  if (response.crl.length > 0) json.crl = response.crl.map((c) => c.toString('base64'));
-  const federated = Object.entries(response.federated_bundles);
-  if (federated.length > 0) json.federatedBundles = Object.fromEntries(federated.map(([td, b]) => [td, b.toString('base64')]));
-  return json;
 }
 
 /** Writes `svid.N.pem` (0644), `svid.N.key` (0600) and `bundle.N.pem` (0644); returns progress lines. */

@@ -116,12 +116,13 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .option('--audience <A>', 'the audience the token must carry (required)')
     .option('--svid <TOKEN>', 'the JWT-SVID (required)')
     .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
-    .action(async (flags: { socket?: string; audience?: string; svid?: string; timeout?: string }) => {
+    .addOption(new Option('--output <FORMAT>', 'pretty or json (default pretty)').choices(OUTPUT_FORMATS))
+    .action(async (flags: { socket?: string; audience?: string; svid?: string; timeout?: string; output?: OutputFormat }) => {
       const { parseValidateFlags, runValidateJwt } = await import('./validate-jwt.js');
       const required = parseValidateFlags(flags);
       const socketPath = resolveClientSocket(flags.socket, ctx);
       const timeoutMs = parseTimeout(flags.timeout);
-      setExit(await runValidateJwt({ socketPath, timeoutMs, ...required, io: ctx.io }));
+      setExit(await runValidateJwt({ socketPath, timeoutMs, ...required, output: flags.output, io: ctx.io }));
     });
   withSocket(api.command('watch').description('print every X.509-SVID update until interrupted')).action(
     async (flags: { socket?: string }) => {

@@ -11,7 +11,7 @@ import {
   type TestCert,
 } from '../../test/support/test-ca.js';
 import { isAgentError } from '../errors.js';
-import { formatPretty, toProtoJson } from './fetch-x509.js';
+import { formatPretty } from './fetch-x509.js';
 import { checkX509Response, splitDerCertificates } from './svid-check.js';
 import type { X509SVID, X509SVIDResponse } from './workload-client.js';
 
@@ -155,20 +155,5 @@ describe('output', () => {
     assert.match(text, /\nCA #1 Valid Until:\t2045-01-01 00:00:00 \+0000 UTC\n/);
     assert.ok(!text.includes(key.slice(0, 40)));
     assert.ok(!text.includes('PRIVATE KEY'));
-  });
-
-  it('JSON output is protojson-shaped: lowerCamel names, base64 bytes, empty fields omitted', () => {
-    const res = response(svid());
-    const json = toProtoJson(res);
-    assert.deepEqual(Object.keys(json), ['svids']);
-    const [first] = json.svids as Array<Record<string, string>>;
-    assert.deepEqual(Object.keys(first ?? {}), ['spiffeId', 'x509Svid', 'x509SvidKey', 'bundle']);
-    assert.equal(first?.x509Svid, res.svids[0]?.x509_svid.toString('base64'));
-    const withExtras = toProtoJson({
-      svids: [svid({ hint: 'h' })],
-      crl: [Buffer.from([1])],
-      federated_bundles: { 'spiffe://o': root.der },
-    });
-    assert.deepEqual(Object.keys(withExtras), ['svids', 'crl', 'federatedBundles']);
   });
 });

@@ -2,14 +2,17 @@
  * `svid-agent api validate jwt` (SPEC §8, like `spire-agent api validate jwt`): ask the agent to
  * validate a JWT-SVID for one audience. Prints `SVID is valid.`, `SPIFFE ID : <id>` and
  * `Claims    : <json>`; a token the agent refuses (INVALID_ARGUMENT) is reported as
- * `SVID is not valid: <why>` with exit code 1.
+ * `SVID is not valid: <why>` with exit code 1. `--output json` prints the response as
+ * spire-agent does (`{"claims":{...},"spiffe_id":"..."}`).
  */
 import * as grpc from '@grpc/grpc-js';
 import { AgentError } from '../errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
 import { explainJwtCallError } from './fetch-jwt.js';
-import { createWorkloadClient, type ProtoStruct, type ProtoValue, WorkloadApiError } from './workload-client.js';
+import type { OutputFormat } from './fetch-x509.js';
+import { formatSpireJson, structToJson, validateJwtSvidResponseJson } from './spire-json.js';
+import { createWorkloadClient, WorkloadApiError } from './workload-client.js';
 
 /**
  * The required flags of `api validate jwt`, checked.
@@ -33,6 +36,8 @@ export interface ValidateJwtCommandOptions {
   readonly svid: string;
   /** Deadline of the call, ms (`--timeout`, default 5s). */
   readonly timeoutMs: number;
+  /** `--output`, default `pretty`. */
+  readonly output?: OutputFormat;
   readonly io: CliIo;
 }
 
@@ -48,8 +53,12 @@ export async function runValidateJwt(options: ValidateJwtCommandOptions): Promis
         }
         throw explainJwtCallError(err, options, 'validating the JWT-SVID');
       });
-    const claims = JSON.stringify(structToJson(response.claims ?? {}));
-    options.io.out(`SVID is valid.\nSPIFFE ID : ${response.spiffe_id}\nClaims    : ${claims}\n`);
+    if (options.output === 'json') {
+      options.io.out(formatSpireJson([validateJwtSvidResponseJson(response)]));
+    } else {
+      const claims = JSON.stringify(structToJson(response.claims ?? {}));
+      options.io.out(`SVID is valid.\nSPIFFE ID : ${response.spiffe_id}\nClaims    : ${claims}\n`);
+    }
     return EXIT.OK;
   } catch (err) {
     reportFailure(options.io, err);
@@ -63,29 +72,4 @@ export async function runValidateJwt(options: ValidateJwtCommandOptions): Promis
 function detailsOf(err: WorkloadApiError): string {
   const cause = err.cause as grpc.ServiceError | undefined;
   return cause?.details ?? err.message;
-}
-
-/** A decoded `google.protobuf.Value` as plain JSON. */
-export function valueToJson(value: ProtoValue): unknown {
-  switch (value.kind) {
-    case 'numberValue':
-      return value.numberValue;
-    case 'stringValue':
-      return value.stringValue;
-    case 'boolValue':
-      return value.boolValue;
-    case 'structValue':
-      return structToJson(value.structValue ?? {});
-    case 'listValue':
-      return (value.listValue?.values ?? []).map(valueToJson);
-    default:
-      return null;
-  }
-}
-
-/** A decoded `google.protobuf.Struct` as a plain JSON object. */
-export function structToJson(struct: ProtoStruct): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(struct.fields ?? {})) out[key] = valueToJson(value);
-  return out;
 }

@@ -142,13 +142,14 @@ describe('api fetch x509', () => {
     ]);
   });
 
-  it('prints protojson with --output json; --silent prints nothing', async () => {
+  it('prints the JSON spire-agent prints with --output json; --silent prints nothing', async () => {
     behaviour = { send: good };
     const io = collectIo();
     assert.equal(await runFetchX509({ socketPath, timeoutMs: 5000, output: 'json', io, now: () => TEST_NOW }), 0);
-    const json = JSON.parse(io.stdout()) as { svids: Array<{ spiffeId: string; x509Svid: string }> };
-    assert.equal(json.svids[0]?.spiffeId, ID);
-    assert.equal(json.svids[0]?.x509Svid, good.svids[0]?.x509_svid.toString('base64'));
+    const json = JSON.parse(io.stdout()) as { svids: Array<{ spiffe_id: string; x509_svid: string }>; crl: unknown[] };
+    assert.equal(json.svids[0]?.spiffe_id, ID);
+    assert.equal(json.svids[0]?.x509_svid, good.svids[0]?.x509_svid.toString('base64'));
+    assert.deepEqual(json.crl, []);
     const quiet = collectIo();
     assert.equal(await runFetchX509({ socketPath, timeoutMs: 5000, output: 'pretty', silent: true, io: quiet, now: () => TEST_NOW }), 0);
     assert.equal(quiet.stdout(), '');

@@ -61,19 +61,39 @@ describe('svid-agent api fetch jwt / validate jwt', () => {
     );
   });
 
-  test('--output json is the protojson pair [svids, bundles]; SPIFFE_ENDPOINT_SOCKET is honoured', async () => {
+  test('--output json is the pair [svids, bundles] with proto field names, as spire-agent prints it', async () => {
     const r = await cli(['api', 'fetch', 'jwt', '--audience', 'x', '--output', 'json'], {
       SPIFFE_ENDPOINT_SOCKET: `unix://${agent.socketPath}`,
     });
     assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n').length, 2, 'one line of JSON and a newline');
     const [svids, bundles] = JSON.parse(r.stdout) as [
-      { svids: Array<{ spiffeId: string; svid: string }> },
+      { svids: Array<{ spiffe_id: string; svid: string; hint: string }> },
       { bundles: Record<string, string> },
     ];
-    assert.equal(svids.svids[0]?.spiffeId, ROOT_ID);
+    assert.equal(svids.svids[0]?.spiffe_id, ROOT_ID);
+    assert.equal(svids.svids[0]?.hint, '');
     assert.deepEqual(decodeJwt(svids.svids[0]?.svid as string).aud, ['x']);
     const jwks = JSON.parse(Buffer.from(bundles.bundles['spiffe://cluster.local'] as string, 'base64').toString()) as { keys: unknown[] };
     assert.equal(jwks.keys.length, 1);
+
+    const valid = await cli([
+      'api',
+      'validate',
+      'jwt',
+      '--audience',
+      'x',
+      '--svid',
+      svids.svids[0]?.svid as string,
+      '--output',
+      'json',
+      ...socket(),
+    ]);
+    assert.equal(valid.code, 0, valid.stderr);
+    const checked = JSON.parse(valid.stdout) as { spiffe_id: string; claims: Record<string, unknown> };
+    assert.deepEqual(Object.keys(checked), ['claims', 'spiffe_id']);
+    assert.equal(checked.spiffe_id, ROOT_ID);
+    assert.deepEqual(checked.claims.aud, ['x']);
   });
 
   test('--spiffe-id of another identity exits 1 with PERMISSION_DENIED explained', async () => {
