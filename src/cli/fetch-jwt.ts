@@ -4,14 +4,12 @@
  * `token(<id>):\n\t<jwt>` per SVID and `bundle(<td>):\n\t<jwks>` per trust domain, or with
  * `--output json` the two responses as one JSON array (`[svids, bundles]`), as spire-agent does.
  */
-import * as grpc from '@grpc/grpc-js';
-import { formatDuration } from '../duration.js';
-import { AgentError } from '../errors.js';
+import { explainCallError, jwtDisabled } from './call-errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
 import { formatSpireJson, jwtBundlesResponseJson, jwtSvidResponseJson } from './spire-json.js';
-import { createWorkloadClient, firstMessage, type JWTBundlesResponse, type JWTSVIDResponse, WorkloadApiError } from './workload-client.js';
+import { createWorkloadClient, firstMessage, type JWTBundlesResponse, type JWTSVIDResponse } from './workload-client.js';
 
 /**
  * `--audience A[,B]` as a list: split on commas, blanks dropped (SPIRE's comma-strings flag).
@@ -80,37 +78,6 @@ async function call<T>(options: { socketPath: string; timeoutMs: number }, what:
   try {
     return await fn();
   } catch (err) {
-    throw explainJwtCallError(err, options, what);
-  }
-}
-
-/**
- * Turns a failed JWT call into one line a user can act on; `what` says what was being done
- * (`fetching the JWT-SVID`). Errors other than {@link WorkloadApiError} are returned unchanged.
- */
-export function explainJwtCallError(err: unknown, options: { socketPath: string; timeoutMs: number }, what: string): unknown {
-  if (!(err instanceof WorkloadApiError)) return err;
-  const { socketPath } = options;
-  const detail = err.message;
-  switch (err.status) {
-    case grpc.status.UNAVAILABLE:
-      if (detail.includes('ENOENT'))
-        return new AgentError(
-          'INTERNAL',
-          `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`,
-        );
-      if (detail.includes('ECONNREFUSED'))
-        return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
-      if (detail.includes('EACCES')) return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
-      return new AgentError('INTERNAL', `${what} failed: the agent at ${socketPath} is unavailable (${detail})`);
-    case grpc.status.PERMISSION_DENIED:
-      return new AgentError('NO_IDENTITY', `${what} failed: the agent issued no identity to this process (${detail})`);
-    case grpc.status.DEADLINE_EXCEEDED:
-      return new AgentError(
-        'INTERNAL',
-        `${what} failed: no answer from ${socketPath} within ${formatDuration(options.timeoutMs)} (DEADLINE_EXCEEDED)`,
-      );
-    default:
-      return new AgentError(err.code, `${what} failed (${detail})`);
+    throw explainCallError(err, { ...options, what, unimplemented: jwtDisabled(options.socketPath) });
   }
 }

@@ -7,14 +7,13 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as grpc from '@grpc/grpc-js';
-import { formatDuration } from '../duration.js';
 import { AgentError } from '../errors.js';
+import { explainCallError } from './call-errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { formatSpireJson, x509SvidResponseJson } from './spire-json.js';
 import { type CheckedSvid, checkX509Response } from './svid-check.js';
-import { fetchX509Once, WorkloadApiError, type X509SVIDResponse } from './workload-client.js';
+import { fetchX509Once, type X509SVIDResponse } from './workload-client.js';
 import { writeFileAtomic } from './write-file.js';
 
 /** Output formats of `--output`. */
@@ -51,7 +50,7 @@ export async function runFetchX509(options: FetchX509CommandOptions): Promise<Ex
     try {
       response = await fetchX509Once({ socketPath, timeoutMs: options.timeoutMs });
     } catch (err) {
-      throw explainCallError(err, options);
+      throw explainCallError(err, { socketPath, timeoutMs: options.timeoutMs });
     }
     const elapsedMs = performance.now() - started;
     const svids = checkX509Response(response, (options.now ?? Date.now)());
@@ -81,28 +80,6 @@ async function checkSocketFile(socketPath: string): Promise<void> {
     }
     if (code === 'EACCES') throw new AgentError('INTERNAL', `cannot reach ${socketPath}: permission denied`);
     throw err;
-  }
-}
-
-/** Turns a failed call into one line a user can act on. */
-function explainCallError(err: unknown, options: FetchX509CommandOptions): unknown {
-  if (!(err instanceof WorkloadApiError)) return err;
-  const { socketPath } = options;
-  const detail = err.message;
-  switch (err.status) {
-    case grpc.status.UNAVAILABLE:
-      if (detail.includes('ECONNREFUSED'))
-        return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
-      if (detail.includes('EACCES')) return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
-      return new AgentError('INTERNAL', `the agent at ${socketPath} is unavailable (${detail})`);
-    case grpc.status.PERMISSION_DENIED:
-      return new AgentError('NO_IDENTITY', `the agent issued no identity to this process (${detail})`);
-    case grpc.status.DEADLINE_EXCEEDED:
-      return new AgentError('INTERNAL', `no SVID from ${socketPath} within ${formatDuration(options.timeoutMs)} (DEADLINE_EXCEEDED)`);
-    case grpc.status.UNIMPLEMENTED:
-      return new AgentError('INTERNAL', `the server at ${socketPath} does not serve the Workload API (${detail})`);
-    default:
-      return new AgentError(err.code, `fetching the X.509-SVID failed (${detail})`);
   }
 }
 

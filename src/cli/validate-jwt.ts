@@ -7,9 +7,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { AgentError } from '../errors.js';
+import { explainCallError, jwtDisabled } from './call-errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
-import { explainJwtCallError } from './fetch-jwt.js';
 import type { OutputFormat } from './fetch-x509.js';
 import { formatSpireJson, structToJson, validateJwtSvidResponseJson } from './spire-json.js';
 import { createWorkloadClient, WorkloadApiError } from './workload-client.js';
@@ -51,7 +51,7 @@ export async function runValidateJwt(options: ValidateJwtCommandOptions): Promis
         if (err instanceof WorkloadApiError && err.status === grpc.status.INVALID_ARGUMENT) {
           throw new AgentError('JWT_SVID_INVALID', `SVID is not valid: ${detailsOf(err)}`);
         }
-        throw explainJwtCallError(err, options, 'validating the JWT-SVID');
+        throw explainCallError(err, { ...options, what: 'validating the JWT-SVID', unimplemented: jwtDisabled(options.socketPath) });
       });
     if (options.output === 'json') {
       options.io.out(formatSpireJson([validateJwtSvidResponseJson(response)]));

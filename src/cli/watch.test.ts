@@ -111,7 +111,7 @@ describe('api watch', () => {
       assert.equal(updates(c.out), 2);
       assert.match(c.out.join(''), /^Received 1 svid after /m);
       assert.deepEqual(c.err, [
-        'svid-agent: watch: UNAVAILABLE: agent restarting; retrying in 10ms\n',
+        'svid-agent: watch: UNAVAILABLE: agent restarting, retrying in 10ms\n',
         'svid-agent: watch stopped: INVALID_ARGUMENT: security header missing from request\n',
       ]);
       assert.deepEqual(attempts, [1]);
@@ -143,7 +143,7 @@ describe('api watch', () => {
       assert.equal(code, 1);
       assert.deepEqual(attempts, [1, 2, 1, 2]);
       assert.equal(updates(c.out), 1);
-      assert.match(c.err[2] ?? '', /^svid-agent: watch: the agent ended the stream; retrying in 5ms\n$/);
+      assert.match(c.err[2] ?? '', /^svid-agent: watch: the agent ended the stream, retrying in 5ms\n$/);
     } finally {
       await fake.close();
     }

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { formatDuration } from '../duration.js';
 import { describeError } from '../errors.js';
+import { unreachableReason } from './call-errors.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { formatPretty } from './fetch-x509.js';
@@ -34,7 +35,7 @@ export interface WatchOptions {
 }
 
 /** How one stream ended. */
-interface StreamEnd {
+export interface StreamEnd {
   readonly code: grpc.status;
   readonly details: string;
 }
@@ -80,6 +81,24 @@ function streamOnce(socketPath: string, signal: AbortSignal, onMessage: (message
   });
 }
 
+/** How a stream ended, for a person: no grpc-js internals for the everyday cases. */
+export function describeStreamEnd(end: StreamEnd, socketPath: string): string {
+  switch (end.code) {
+    case grpc.status.OK:
+      return 'the agent ended the stream';
+    case grpc.status.UNAVAILABLE: {
+      const reason = unreachableReason(end.details);
+      if (reason !== undefined) return `agent not reachable at ${socketPath} (${reason})`;
+      if (/Connection dropped|ECONNRESET|EPIPE/.test(end.details)) return `lost the connection to the agent at ${socketPath}`;
+      return `UNAVAILABLE: ${end.details}`;
+    }
+    case grpc.status.PERMISSION_DENIED:
+      return `the agent issued no identity to this process (${end.details})`;
+    default:
+      return `${statusName(end.code)}: ${end.details}`;
+  }
+}
+
 /** Runs the watch until `signal` aborts (exit 0) or the agent answers INVALID_ARGUMENT (exit 1). */
 export async function runWatch(options: WatchOptions): Promise<ExitCode> {
   const { io, signal } = options;
@@ -100,13 +119,13 @@ export async function runWatch(options: WatchOptions): Promise<ExitCode> {
       }
     });
     if (signal.aborted) break;
-    const what = end.code === grpc.status.OK ? 'the agent ended the stream' : `${statusName(end.code)}: ${end.details}`;
+    const what = describeStreamEnd(end, options.socketPath);
     if (end.code === grpc.status.INVALID_ARGUMENT) {
       io.err(`svid-agent: watch stopped: ${what}\n`);
       return EXIT.FAILURE;
     }
     const delayMs = backoff(++attempt);
-    io.err(`svid-agent: watch: ${what}; retrying in ${formatDuration(delayMs)}\n`);
+    io.err(`svid-agent: watch: ${what}, retrying in ${formatDuration(delayMs)}\n`);
     await sleep(delayMs, signal);
   }
   return EXIT.OK;

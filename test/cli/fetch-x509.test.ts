@@ -161,7 +161,7 @@ describe('api fetch x509', () => {
       { fail: grpc.status.PERMISSION_DENIED, details: 'no identity issued' },
       /^svid-agent: the agent issued no identity to this process \(PERMISSION_DENIED: no identity issued\)\n$/,
     ],
-    ['timeout', 'hang', /^svid-agent: no SVID from .* within 200ms \(DEADLINE_EXCEEDED\)\n$/],
+    ['timeout', 'hang', /^svid-agent: no answer from .* within 200ms \(DEADLINE_EXCEEDED\)\n$/],
     ['empty response', { send: { svids: [], crl: [], federated_bundles: {} } }, /^svid-agent: workload response contains no svids\n$/],
   ];
   for (const [name, b, expected] of failures) {

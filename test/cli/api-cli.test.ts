@@ -1,6 +1,6 @@
 /**
- * `svid-agent api fetch x509` as users and scripts run it: a child process of
- * `bin/svid-agent.js` against a real agent, with real files.
+ * The `api` commands as users and scripts run them: child processes of `bin/svid-agent.js`
+ * against a real agent (started without `--jwt-key`) or none at all, with real files.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent, type TestAgent } from '../support/agent-harness.js';
-import { runCli } from '../support/cli-process.js';
+import { runCli, startCli } from '../support/cli-process.js';
 
 const ROOT_ID = 'spiffe://cluster.local/ns/local/sa/root';
 
-describe('svid-agent api fetch x509 against a running agent', () => {
+describe('svid-agent api ... against a running agent without --jwt-key', () => {
   let agent: TestAgent;
   const out = mkdtempSync(join(tmpdir(), 'svid-agent-x509-cli-'));
   before(async () => {
@@ -45,5 +45,26 @@ describe('svid-agent api fetch x509 against a running agent', () => {
     assert.match(r.stdout, /^Received 1 svid after /);
     assert.match(r.stdout, /^Writing key #0 to file .*svid\.0\.key\.$/m);
     assert.equal(r.stderr, '');
+  });
+
+  test('fetch jwt and validate jwt say that JWT-SVIDs are disabled', async () => {
+    const disabled = `JWT-SVIDs are disabled on the agent at ${agent.socketPath} (it runs without --jwt-key; start it with --jwt-key FILE)`;
+    const fetched = await runCli(['api', 'fetch', 'jwt', '--audience', 'a', '--socket', agent.socketPath]);
+    assert.equal(fetched.code, 1);
+    assert.equal(fetched.stdout, '');
+    assert.equal(fetched.stderr, `svid-agent: fetching JWT bundles failed: ${disabled}\n`);
+    const validated = await runCli(['api', 'validate', 'jwt', '--audience', 'a', '--svid', 'x.y.z', '--socket', agent.socketPath]);
+    assert.equal(validated.code, 1);
+    assert.equal(validated.stderr, `svid-agent: validating the JWT-SVID failed: ${disabled}\n`);
+  });
+});
+
+describe('svid-agent api watch without an agent', () => {
+  test('prints a plain retry line, not grpc-js internals, and exits 0 on SIGTERM', async () => {
+    const socket = join(tmpdir(), `svid-agent-watch-missing-${process.pid}.sock`);
+    const watch = startCli(['api', 'watch', '--socket', socket]);
+    await watch.waitFor(({ stderr }) => stderr.includes('\n'), 'the first retry line');
+    assert.equal(watch.stderr(), `svid-agent: watch: agent not reachable at ${socket} (no socket there), retrying in 1s\n`);
+    assert.equal(await watch.stop(), 0);
   });
 });
