@@ -122,6 +122,15 @@ describe('svid-agent healthcheck', () => {
       assert.equal(r.code, 1);
       assert.equal(r.stdout, `Checking agent health on ${socketPath}...\n`);
       assert.equal(r.stderr, 'Agent is unhealthy: agent returned status "NOT_SERVING"\n');
+      // --shallow (spire-agent's flag, in its spelling too) asks only whether the agent is up.
+      for (const args of [
+        ['--shallow', '--socket', socketPath],
+        ['-shallow', '-socketPath', socketPath],
+      ]) {
+        const shallow = await runCli(['healthcheck', ...args]);
+        assert.equal(shallow.code, 0, shallow.stderr);
+        assert.equal(shallow.stdout, 'Agent is healthy.\n');
+      }
     } finally {
       server.forceShutdown();
     }

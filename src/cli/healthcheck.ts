@@ -3,7 +3,9 @@
  * `grpc.health.v1.Health/Check` call with service `''` on the Workload API socket. It needs no
  * security header and no identity, so it works from any process that can reach the socket.
  * "Agent is healthy." and exit 0 when the agent answers SERVING; otherwise
- * "Agent is unhealthy: <reason>" on stderr and exit 1.
+ * "Agent is unhealthy: <reason>" on stderr and exit 1. `--shallow` (spire-agent has the flag)
+ * is the less stringent check: the agent answers at all, ready (SERVING) or not yet
+ * (NOT_SERVING: issuer not loaded, or cut off from the trust anchors) — a liveness check.
  */
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -22,6 +24,8 @@ export interface HealthcheckOptions {
   readonly timeoutMs: number;
   /** `--verbose`: say what is being done, and the underlying error when unhealthy. */
   readonly verbose?: boolean;
+  /** `--shallow`: NOT_SERVING counts as healthy too (the agent is up, though not ready). */
+  readonly shallow?: boolean;
   readonly io: CliIo;
 }
 
@@ -97,10 +101,12 @@ function unhealthyFor(err: grpc.ServiceError, socketPath: string, timeoutMs: num
 export async function runHealthcheck(options: HealthcheckOptions): Promise<ExitCode> {
   const { io, socketPath } = options;
   try {
-    if (options.verbose) io.out(`Checking agent health on ${socketPath}...\n`);
+    if (options.verbose) io.out(`Checking agent health on ${socketPath}${options.shallow ? ' (shallow: up, ready or not)' : ''}...\n`);
     await checkSocketFile(socketPath);
     const status = await callCheck(socketPath, options.timeoutMs);
-    if (status !== 'SERVING') throw new Unhealthy(`agent returned status "${status}"`);
+    const healthy = status === 'SERVING' || (options.shallow === true && status === 'NOT_SERVING');
+    if (!healthy) throw new Unhealthy(`agent returned status "${status}"`);
+    if (options.verbose && status !== 'SERVING') io.out(`The agent answers ${status}: it is up but not ready.\n`);
     io.out('Agent is healthy.\n');
     return EXIT.OK;
   } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * The `svid-agent` command tree (SPEC §9; the names are a stable interface). Everything the
+ * The `svid-agent` command tree (docs/cli.md; the names are a stable interface). Everything the
  * process would read (argv, env, cwd, files, stdout/stderr) comes in through {@link CliContext},
  * so the whole CLI runs in-process in tests. `main.ts` is the only place that reads `process`.
  */
@@ -14,6 +14,8 @@ import type { OutputFormat } from './fetch-x509.js';
 import type { RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags } from './run-options.js';
 import { checkSocketPathLength, DEFAULT_SOCKET, parseSocketOption, parseUnixSocketUri } from './socket-address.js';
+import { addFlagSuggestions, rewriteSpireFlags, valueFlags } from './spire-flags.js';
+import { packageVersion } from './version.js';
 
 /** Everything a CLI run reads or writes. */
 export interface CliContext {
@@ -46,8 +48,12 @@ export async function runCli(ctx: CliContext): Promise<number> {
   const program = buildProgram(ctx, (code) => {
     exitCode = code;
   });
+  const takesValue = valueFlags(program);
   try {
-    await program.parseAsync([...ctx.argv], { from: 'user' });
+    await program.parseAsync(
+      rewriteSpireFlags(ctx.argv, (long) => takesValue.has(long)),
+      { from: 'user' },
+    );
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
@@ -66,20 +72,22 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     // Usage errors must become exit code 2, not commander's process.exit(1).
     .exitOverride()
     .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .version(packageVersion(), '-v, --version', 'print the version and exit');
 
-  const run = program.command('run').description('serve the Workload API on a unix socket');
-  for (const spec of RUN_OPTIONS) {
-    const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.arg}>`;
-    const env = 'env' in spec ? ` (env ${spec.env})` : '';
-    const option = new Option(flags, `${spec.description}${env}`);
-    if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    run.addOption(option);
-  }
-  run.action(async (flags: RunFlags) => {
+  withRunOptions(program.command('run').description('serve the Workload API on a unix socket')).action(async (flags: RunFlags) => {
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
     const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgent;
     setExit(await runAgent(config));
+  });
+  withRunOptions(
+    program
+      .command('validate')
+      .description('check the configuration `run` would be given (flags, --config file, credentials) without running'),
+  ).action(async (flags: RunFlags) => {
+    const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
+    const { runValidateConfig } = await import('./validate-config.js');
+    setExit(await runValidateConfig(config, ctx.io));
   });
 
   const api = program.command('api').description('talk to a running agent over the Workload API');
@@ -135,11 +143,12 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
   withSocket(program.command('healthcheck').description("check the agent's health over its socket (exit 0 healthy, 1 not)"))
     .option('--timeout <DURATION>', `how long to wait for the agent (default ${CLIENT_TIMEOUT_DEFAULT})`)
     .option('--verbose', 'say what is checked, and why it failed')
-    .action(async (flags: { socket?: string; timeout?: string; verbose?: boolean }) => {
+    .option('--shallow', 'a less stringent check: the agent answers, ready or not (liveness)')
+    .action(async (flags: { socket?: string; timeout?: string; verbose?: boolean; shallow?: boolean }) => {
       const socketPath = resolveClientSocket(flags.socket, ctx);
       const timeoutMs = parseTimeout(flags.timeout);
       const { runHealthcheck } = await import('./healthcheck.js');
-      setExit(await runHealthcheck({ socketPath, timeoutMs, verbose: flags.verbose, io: ctx.io }));
+      setExit(await runHealthcheck({ socketPath, timeoutMs, verbose: flags.verbose, shallow: flags.shallow, io: ctx.io }));
     });
 
   const certs = program.command('certs').description('credentials for the embedded issuer');
@@ -155,7 +164,20 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       setExit(await runCertsCreate(parseCertsCreateFlags(flags, ctx.cwd), ctx.io));
     });
 
+  addFlagSuggestions(program);
   return program;
+}
+
+/** Declares every `run` option (shared by `run` and `validate`). */
+function withRunOptions(command: Command): Command {
+  for (const spec of RUN_OPTIONS) {
+    const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.arg}>`;
+    const env = 'env' in spec ? ` (env ${spec.env})` : '';
+    const option = new Option(flags, `${spec.description}${env}`);
+    if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
+    command.addOption(option);
+  }
+  return command;
 }
 
 function withSocket(command: Command): Command {
