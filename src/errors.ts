@@ -71,3 +71,29 @@ export function describeError(err: unknown): string {
   }
   return String(err);
 }
+
+/** What a failed file-system call's `code` means, in words, for messages naming a path. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a file is in the way where a directory is needed',
+  EEXIST: 'a file is in the way',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+};
+
+/**
+ * Why a file could not be used, in a few words: the meaning of a file-system error code
+ * (`ENOENT` → `no such file or directory`), else the first line of the error's message (a
+ * parser's complaint, e.g. a YAML error with its line and column).
+ */
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && FS_REASONS[code] !== undefined) return FS_REASONS[code];
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0] ?? message;
+}

@@ -16,7 +16,7 @@ import {
   type V1SelfSubjectAccessReview,
   type V1TokenReview,
 } from '@kubernetes/client-node';
-import { AgentError, describeError } from '../errors.js';
+import { AgentError, describeError, fileErrorReason } from '../errors.js';
 
 /** Where a pod's service-account credentials are mounted (relative to `inClusterRoot`). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -76,7 +76,9 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     }
   } catch (err) {
     if (err instanceof AgentError) throw err;
-    throw new AgentError('CONFIG_INVALID', `kubernetes client configuration from ${origin} is unusable`, { cause: err });
+    throw new AgentError('CONFIG_INVALID', `kubernetes client configuration from ${origin} is unusable: ${fileErrorReason(err)}`, {
+      cause: err,
+    });
   }
   if (!kc.getCurrentCluster()) {
     throw new AgentError('CONFIG_INVALID', `kubernetes client configuration from ${origin} has no current cluster`);

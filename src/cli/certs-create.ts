@@ -6,11 +6,11 @@
  */
 import { resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../duration.js';
-import { AgentError } from '../errors.js';
 import { isTrustDomain } from '../identity.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ANCHOR_TTL_MS, DEFAULT_ISSUER_TTL_MS, existingCredentialFiles, writeCredentialSet } from './credential-files.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
+import { ensureDirectoryFor } from './flag-dirs.js';
 
 /** The flags commander hands to the `certs create` action. */
 export interface CertsCreateFlags {
@@ -60,17 +60,18 @@ export function parseCertsCreateFlags(flags: CertsCreateFlags, cwd: string): Cer
 }
 
 /**
- * Writes the credential set. Refuses (exit 1) when any of the files exists, unless `force`.
+ * Writes the credential set. Refuses (exit 2) when any of the files exists, unless `force`, and
+ * when `--out` is not a directory it may write in.
  * Prints what it wrote and the `run` command that uses it; never key material.
  */
 export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now: number = Date.now()): Promise<ExitCode> {
   try {
+    await ensureDirectoryFor('--out', options.outDir);
     const { present } = await existingCredentialFiles(options.outDir);
     if (present.length > 0 && !options.force) {
-      throw new AgentError(
-        'CONFIG_INVALID',
-        `refusing to overwrite existing files in ${options.outDir}: ${present.join(', ')} (use --force to replace them)`,
-      );
+      throw new ConfigError([
+        `--out: refusing to overwrite existing files in ${options.outDir}: ${present.join(', ')} (use --force to replace them)`,
+      ]);
     }
     const written = await writeCredentialSet(options.outDir, {
       trustDomain: options.trustDomain,
@@ -94,7 +95,6 @@ export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now
     );
     return EXIT.OK;
   } catch (err) {
-    reportFailure(io, err);
-    return EXIT.FAILURE;
+    return reportFailure(io, err);
   }
 }

@@ -17,6 +17,10 @@ export interface RawConfigFile {
   readonly values: ReadonlyMap<string, RawValue>;
   /** One line per problem, each starting with `<label>: `. */
   readonly problems: readonly string[];
+  /** Keys that were present with a value of the wrong type: set, though not usable. */
+  readonly invalidKeys: ReadonlySet<string>;
+  /** True when the file as a whole did not parse (bad YAML, not a mapping): no key was read. */
+  readonly unparsable: boolean;
 }
 
 /** Keys a config file may hold: every `run` option except `config` itself. */
@@ -29,26 +33,27 @@ const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(RUN_OPTIONS.fil
 export function parseRunConfigFile(text: string, label: string): RawConfigFile {
   const problems: string[] = [];
   const values = new Map<string, RawValue>();
+  const invalidKeys = new Set<string>();
+  const unparsable = (lines: string[]): RawConfigFile => ({ values, problems: lines, invalidKeys, unparsable: true });
   const lines = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
   if (doc.errors.length > 0) {
-    for (const err of doc.errors) {
-      const at = lines.linePos(err.pos[0]);
-      problems.push(`${label}: invalid YAML at line ${at.line}, column ${at.col}: ${err.message}`);
-    }
-    return { values, problems };
+    return unparsable(
+      doc.errors.map((err) => {
+        const at = lines.linePos(err.pos[0]);
+        return `${label}: invalid YAML at line ${at.line}, column ${at.col}: ${err.message}`;
+      }),
+    );
   }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
     // Unresolved aliases and alias bombs only surface when the document is converted.
-    return { values, problems: [`${label}: invalid YAML: ${describeError(err)}`] };
+    return unparsable([`${label}: invalid YAML: ${describeError(err)}`]);
   }
-  if (data === null || data === undefined) return { values, problems };
-  if (!isPlainObject(data)) {
-    return { values, problems: [`${label}: expected a mapping of options at the top level, got ${describeValue(data)}`] };
-  }
+  if (data === null || data === undefined) return { values, problems, invalidKeys, unparsable: false };
+  if (!isPlainObject(data)) return unparsable([`${label}: expected a mapping of options at the top level, got ${describeValue(data)}`]);
   for (const [key, value] of Object.entries(data)) {
     const spec = FILE_OPTIONS.get(key);
     if (!spec) {
@@ -56,10 +61,12 @@ export function parseRunConfigFile(text: string, label: string): RawConfigFile {
       continue;
     }
     const checked = checkType(value, spec.kind);
-    if (typeof checked === 'string') problems.push(`${label}: ${key}${checked}`);
-    else values.set(key, checked.value);
+    if (typeof checked === 'string') {
+      problems.push(`${label}: ${key}${checked}`);
+      invalidKeys.add(key);
+    } else values.set(key, checked.value);
   }
-  return { values, problems };
+  return { values, problems, invalidKeys, unparsable: false };
 }
 
 /** Either the typed value, or an error suffix (`: expected ...` or `[2]: expected ...`). */

@@ -250,7 +250,7 @@ describe('loadRunConfig errors name their key', () => {
     ['zero ttl', { flags: { svidTtl: '0' } }, /^--svid-ttl: must be longer than 0/],
     ['short jwt ttl', { flags: { jwtTtl: '500ms' } }, /^--jwt-ttl: must be at least 1s/],
     ['timer overflow', { flags: { maxRefresh: '30d' } }, /^--max-refresh: must be at most 24d/],
-    ['unreadable config', { flags: { config: 'missing.yaml' } }, /^--config: cannot read "missing\.yaml": no such file/],
+    ['unreadable config', { flags: { config: 'missing.yaml' } }, /^--config: cannot read "missing\.yaml": no such file or directory$/],
   ];
   for (const [name, input, expected] of cases) {
     it(name, () => assertProblem(input, expected));
@@ -286,6 +286,29 @@ describe('loadRunConfig errors name their key', () => {
         'agent.yaml: logLevel',
       ],
     );
+  });
+});
+
+describe('a config file that fails brings no follow-on problems', () => {
+  it('unreadable: only that', () => {
+    assert.deepEqual(problemsOf({ flags: { config: 'missing.yaml' } }), [
+      '--config: cannot read "missing.yaml": no such file or directory',
+    ]);
+  });
+
+  it('not YAML, or not a mapping: only that, although flags say nothing of the required keys', () => {
+    const broken = problemsOf({ file: 'trustAnchors: [unclosed\n' });
+    assert.equal(broken.length, 1, broken.join('\n'));
+    assert.match(broken[0] ?? '', /^agent\.yaml: invalid YAML at line 2, column 1: /);
+    assert.deepEqual(problemsOf({ file: '- a\n' }), ['agent.yaml: expected a mapping of options at the top level, got a list']);
+  });
+
+  it('a key of the wrong type is reported once, not also as missing', () => {
+    assert.deepEqual(problemsOf({ file: 'trustAnchors: 5\nissuerDir: /i\nnodeName: 7\n' }), [
+      'agent.yaml: trustAnchors: expected a string, got the number 5 (quote it: "5")',
+      'agent.yaml: nodeName: expected a string, got the number 7 (quote it: "7")',
+    ]);
+    assert.deepEqual(problemsOf({ file: 'dev: "yes"\n' }), ['agent.yaml: dev: expected true or false, got a string']);
   });
 });
 

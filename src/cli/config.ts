@@ -8,6 +8,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
+import { fileErrorReason } from '../errors.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
@@ -77,25 +78,37 @@ interface Sourced {
  */
 export function loadRunConfig(options: LoadRunConfigOptions): RunConfig {
   const problems: string[] = [];
-  const raw = collectRawValues(options, problems);
-  const config = buildRunConfig(raw, options.cwd, problems);
+  const stage1 = collectRawValues(options, problems);
+  // A file that cannot be read or parsed says nothing about its keys: reporting them as
+  // missing as well would only bury the one real problem.
+  if (stage1 === undefined) throw new ConfigError(problems);
+  const config = buildRunConfig(stage1, options.cwd, problems);
   if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
   return config;
 }
 
 // === stage 1: raw values ===
 
-function collectRawValues(options: LoadRunConfigOptions, problems: string[]): Map<string, Sourced> {
+/** What stage 1 found: usable raw values, and the keys that were set to something unusable. */
+interface RawValues {
+  readonly raw: ReadonlyMap<string, Sourced>;
+  readonly invalid: ReadonlySet<string>;
+}
+
+/** The raw values, or `undefined` when the `--config` file could not be read or parsed. */
+function collectRawValues(options: LoadRunConfigOptions, problems: string[]): RawValues | undefined {
   const raw = new Map<string, Sourced>();
+  let invalid: ReadonlySet<string> = new Set();
   // Lowest precedence first; later sources overwrite earlier ones.
   const file = options.flags.config;
   if (file !== undefined) {
     const text = readConfigFile(file, options, problems);
-    if (text !== undefined) {
-      const parsed = parseRunConfigFile(text, file);
-      problems.push(...parsed.problems);
-      for (const [key, value] of parsed.values) raw.set(key, { value, label: `${file}: ${key}` });
-    }
+    if (text === undefined) return undefined;
+    const parsed = parseRunConfigFile(text, file);
+    problems.push(...parsed.problems);
+    if (parsed.unparsable) return undefined;
+    invalid = parsed.invalidKeys;
+    for (const [key, value] of parsed.values) raw.set(key, { value, label: `${file}: ${key}` });
   }
   for (const spec of RUN_OPTIONS) {
     if (!('env' in spec)) continue;
@@ -106,7 +119,7 @@ function collectRawValues(options: LoadRunConfigOptions, problems: string[]): Ma
     const value = options.flags[spec.key];
     if (value !== undefined && spec.key !== 'config') raw.set(spec.key, { value, label: `--${spec.flag}` });
   }
-  return raw;
+  return { raw, invalid };
 }
 
 function readConfigFile(file: string, options: LoadRunConfigOptions, problems: string[]): string | undefined {
@@ -117,23 +130,14 @@ function readConfigFile(file: string, options: LoadRunConfigOptions, problems: s
   try {
     return options.readFile(resolve(options.cwd, file));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : String(code ?? err);
-    problems.push(`--config: cannot read "${file}": ${reason}`);
+    problems.push(`--config: cannot read "${file}": ${fileErrorReason(err)}`);
     return undefined;
   }
 }
 
 // === stage 2: validate and build ===
 
-function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems: string[]): RunConfig | undefined {
+function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: string[]): RunConfig | undefined {
   const flagOf = new Map<string, string>(RUN_OPTIONS.map((o) => [o.key, o.flag]));
   const label = (key: RunOptionKey): string => raw.get(key)?.label ?? `--${flagOf.get(key)}`;
   const fail = (key: RunOptionKey, message: string): void => void problems.push(`${label(key)}: ${message}`);
@@ -183,9 +187,11 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
     trustAnchors = path('trustAnchors');
     issuerDir = path('issuerDir');
     jwtKey = path('jwtKey');
-    if (!raw.has('trustAnchors'))
+    // A key set to something unusable is reported as such, not also as missing.
+    const missing = (key: RunOptionKey): boolean => !raw.has(key) && !invalid.has(key) && !invalid.has('dev');
+    if (missing('trustAnchors'))
       fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
-    if (!raw.has('issuerDir'))
+    if (missing('issuerDir'))
       fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
   }
 
@@ -197,7 +203,7 @@ function buildRunConfig(raw: ReadonlyMap<string, Sourced>, cwd: string, problems
   if (nodeName !== undefined && !isDns1123Subdomain(nodeName)) {
     fail('nodeName', `invalid node name "${nodeName}" (expected a DNS-1123 subdomain, as Kubernetes node names are)`);
   }
-  if (attestor === 'k8s' && nodeName === undefined) {
+  if (attestor === 'k8s' && nodeName === undefined && !['nodeName', 'attestor', 'dev'].some((k) => invalid.has(k))) {
     fail(
       'nodeName',
       'required with the k8s attestor, which checks that tokens were issued for this node (set --node-name, NODE_NAME from the downward API, or nodeName in a config file)',

@@ -56,8 +56,7 @@ export async function runFetchJwt(options: FetchJwtCommandOptions): Promise<Exit
     );
     return EXIT.OK;
   } catch (err) {
-    reportFailure(options.io, err);
-    return EXIT.FAILURE;
+    return reportFailure(options.io, err);
   } finally {
     client.close();
   }

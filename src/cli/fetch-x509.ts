@@ -4,13 +4,14 @@
  * write `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory. In JSON mode stdout
  * holds only the JSON: the "Writing ..." lines go to stderr.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { AgentError } from '../errors.js';
 import { explainCallError } from './call-errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
+import { ensureDirectoryFor } from './flag-dirs.js';
 import { formatSpireJson, x509SvidResponseJson } from './spire-json.js';
 import { type CheckedSvid, checkX509Response } from './svid-check.js';
 import { fetchX509Once, type X509SVIDResponse } from './workload-client.js';
@@ -37,13 +38,15 @@ export interface FetchX509CommandOptions {
   readonly now?: () => number;
 }
 
-/** Runs the command; returns the exit code (0, or 1 with one line on stderr). */
+/** Runs the command; returns the exit code (0; 1 with one line on stderr; 2 for an unusable `--write`). */
 export async function runFetchX509(options: FetchX509CommandOptions): Promise<ExitCode> {
   const { io, socketPath } = options;
   const print = options.silent ? () => {} : io.out;
   // Progress lines would make the JSON on stdout invalid.
   const progress = options.silent ? () => {} : options.output === 'json' ? io.err : io.out;
   try {
+    // Before the call: a --write that cannot work is a usage error, not a wasted fetch.
+    if (options.writeDir !== undefined) await ensureDirectoryFor('--write', options.writeDir);
     await checkSocketFile(socketPath);
     const started = performance.now();
     let response: X509SVIDResponse;
@@ -60,8 +63,7 @@ export async function runFetchX509(options: FetchX509CommandOptions): Promise<Ex
     }
     return EXIT.OK;
   } catch (err) {
-    reportFailure(io, err);
-    return EXIT.FAILURE;
+    return reportFailure(io, err);
   }
 }
 
@@ -120,9 +122,8 @@ export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): 
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes `svid.N.pem` (0644), `svid.N.key` (0600) and `bundle.N.pem` (0644); returns progress lines. */
+/** Writes `svid.N.pem` (0644), `svid.N.key` (0600) and `bundle.N.pem` (0644) into the existing `dir`; returns progress lines. */
 export async function writeSvids(dir: string, svids: readonly CheckedSvid[]): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
   const lines: string[] = [];
   for (const [i, svid] of svids.entries()) {
     const svidPath = join(dir, `svid.${i}.pem`);

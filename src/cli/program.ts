@@ -57,12 +57,7 @@ export async function runCli(ctx: CliContext): Promise<number> {
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
-    if (err instanceof ConfigError) {
-      for (const problem of err.problems) ctx.io.err(`svid-agent: ${problem}\n`);
-      return EXIT.USAGE;
-    }
-    reportFailure(ctx.io, err);
-    return EXIT.FAILURE;
+    return reportFailure(ctx.io, err);
   }
 }
 

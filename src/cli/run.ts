@@ -7,7 +7,6 @@ import { type AgentMetrics, createAgentMetrics, createAttestedGrants, createWork
 import type { WorkloadAttestor } from '../attestor/index.js';
 import { createProcReader, createUnixAttestor } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
-import { AgentError, describeError, isAgentError } from '../errors.js';
 import type { NamingConfig } from '../identity.js';
 import {
   createCertifier,
@@ -23,6 +22,7 @@ import { ensureDevCredentials } from './dev-credentials.js';
 import { setUpJwt } from './jwt-setup.js';
 import { startOperations } from './operations.js';
 import type { RunConfig } from './run-config.js';
+import { explainStartFailure } from './start-failure.js';
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -204,10 +204,10 @@ export async function runAgent(config: RunConfig): Promise<number> {
   try {
     running = await startAgent(config, { logger });
   } catch (err) {
-    const code = isAgentError(err, 'CONFIG_INVALID', 'CREDENTIALS_INVALID') ? EXIT_CONFIG : EXIT_RUNTIME;
-    logger.fatal({ error: describeError(err) }, 'svid-agent cannot start');
-    process.stderr.write(`svid-agent: ${err instanceof AgentError ? err.message : describeError(err)}\n`);
-    return code;
+    // One line for a person (docs/cli.md), not also a JSON log line saying the same.
+    const failure = explainStartFailure(err, config);
+    process.stderr.write(`svid-agent: ${failure.message}\n`);
+    return failure.exitCode;
   }
   if (config.dev) {
     process.stdout.write(

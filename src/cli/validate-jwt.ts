@@ -61,8 +61,7 @@ export async function runValidateJwt(options: ValidateJwtCommandOptions): Promis
     }
     return EXIT.OK;
   } catch (err) {
-    reportFailure(options.io, err);
-    return EXIT.FAILURE;
+    return reportFailure(options.io, err);
   } finally {
     client.close();
   }

@@ -59,7 +59,7 @@ describe('svid-agent run: configuration errors exit 2 and name the key', () => {
   it('a missing --config file is a configuration error', async () => {
     const r = await cli(['run', '--dev', '--config', 'nope.yaml']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^svid-agent: --config: cannot read "nope\.yaml": no such file$/m);
+    assert.match(r.stderr, /^svid-agent: --config: cannot read "nope\.yaml": no such file or directory$/m);
   });
 });
 
@@ -127,15 +127,15 @@ describe('svid-agent certs create', () => {
     assert.ok(!r.stdout.includes('PRIVATE KEY'));
   });
 
-  it('refuses to overwrite (exit 1, files unchanged) unless --force', async () => {
+  it('refuses to overwrite (exit 2, files unchanged) unless --force', async () => {
     const out = join(work, 'twice');
     assert.equal((await cli(['certs', 'create', '--out', out])).code, 0);
     const before = readFileSync(join(out, 'ca-bundle.crt'), 'utf8');
     const again = await cli(['certs', 'create', '--out', out]);
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 2);
     assert.match(
       again.stderr,
-      /^svid-agent: refusing to overwrite existing files in .*twice: ca-bundle\.crt, ca\.key, issuer\/tls\.crt, issuer\/tls\.key, jwt\.key \(use --force to replace them\)\n$/,
+      /^svid-agent: --out: refusing to overwrite existing files in .*twice: ca-bundle\.crt, ca\.key, issuer\/tls\.crt, issuer\/tls\.key, jwt\.key \(use --force to replace them\)\n$/,
     );
     assert.equal(readFileSync(join(out, 'ca-bundle.crt'), 'utf8'), before);
     const forced = await cli(['certs', 'create', '--out', out, '--force']);
@@ -148,7 +148,7 @@ describe('svid-agent certs create', () => {
     mkdirSync(join(out, 'issuer'), { recursive: true });
     writeFileSync(join(out, 'issuer', 'tls.key'), 'precious');
     const r = await cli(['certs', 'create', '--out', out]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /refusing to overwrite existing files in .*: issuer\/tls\.key /);
     assert.equal(readFileSync(join(out, 'issuer', 'tls.key'), 'utf8'), 'precious');
   });
