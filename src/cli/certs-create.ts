@@ -4,13 +4,17 @@
  * DIR/issuer --jwt-key DIR/jwt.key` and for the `linkerd-identity-trust-roots` ConfigMap and the
  * `linkerd-identity-issuer` Secret.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../duration.js';
 import { isTrustDomain } from '../identity.js';
 import { type CliIo, reportFailure } from './cli-io.js';
 import { ANCHOR_TTL_MS, DEFAULT_ISSUER_TTL_MS, existingCredentialFiles, writeCredentialSet } from './credential-files.js';
+import type { CredentialPaths } from './credential-layout.js';
 import { ConfigError, EXIT, type ExitCode } from './exit.js';
 import { ensureDirectoryFor } from './flag-dirs.js';
+import { displayPath, shellQuote } from './invocation.js';
+
+const DEFAULT_TRUST_DOMAIN = 'cluster.local';
 
 /** The flags commander hands to the `certs create` action. */
 export interface CertsCreateFlags {
@@ -39,7 +43,7 @@ export interface CertsCreateOptions {
 export function parseCertsCreateFlags(flags: CertsCreateFlags, cwd: string): CertsCreateOptions {
   const problems: string[] = [];
   if (flags.out === undefined || flags.out === '') problems.push('--out: required (the directory to write the credentials to)');
-  const trustDomain = flags.trustDomain ?? 'cluster.local';
+  const trustDomain = flags.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   if (!isTrustDomain(trustDomain)) {
     problems.push(`--trust-domain: invalid trust domain "${trustDomain}" (lower-case letters, digits, ".", "-" and "_")`);
   }
@@ -59,12 +63,22 @@ export function parseCertsCreateFlags(flags: CertsCreateFlags, cwd: string): Cer
   return { outDir: resolve(cwd, flags.out as string), trustDomain, issuerTtlMs, force: flags.force === true };
 }
 
+/** Where `certs create` prints to, and how its printed commands start. */
+export interface CertsCreateOutput {
+  readonly io: CliIo;
+  /** This program as it was run (`svid-agent`, `node bin/svid-agent.js`). */
+  readonly self: string;
+  /** The working directory: printed paths below it are relative, as the user typed them. */
+  readonly cwd: string;
+}
+
 /**
  * Writes the credential set. Refuses (exit 2) when any of the files exists, unless `force`, and
- * when `--out` is not a directory it may write in.
- * Prints what it wrote and the `run` command that uses it; never key material.
+ * when `--out` is not a directory it may write in. Prints what it wrote and commands that use it
+ * and work as printed (every non-default choice carried over); never key material.
  */
-export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now: number = Date.now()): Promise<ExitCode> {
+export async function runCertsCreate(options: CertsCreateOptions, output: CertsCreateOutput, now: number = Date.now()): Promise<ExitCode> {
+  const { io } = output;
   try {
     await ensureDirectoryFor('--out', options.outDir);
     const { present } = await existingCredentialFiles(options.outDir);
@@ -88,8 +102,7 @@ export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now
         `Wrote ${p.issuerKey}   issuer key, mode 0600`,
         `Wrote ${p.jwtKey}   JWT-SVID signing key, mode 0600`,
         '',
-        'Run the agent with:',
-        `  svid-agent run --trust-anchors ${p.trustAnchors} --issuer-dir ${p.issuerDir} --jwt-key ${p.jwtKey}`,
+        ...nextSteps(p, options, output),
         '',
       ].join('\n'),
     );
@@ -97,4 +110,25 @@ export async function runCertsCreate(options: CertsCreateOptions, io: CliIo, now
   } catch (err) {
     return reportFailure(io, err);
   }
+}
+
+/**
+ * The commands that use the new set on this machine, as they must be typed: the unix attestor
+ * (no cluster needed) and a socket beside the files (no root needed), plus the trust domain
+ * when it is not the default.
+ */
+function nextSteps(p: CredentialPaths, options: CertsCreateOptions, { self, cwd }: CertsCreateOutput): string[] {
+  const path = (file: string) => shellQuote(displayPath(file, cwd));
+  const socket = path(join(options.outDir, 'agent.sock'));
+  const trustDomain = options.trustDomain === DEFAULT_TRUST_DOMAIN ? [] : ['--trust-domain', options.trustDomain];
+  const run = ['run', '--trust-anchors', path(p.trustAnchors), '--issuer-dir', path(p.issuerDir), '--jwt-key', path(p.jwtKey)];
+  return [
+    'Run the agent on this machine with them (callers are named by their Unix user):',
+    `  ${[self, ...run, ...trustDomain, '--attestor', 'unix', '--socket', socket].join(' ')}`,
+    'and fetch an SVID from another terminal in this directory:',
+    `  ${self} api fetch x509 --socket ${socket}`,
+    `On Kubernetes, load them into the ConfigMap and Secrets the DaemonSet mounts (docs/kubernetes.md)${
+      trustDomain.length > 0 ? `, and set --trust-domain=${options.trustDomain} in daemonset/daemonset.yaml` : ''
+    }.`,
+  ];
 }

@@ -4,6 +4,7 @@
  * `program.ts`.
  */
 import { readFileSync } from 'node:fs';
+import { invocation } from './invocation.js';
 import { runCli } from './program.js';
 
 // A reader that goes away (`svid-agent api fetch jwt | head -1`) is not an error of ours: stop
@@ -18,6 +19,7 @@ const code = await runCli({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
+  self: invocation(process.argv[1], process.cwd()),
   io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
   readFile: (path) => readFileSync(path, 'utf8'),
   interrupt: () => {

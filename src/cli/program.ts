@@ -11,6 +11,7 @@ import { type CliIo, reportFailure } from './cli-io.js';
 import { loadRunConfig } from './config.js';
 import { ConfigError, EXIT } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
+import type { RunAgentOptions } from './run.js';
 import type { RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags } from './run-options.js';
 import { checkSocketPathLength, DEFAULT_SOCKET, parseSocketOption, parseUnixSocketUri } from './socket-address.js';
@@ -27,7 +28,12 @@ export interface CliContext {
   /** Reads a UTF-8 file (`--config`). */
   readonly readFile: (path: string) => string;
   /** Runs the agent; default: `runAgent` from `./run.js`, imported only when `run` is used. */
-  readonly runAgent?: (config: RunConfig) => Promise<number>;
+  readonly runAgent?: (config: RunConfig, options?: RunAgentOptions) => Promise<number>;
+  /**
+   * How to run this program again, for the commands it prints (see `invocation.ts`); default
+   * `svid-agent`.
+   */
+  readonly self?: string;
   /**
    * Returns a signal aborted at the first SIGINT or SIGTERM, for commands that run until stopped
    * (`api watch`); asked for only by them, so the others keep the default signal behaviour.
@@ -73,7 +79,7 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
   withRunOptions(program.command('run').description('serve the Workload API on a unix socket')).action(async (flags: RunFlags) => {
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
     const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgent;
-    setExit(await runAgent(config));
+    setExit(await runAgent(config, { self: ctx.self }));
   });
   withRunOptions(
     program
@@ -156,7 +162,7 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .option('--force', 'replace existing files')
     .action(async (flags: CertsCreateFlags) => {
       const { parseCertsCreateFlags, runCertsCreate } = await import('./certs-create.js');
-      setExit(await runCertsCreate(parseCertsCreateFlags(flags, ctx.cwd), ctx.io));
+      setExit(await runCertsCreate(parseCertsCreateFlags(flags, ctx.cwd), { io: ctx.io, self: ctx.self ?? 'svid-agent', cwd: ctx.cwd }));
     });
 
   addFlagSuggestions(program);

@@ -3,6 +3,7 @@
  * agent, serve until SIGTERM/SIGINT, shut down within the configured bound.
  */
 
+import { dirname } from 'node:path';
 import { type AgentMetrics, createAgentMetrics, createAttestedGrants, createWorkloadAgent, type WorkloadAgent } from '../agent/index.js';
 import type { WorkloadAttestor } from '../attestor/index.js';
 import { createProcReader, createUnixAttestor } from '../attestor/index.js';
@@ -19,6 +20,7 @@ import {
 import { createLogger, type Logger } from '../log.js';
 import { createWatch, type Receiver } from '../watch.js';
 import { ensureDevCredentials } from './dev-credentials.js';
+import { devServingMessage } from './invocation.js';
 import { setUpJwt } from './jwt-setup.js';
 import { startOperations } from './operations.js';
 import type { RunConfig } from './run-config.js';
@@ -197,8 +199,14 @@ export async function startAgent(config: RunConfig, deps: StartDeps): Promise<Ru
   }
 }
 
-/** Runs the agent until SIGTERM/SIGINT; returns the process exit code (SPEC §9). */
-export async function runAgent(config: RunConfig): Promise<number> {
+/** Options of {@link runAgent}. */
+export interface RunAgentOptions {
+  /** How to run this program, for the commands it prints (`svid-agent`, `node bin/svid-agent.js`). */
+  readonly self?: string;
+}
+
+/** Runs the agent until SIGTERM/SIGINT; returns the process exit code (docs/cli.md). */
+export async function runAgent(config: RunConfig, options: RunAgentOptions = {}): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   let running: RunningAgent;
   try {
@@ -209,11 +217,7 @@ export async function runAgent(config: RunConfig): Promise<number> {
     process.stderr.write(`svid-agent: ${failure.message}\n`);
     return failure.exitCode;
   }
-  if (config.dev) {
-    process.stdout.write(
-      `svid-agent is serving on ${config.socket}; fetch an SVID with: svid-agent api fetch x509 --socket ${config.socket}\n`,
-    );
-  }
+  if (config.dev) process.stdout.write(devServingMessage(config.socket, options.self ?? 'svid-agent', dirname(config.devDir)));
   await untilSignal(logger);
   await running.stop();
   return EXIT_OK;

@@ -120,10 +120,7 @@ describe('svid-agent certs create', () => {
     assert.ok(Math.abs(enddate - (Date.now() + 720 * 3_600_000)) < 5 * 60_000, issuer);
     const anchor = execFileSync('openssl', ['x509', '-in', join(out, 'ca-bundle.crt'), '-noout', '-subject'], { encoding: 'utf8' });
     assert.match(anchor, /subject=CN ?= ?root\.linkerd\.example\.org/);
-    assert.match(
-      r.stdout,
-      /svid-agent run --trust-anchors .*creds\/ca-bundle\.crt --issuer-dir .*creds\/issuer --jwt-key .*creds\/jwt\.key/,
-    );
+    assert.match(r.stdout, / run --trust-anchors creds\/ca-bundle\.crt --issuer-dir creds\/issuer --jwt-key creds\/jwt\.key /);
     assert.ok(!r.stdout.includes('PRIVATE KEY'));
   });
 

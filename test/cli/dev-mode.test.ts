@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type CliProcess, runCli, startCli } from '../support/cli-process.js';
 
@@ -78,6 +78,13 @@ describe('run --dev', () => {
       }
       const r = await runCli(['healthcheck', '--socket', join(work, 'second', '.svid-agent', 'agent.sock')]);
       assert.equal(r.code, 0, r.stderr);
+      // The command it prints works as printed, from the directory it was started in.
+      const printed = /fetch an SVID with: (.+)$/m.exec(second.stdout())?.[1] ?? '';
+      assert.match(printed, /^node \S+bin\/svid-agent\.js api fetch x509 --socket \.svid-agent\/agent\.sock$/);
+      const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
+      const fetched = spawnSync('sh', ['-c', printed], { cwd: join(work, 'second'), env, encoding: 'utf8' });
+      assert.equal(fetched.status, 0, fetched.stderr);
+      assert.match(fetched.stdout, /^SPIFFE ID:\t\tspiffe:\/\/cluster\.local\/ns\/local\/sa\/root$/m);
     } finally {
       holder.close();
     }
