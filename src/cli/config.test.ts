@@ -207,9 +207,10 @@ describe('loadRunConfig precedence: flags > env > file > defaults', () => {
 
   it('loads the annotated reference config, which holds every file key', () => {
     const text = readFileSync(new URL('../../config/agent-full.yaml', import.meta.url), 'utf8');
-    const config = load({ file: text, env: NODE_ENV });
+    const config = load({ file: text });
     assert.equal(config.svidTtlMs, 86_400_000);
-    assert.equal(config.jwtKey, '/var/run/svid-agent/jwt/jwt.key');
+    assert.equal(config.jwtKey, '/work/app/certs/jwt.key');
+    assert.equal(config.healthAddr, '');
     for (const flag of RUN_FLAGS) {
       if (flag === 'config') continue;
       const key = flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
