@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # svid-agent image: `docker build -t svid-agent:dev .` (see docs/kubernetes.md).
 # Debian slim rather than alpine: glibc, and koffi's linux-x64/arm64 prebuilt binaries for it.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24, an LTS line with security fixes until April 2028 (Node 20's ended in April 2026);
+# the code also runs on 20, where it is developed and tested (docs/decisions.md).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Stage 1: compile the TypeScript sources (tsconfig.build.json) to dist/.
 FROM ${NODE_IMAGE} AS build

@@ -24,7 +24,12 @@ export interface RunOptionSpec {
 
 /** Every option `svid-agent run` accepts, in `--help` order. `config` is the only flag with no file key. */
 export const RUN_OPTIONS = [
-  { flag: 'dev', key: 'dev', kind: 'boolean', description: 'self-made credentials under ./.svid-agent, unix attestor, local socket' },
+  {
+    flag: 'dev',
+    key: 'dev',
+    kind: 'boolean',
+    description: 'no files, no cluster: own credentials in ./.svid-agent/credentials, unix attestor, socket ./.svid-agent/agent.sock',
+  },
   { flag: 'config', key: 'config', kind: 'string', arg: 'FILE', description: 'YAML file with the options below in camelCase' },
   {
     flag: 'socket',
