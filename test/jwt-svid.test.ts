@@ -190,7 +190,7 @@ describe('JWT key configuration', () => {
       const svids = dataOf(await runChild(['--socket', agent.socketPath, '--method', 'FetchJWTSVID', '--request', '{"audience":["a"]}']))
         .svids as Array<{ svid: string }>;
       const loaded = agent.log.entries.find((e) => e.msg === 'loaded jwt signing key');
-      assert.equal(loaded?.path, join(agent.config.devDir, 'jwt.key'));
+      assert.equal(loaded?.path, join(agent.config.devDir, 'credentials', 'jwt.key'));
       assert.equal(decodeProtectedHeader(svids[0]?.svid as string).kid, loaded?.kid);
     } finally {
       await agent.close();
