@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createTestIntermediate, createTestLeaf, createTestRoot, TEST_NOT_AFTER, TEST_NOT_BEFORE } from '../../test/support/test-ca.js';
-import { isAgentError } from '../errors.js';
+import { describeError, isAgentError } from '../errors.js';
 import { readCertificateInfo } from './cert-info.js';
+import * as der from './der.js';
 
 function ski(cert: x509.X509Certificate): string | undefined {
   return cert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
@@ -44,6 +46,32 @@ describe('readCertificateInfo', () => {
     assert.equal(i.subjectKeyId, undefined);
     assert.equal(i.notAfter, notAfter);
     assert.equal(readCertificateInfo(root.der).notBefore, Date.UTC(1999, 11, 31, 23, 59, 59));
+  });
+
+  it('refuses a certificate that breaks the DER rules OpenSSL lets through (issue 15)', async () => {
+    const root = await createTestRoot();
+    // Re-encode every non-critical extension with an explicit critical FALSE; OpenSSL reads it.
+    const [tbs, algorithm, signature] = der.sequenceOf(der.decode(root.der), 'certificate');
+    const fields = der.sequenceOf(tbs, 'tbs');
+    const extensions = der.sequenceOf(der.childrenOf(fields[fields.length - 1] as der.DerElement)[0], 'extensions').map((ext) => {
+      const parts = der.sequenceOf(ext, 'extension');
+      return parts.length === 2
+        ? der.sequence((parts[0] as der.DerElement).raw, der.boolean(false), (parts[1] as der.DerElement).raw)
+        : ext.raw;
+    });
+    const rebuilt = der.sequence(
+      der.sequence(...fields.slice(0, -1).map((f) => f.raw), der.explicit(3, der.sequence(...extensions))),
+      (algorithm as der.DerElement).raw,
+      (signature as der.DerElement).raw,
+    );
+    assert.doesNotThrow(() => new X509Certificate(rebuilt), 'openssl accepts it');
+    assert.throws(
+      () => readCertificateInfo(rebuilt),
+      (err: unknown) =>
+        isAgentError(err, 'CREDENTIALS_INVALID') &&
+        describeError(err) ===
+          'certificate does not parse: malformed der: extension critical flag is an explicit false, which der leaves out',
+    );
   });
 
   it('refuses what is not a certificate', async () => {

@@ -35,7 +35,9 @@ export interface CertificateInfo {
 }
 
 /**
- * Reads a DER certificate.
+ * Reads a DER certificate. Beyond what OpenSSL checks, the DER reader's rules apply: object
+ * identifiers of at most 64 octets, no explicit `critical FALSE` (DER omits default values).
+ * Anything that reads several certificates (an anchor bundle) can catch this per certificate.
  * @throws AgentError `CREDENTIALS_INVALID` "certificate does not parse" (the reason is the
  *   `cause`) when Node or the DER reader rejects it; certificates only come from credential files
  */
@@ -72,6 +74,8 @@ function read(input: Uint8Array): CertificateInfo {
     for (const ext of der.sequenceOf(list, 'extensions')) {
       const parts = der.sequenceOf(ext, 'extension');
       const id = der.readOid(parts[0], 'extension id');
+      if (parts.length === 3) der.readCriticalFlag(parts[1]);
+      else if (parts.length !== 2) der.malformed('extension has the wrong number of fields');
       const value = der.readOctetString(parts[parts.length - 1], 'extension value');
       if (id === OID.subjectKeyIdentifier) {
         info.subjectKeyId = der.readOctetString(der.decode(value), 'subject key identifier');

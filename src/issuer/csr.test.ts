@@ -7,7 +7,7 @@ import * as x509 from '@peculiar/x509';
 import { opensslOk, withTempDir } from '../../test/support/openssl.js';
 import { isAgentError } from '../errors.js';
 import { createTrustAnchor } from './ca.js';
-import { createCsr, parseCsr } from './csr.js';
+import { createCsr, MAX_CSR_BYTES, parseCsr } from './csr.js';
 import * as der from './der.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
@@ -274,6 +274,48 @@ describe('parseCsr on bad input', () => {
     assertDoesNotParse(withSan(der.sequence(der.implicit(7, Buffer.from([1, 2, 3])))), '3-octet ip');
     assertDoesNotParse(withSan(der.sequence(der.implicit(2, Buffer.from('é', 'latin1')))), 'non-ascii dns');
     assertDoesNotParse(withSan(der.integer(1)), 'not a sequence');
+  });
+});
+
+describe('parseCsr bounds (issue 15)', () => {
+  const privateKey = ec('prime256v1');
+  const withSanExtension = (extension: Buffer): Buffer =>
+    der.sequence(
+      der.sequence(
+        der.integer(0),
+        der.sequence(),
+        spki(privateKey),
+        der.implicit(0, der.sequence(der.oid('1.2.840.113549.1.9.14'), der.set(der.sequence(extension))), { constructed: true }),
+      ),
+      der.sequence(der.oid('1.2.840.10045.4.3.2')),
+      der.bitString(Buffer.from('3006020101020101', 'hex')),
+    );
+  const names = der.octetString(der.sequence(der.implicit(2, Buffer.from('ok.example'))));
+
+  it('refuses a CSR over 8 KiB before parsing it, naming the limit', () => {
+    assert.equal(MAX_CSR_BYTES, 8192);
+    const big = createCsr({ privateKey, dnsNames: Array.from({ length: 600 }, (_, i) => `name-${i}.example`) });
+    assert.ok(big.length > MAX_CSR_BYTES);
+    assert.throws(
+      () => parseCsr(big),
+      (err: unknown) =>
+        isAgentError(err, 'INVALID_REQUEST') && (err as Error).message === 'certificate signing request is larger than 8192 bytes',
+    );
+    const fits = createCsr({ privateKey, dnsNames: Array.from({ length: 300 }, (_, i) => `name-${i}.example`) });
+    assert.ok(fits.length <= MAX_CSR_BYTES);
+    assert.equal(parseCsr(fits).dnsNames.length, 300);
+  });
+
+  it('refuses an explicit critical FALSE (DER omits default values) and accepts TRUE or absent', () => {
+    const oid = der.oid('2.5.29.17');
+    assert.deepEqual(parseCsr(withSanExtension(der.sequence(oid, der.boolean(true), names))).dnsNames, ['ok.example']);
+    assert.deepEqual(parseCsr(withSanExtension(der.sequence(oid, names))).dnsNames, ['ok.example']);
+    assertDoesNotParse(withSanExtension(der.sequence(oid, der.boolean(false), names)), 'explicit false');
+  });
+
+  it('refuses an over-long object identifier anywhere in the request', () => {
+    const longOid = der.tlv(0x06, Buffer.concat([Buffer.from([0x2a]), Buffer.alloc(64, 0x01)]));
+    assertDoesNotParse(withSanExtension(der.sequence(longOid, names)), 'long extension id');
   });
 });
 

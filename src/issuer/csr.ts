@@ -92,12 +92,22 @@ const SIGNATURE_ALGORITHMS: ReadonlyMap<string, { keyType: string; hash: string 
 ]);
 
 /**
- * Parses a DER CSR strictly (DER only, no trailing bytes, version 0). Does not verify the
- * signature; call `verifySignature()`.
- * @throws AgentError `INVALID_REQUEST` "certificate signing request does not parse", with the
+ * Largest CSR {@link parseCsr} reads, in octets. A P-384 CSR with a long SPIFFE ID and DNS name is
+ * under 1 KiB; the cap is checked before any parsing (issue 15: hostile callers).
+ */
+export const MAX_CSR_BYTES = 8 * 1024;
+
+/**
+ * Parses a DER CSR strictly (DER only, no trailing bytes, version 0, at most
+ * {@link MAX_CSR_BYTES}). Does not verify the signature; call `verifySignature()`.
+ * @throws AgentError `INVALID_REQUEST` "certificate signing request is larger than 8192 bytes"
+ *   before parsing an oversized one, and "certificate signing request does not parse", with the
  *   reason as `cause`, for anything that is not a well-formed CSR with a public key Node reads
  */
 export function parseCsr(input: Uint8Array): ParsedCsr {
+  if (input.length > MAX_CSR_BYTES) {
+    throw new AgentError('INVALID_REQUEST', `certificate signing request is larger than ${MAX_CSR_BYTES} bytes`);
+  }
   try {
     return parse(input);
   } catch (cause) {
@@ -182,7 +192,7 @@ function sanValue(attributes: der.DerElement | undefined): Buffer | undefined {
   for (const ext of der.sequenceOf(extensions, 'extensions')) {
     const parts = der.sequenceOf(ext, 'extension');
     const id = der.readOid(parts[0], 'extension id');
-    if (parts.length === 3) der.readBoolean(parts[1], 'extension critical flag');
+    if (parts.length === 3) der.readCriticalFlag(parts[1]);
     else if (parts.length !== 2) der.malformed('extension has the wrong number of fields');
     const value = der.readOctetString(parts[parts.length - 1], 'extension value');
     // Two SAN extensions could say different things to different parsers; refuse the request.

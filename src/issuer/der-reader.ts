@@ -114,20 +114,36 @@ export function readSmallInteger(el: DerElement | undefined, what = 'integer'): 
   return c.readUIntBE(0, c.length);
 }
 
-/** An OBJECT IDENTIFIER in dotted form. */
+/**
+ * Longest OBJECT IDENTIFIER content read, in octets. Every identifier a certificate or CSR needs
+ * is far shorter (the longest we know, a 2.25 UUID arc, takes 20); an unbounded one let a 200 KB
+ * OID hold the event loop for seconds (issue 15).
+ */
+export const MAX_OID_OCTETS = 64;
+
+/** Longest single arc, in octets: 19 base-128 digits hold the 128-bit UUID arcs of 2.25 (X.667). */
+export const MAX_OID_ARC_OCTETS = 19;
+
+/**
+ * An OBJECT IDENTIFIER in dotted form. The content is bounded by {@link MAX_OID_OCTETS} and each
+ * arc by {@link MAX_OID_ARC_OCTETS}, checked before any arc is computed, so a read costs at most
+ * a few microseconds whatever the input.
+ */
 export function readOid(el: DerElement | undefined, what = 'object identifier'): string {
   const c = expectTag(el, 0x06, what).content;
+  if (c.length > MAX_OID_OCTETS) malformed(`${what} is longer than ${MAX_OID_OCTETS} octets`);
   if (c.length === 0 || (c[c.length - 1] as number) & 0x80) malformed(`${what} is truncated`);
   const arcs: bigint[] = [];
   let value = 0n;
-  let fresh = true;
+  let octets = 0;
   for (const byte of c) {
-    if (fresh && byte === 0x80) malformed(`${what} is not minimally encoded`);
+    if (octets === 0 && byte === 0x80) malformed(`${what} is not minimally encoded`);
+    if (++octets > MAX_OID_ARC_OCTETS) malformed(`${what} has an arc longer than ${MAX_OID_ARC_OCTETS} octets`);
     value = (value << 7n) | BigInt(byte & 0x7f);
-    fresh = (byte & 0x80) === 0;
-    if (fresh) {
+    if ((byte & 0x80) === 0) {
       arcs.push(value);
       value = 0n;
+      octets = 0;
     }
   }
   const head = arcs[0] as bigint;
@@ -157,6 +173,15 @@ export function readBoolean(el: DerElement | undefined, what = 'boolean'): boole
   const c = expectTag(el, 0x01, what).content;
   if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) malformed(`${what} is not a der boolean`);
   return c[0] === 0xff;
+}
+
+/**
+ * An Extension's `critical BOOLEAN DEFAULT FALSE` when it is present: it must be TRUE, since DER
+ * never encodes a default value (X.690 §11.5), so an explicit FALSE is malformed.
+ */
+export function readCriticalFlag(el: DerElement | undefined, what = 'extension critical flag'): true {
+  if (!readBoolean(el, what)) malformed(`${what} is an explicit false, which der leaves out`);
+  return true;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { isAgentError } from '../errors.js';
 import { createIssuerCa, createTrustAnchor } from './ca.js';
 import * as der from './der.js';
+import { MAX_OID_ARC_OCTETS, MAX_OID_OCTETS } from './der-reader.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Buffer => Buffer.from(h.replace(/\s/g, ''), 'hex');
@@ -184,6 +185,26 @@ describe('der reader', () => {
       ['time with wrong tag', () => der.readTime(der.decode(bytes('0401 00')))],
     ];
     for (const [label, fn] of cases) assertMalformed(fn, label);
+  });
+
+  it('bounds object identifiers: 64 octets in all, 19 octets an arc (2.25 UUID arcs still read)', () => {
+    const oid = (content: Buffer): der.DerElement => der.decode(der.tlv(0x06, content));
+    const longest = Buffer.concat([bytes('2a'), Buffer.alloc(MAX_OID_OCTETS - 1, 0x01)]);
+    assert.equal(der.readOid(oid(longest)).split('.').length, MAX_OID_OCTETS + 1);
+    const widestArc = Buffer.concat([bytes('2a'), Buffer.alloc(MAX_OID_ARC_OCTETS - 1, 0x81), bytes('01')]);
+    assert.equal(der.readOid(oid(widestArc)), `1.2.${(128n ** BigInt(MAX_OID_ARC_OCTETS) - 1n) / 127n}`);
+    assertMalformed(() => der.readOid(oid(Buffer.concat([longest, bytes('01')]))), '65 octets');
+    assertMalformed(() => der.readOid(oid(Buffer.concat([bytes('2a81'), widestArc.subarray(1)]))), '20-octet arc');
+    // The seed of issue 15: a 200 KB arc took 13 s. Now it is refused before any arc is computed.
+    const huge = Buffer.alloc(200_000, 0x81);
+    huge[huge.length - 1] = 0x01;
+    assert.throws(() => der.readOid(oid(huge)), /object identifier is longer than 64 octets/);
+  });
+
+  it('reads a critical flag only as an explicit TRUE (DER omits the default FALSE)', () => {
+    assert.equal(der.readCriticalFlag(der.decode(der.boolean(true))), true);
+    assertMalformed(() => der.readCriticalFlag(der.decode(der.boolean(false))), 'explicit false');
+    assertMalformed(() => der.readCriticalFlag(der.decode(bytes('0500'))), 'not a boolean');
   });
 
   it('never reads past the input of a truncated certificate, at any length', () => {
