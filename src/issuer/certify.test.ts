@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { csrWithSpki, ecSpki, explicitParametersKey } from '../../test/support/csr-variants.js';
 import { opensslOk, withTempDir } from '../../test/support/openssl.js';
 import { assertLinkerdSans } from '../../test/support/san-order.js';
 import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
@@ -211,6 +212,22 @@ describe('Certify', () => {
       const st = certifyStatus(err, DNS);
       assert.equal(st.code, status.INTERNAL);
       assert.match(st.details, /CSR must contain an ECDSA P-256 or P-384 public key, found rsa/);
+      return true;
+    });
+  });
+
+  test('issue 15: a compressed CSR key is signed uncompressed; explicit curve parameters are refused before the token', async () => {
+    const privateKey = key();
+    const out = await certify(DNS, 'emojivoto/web', csrWithSpki(privateKey, ecSpki(privateKey, 'compressed'), [DNS]));
+    const leafKey = new X509Certificate(out.leaf).publicKey.export({ type: 'spki', format: 'der' });
+    assert.deepEqual(leafKey, ecSpki(privateKey, 'uncompressed'));
+    const explicit = explicitParametersKey();
+    const explicitSpki = createPublicKey(explicit).export({ type: 'spki', format: 'der' });
+    // 'api-down' would fail INTERNAL if the token were checked: the CSR is refused first.
+    await assert.rejects(certify(DNS, 'api-down', csrWithSpki(explicit, explicitSpki, [DNS])), (err: unknown) => {
+      const st = certifyStatus(err, DNS);
+      assert.equal(st.code, status.FAILED_PRECONDITION);
+      assert.equal(st.details, 'CSR public key must name its curve; explicit EC parameters are not supported');
       return true;
     });
   });

@@ -5,7 +5,8 @@
  * attribute, the public key, and the signature, which is checked on request.
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
-import { AgentError } from '../errors.js';
+import { AgentError, isAgentError } from '../errors.js';
+import { canonicalSpki } from './csr-key.js';
 import * as der from './der.js';
 import { commonNameName, EMPTY_NAME, ecdsaSchemeFor, encodedOid, extension, OID, publicKeyFromSpki, spkiOf } from './x509-parts.js';
 
@@ -63,7 +64,11 @@ export interface ParsedCsr {
   readonly emails: readonly string[];
   /** iPAddress SANs: dotted IPv4, or RFC 5952 IPv6 (`2001:db8::1`). */
   readonly ipAddresses: readonly string[];
-  /** The encoded SubjectPublicKeyInfo, as in the request. */
+  /**
+   * The encoded SubjectPublicKeyInfo, ready to copy into a leaf: an EC key on a NIST curve is
+   * re-encoded with its curve named and its point uncompressed (`csr-key.ts`); others as in the
+   * request.
+   */
   readonly publicKeySpki: Buffer;
   readonly publicKey: KeyObject;
   /** Node's key type, e.g. `ec`, `rsa`, `ed25519`. */
@@ -103,6 +108,7 @@ export const MAX_CSR_BYTES = 8 * 1024;
  * @throws AgentError `INVALID_REQUEST` "certificate signing request is larger than 8192 bytes"
  *   before parsing an oversized one, and "certificate signing request does not parse", with the
  *   reason as `cause`, for anything that is not a well-formed CSR with a public key Node reads
+ * @throws AgentError `CSR_REJECTED` for an EC key with explicit curve parameters
  */
 export function parseCsr(input: Uint8Array): ParsedCsr {
   if (input.length > MAX_CSR_BYTES) {
@@ -111,6 +117,7 @@ export function parseCsr(input: Uint8Array): ParsedCsr {
   try {
     return parse(input);
   } catch (cause) {
+    if (isAgentError(cause, 'CSR_REJECTED')) throw cause;
     throw new AgentError('INVALID_REQUEST', 'certificate signing request does not parse', { cause });
   }
 }
@@ -128,7 +135,7 @@ function parse(input: Uint8Array): ParsedCsr {
   if (signature.unusedBits !== 0) der.malformed('signature is not a whole number of octets');
 
   // A copy, so the result does not change if the caller reuses the request buffer.
-  const publicKeySpki = Buffer.from(der.expectTag(spki, 0x30, 'subject public key info').raw);
+  const publicKeySpki = canonicalSpki(Buffer.from(der.expectTag(spki, 0x30, 'subject public key info').raw));
   const publicKey = publicKeyFromSpki(publicKeySpki);
   const publicKeyAlgorithm = publicKey.asymmetricKeyType;
   if (publicKeyAlgorithm === undefined) der.malformed('public key type is unknown');

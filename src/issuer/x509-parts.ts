@@ -18,6 +18,7 @@ export const OID = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
   extensionRequest: '1.2.840.113549.1.9.14',
+  ecPublicKey: '1.2.840.10045.2.1',
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
   ecdsaWithSha384: '1.2.840.10045.4.3.3',
   ecdsaWithSha512: '1.2.840.10045.4.3.4',
@@ -64,19 +65,35 @@ export function ecdsaSchemeFor(key: KeyObject, role: string): EcdsaScheme {
   throw new TypeError(`${role} must be an ec p-256 or p-384 private key, found ${found}`);
 }
 
+/** A NIST curve: its JWK and OpenSSL names, OID, and the DER of an SPKI up to the point's x. */
+export interface NistCurve {
+  readonly jwk: string;
+  readonly openssl: string;
+  readonly oid: string;
+  readonly coordinateLength: number;
+  /** `SEQUENCE { id-ecPublicKey, namedCurve }`. */
+  readonly algorithmIdentifier: Buffer;
+  readonly spkiPrefix: Buffer;
+}
+
 /** NIST curves by JWK name: OpenSSL's name and the curve OID (RFC 5480 §2.1.1.1). */
-const EC_CURVES = [
+const EC_CURVES: readonly NistCurve[] = [
   { jwk: 'P-256', openssl: 'prime256v1', oid: '1.2.840.10045.3.1.7', coordinateLength: 32 },
   { jwk: 'P-384', openssl: 'secp384r1', oid: '1.3.132.0.34', coordinateLength: 48 },
   { jwk: 'P-521', openssl: 'secp521r1', oid: '1.3.132.0.35', coordinateLength: 66 },
 ].map((c) => {
-  const algorithmIdentifier = der.sequence(der.oid('1.2.840.10045.2.1'), der.oid(c.oid));
+  const algorithmIdentifier = der.sequence(der.oid(OID.ecPublicKey), der.oid(c.oid));
   const point = Buffer.alloc(1 + 2 * c.coordinateLength);
   point[0] = 0x04;
   // Everything up to and including the 0x04 of an uncompressed point; only x and y follow.
   const spkiPrefix = der.sequence(algorithmIdentifier, der.bitString(point)).subarray(0, -2 * c.coordinateLength);
   return { ...c, algorithmIdentifier, spkiPrefix };
 });
+
+/** The NIST curve (P-256, P-384, P-521) whose dotted OID is `oid`, if it is one. */
+export function nistCurveByOid(oid: string): NistCurve | undefined {
+  return EC_CURVES.find((c) => c.oid === oid);
+}
 
 /**
  * The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key).
