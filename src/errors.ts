@@ -34,6 +34,8 @@ export type AgentErrorCode =
   | 'ISSUER_NOT_READY'
   /** trust anchors or issuer credentials are unusable (not a CA, wrong key, expired, ...) */
   | 'CREDENTIALS_INVALID'
+  /** a credential file exists but cannot be read right now (EMFILE, EIO, EACCES, ...); retryable */
+  | 'CREDENTIALS_UNREADABLE'
   /** signing a certificate or token failed */
   | 'SIGNING_FAILED'
   /** a JWT-SVID failed validation; the message says what failed and is safe to send to the client */

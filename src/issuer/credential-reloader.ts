@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
-import { describeError } from '../errors.js';
+import { describeError, isAgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Sink } from '../watch.js';
 import { type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
@@ -69,6 +69,8 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
     try {
       anchors = await loadTrustAnchors(options.trustAnchorsPath, { now: options.clock.now() });
     } catch (err) {
+      // A file that cannot be read now (EMFILE) says nothing about its content: look again next time.
+      if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) anchorsPrint = undefined;
       log.error({ path: options.trustAnchorsPath, error: describeError(err) }, 'trust anchors update refused; keeping the current ones');
       options.onReload?.('anchors', 'refused');
       return;
@@ -90,6 +92,7 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
     try {
       next = await loadIssuer(options.issuerDir, anchors, { now: options.clock.now() });
     } catch (err) {
+      if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) issuerPrint = undefined;
       log.error({ path: options.issuerDir, error: describeError(err) }, 'issuer update refused; keeping the current issuer');
       options.onReload?.('issuer', 'refused');
       return;

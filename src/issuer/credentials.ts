@@ -3,10 +3,10 @@
  * and the checks that make the agent refuse an issuer, each with a message saying which.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile as fsReadFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError, describeError } from '../errors.js';
 import { type TrustAnchors, trustAnchorsFromPem } from './anchor-bundle.js';
+import { type ReadFile, readCredentialFile, readCredentialFileIfPresent } from './credential-file.js';
 import { createLeafSigner, type LeafSigner } from './leaf.js';
 import { certificatesFromPem } from './pem.js';
 
@@ -29,11 +29,10 @@ export const ISSUER_LAYOUTS = [
   { certificate: 'crt.pem', key: 'key.pem' },
 ] as const;
 
-type ReadFile = (path: string) => Promise<Buffer>;
-
 /** Where the checks read the time and the files; both injectable for tests. */
 export interface LoadOptions {
   readonly now: number;
+  /** Default: `credential-file.ts`'s bounded reader of regular files. */
   readonly readFile?: ReadFile;
 }
 
@@ -48,12 +47,8 @@ export function validity(cert: X509Certificate): { notBefore: number; notAfter: 
   return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
 }
 
-async function readText(readFile: ReadFile, path: string, what: string): Promise<string> {
-  try {
-    return (await readFile(path)).toString('utf8');
-  } catch (err) {
-    throw invalid(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`, err);
-  }
+async function readText(readFile: ReadFile | undefined, path: string, what: string): Promise<string> {
+  return (await readCredentialFile(path, what, readFile)).toString('utf8');
 }
 
 function parseCertificates(text: string, path: string, what: string): X509Certificate[] {
@@ -72,19 +67,27 @@ function parseCertificates(text: string, path: string, what: string): X509Certif
  * Reads a PEM bundle of trust anchors and keeps its usable roots (`trustAnchorsFromPem`):
  * certificates that do not parse, are not a CA or have expired are skipped and listed in
  * `skipped` for the caller to log; a bundle with no usable root is refused.
- * @throws AgentError `CREDENTIALS_INVALID` naming the file and the problem
+ * @throws AgentError `CREDENTIALS_INVALID` naming the file and the problem;
+ *   `CREDENTIALS_UNREADABLE` when the file cannot be read now (see `credential-file.ts`)
  */
 export async function loadTrustAnchors(path: string, options: LoadOptions): Promise<TrustAnchors> {
-  const text = await readText(options.readFile ?? fsReadFile, path, 'trust anchors');
+  const text = await readText(options.readFile, path, 'trust anchors');
   return trustAnchorsFromPem(text, path, options.now);
 }
 
-async function findLayout(dir: string, readFile: ReadFile): Promise<{ certPath: string; keyPath: string; cert: string; key: string }> {
+async function findLayout(
+  dir: string,
+  readFile: ReadFile | undefined,
+): Promise<{ certPath: string; keyPath: string; cert: string; key: string }> {
   const found: string[] = [];
   for (const layout of ISSUER_LAYOUTS) {
     const certPath = join(dir, layout.certificate);
     const keyPath = join(dir, layout.key);
-    const [cert, key] = await Promise.all([readFile(certPath).catch(() => undefined), readFile(keyPath).catch(() => undefined)]);
+    // Only a file that is not there counts as absent; one that cannot be read now (EMFILE) throws.
+    const [cert, key] = await Promise.all([
+      readCredentialFileIfPresent(certPath, 'issuer certificate', readFile),
+      readCredentialFileIfPresent(keyPath, 'issuer key', readFile),
+    ]);
     if (cert && key) return { certPath, keyPath, cert: cert.toString('utf8'), key: key.toString('utf8') };
     if (cert || key) found.push(cert ? layout.certificate : layout.key);
   }
@@ -147,11 +150,11 @@ export function chainToAnchors(
 /**
  * Loads the issuer from a directory in either Linkerd layout and verifies it against the anchors:
  * the certificate must be a CA, currently valid, chain to an anchor, and match its ECDSA key.
- * @throws AgentError `CREDENTIALS_INVALID` with a message saying exactly which check failed
+ * @throws AgentError `CREDENTIALS_INVALID` with a message saying exactly which check failed;
+ *   `CREDENTIALS_UNREADABLE` when a file cannot be read now (see `credential-file.ts`)
  */
 export async function loadIssuer(dir: string, anchors: TrustAnchors, options: LoadOptions): Promise<IssuerCredentials> {
-  const readFile = options.readFile ?? fsReadFile;
-  const { certPath, keyPath, cert, key } = await findLayout(dir, readFile);
+  const { certPath, keyPath, cert, key } = await findLayout(dir, options.readFile);
   const [certificate, ...rest] = parseCertificates(cert, certPath, 'issuer certificate file') as [X509Certificate, ...X509Certificate[]];
   const privateKey = parseKey(key, keyPath);
   if (!certificate.ca) throw invalid(`issuer certificate ${certPath} (${certificate.subject}) is not a CA`);

@@ -7,9 +7,24 @@
  */
 import { createHash } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { describeError } from '../errors.js';
+import { describeError, isAgentError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { readCredentialFile } from './credential-file.js';
+
+/** Timer functions, injectable so tests drive the debounce, the poll and the retries. */
+export interface WatchTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+const nodeTimers: WatchTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setInterval: (fn, ms) => setInterval(fn, ms).unref(),
+  clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+};
 
 export interface DirectoryWatchOptions {
   readonly dirs: readonly string[];
@@ -20,43 +35,64 @@ export interface DirectoryWatchOptions {
   readonly debounceMs?: number;
   /** Poll interval, ms; default 30 s; 0 turns polling off. */
   readonly pollMs?: number;
+  /** Default: Node's timers, unref'd. */
+  readonly timers?: WatchTimers;
 }
 
 export interface DirectoryWatch {
   close(): void;
 }
 
-const RETRY_MS = 1000;
+/** First retry of a failed watch, ms; each further failure doubles it up to {@link MAX_RETRY_MS}. */
+export const FIRST_RETRY_MS = 1000;
+/** Longest wait between two attempts to re-make a failed watch, ms. */
+export const MAX_RETRY_MS = 30_000;
 
+/**
+ * Watches `dirs`. A directory that cannot be watched (missing, replaced) has exactly one pending
+ * retry at a time, with backoff ({@link FIRST_RETRY_MS} doubling to {@link MAX_RETRY_MS}); the
+ * poll does not start more. One warning when a watch fails, one info line when it is back.
+ */
 export function watchDirectories(options: DirectoryWatchOptions): DirectoryWatch {
   const { logger } = options;
+  const timers = options.timers ?? nodeTimers;
   const watchers = new Map<string, FSWatcher>();
+  /** Directories whose watch failed: the pending retry and the delay of the next one. */
+  const failing = new Map<string, { timer: unknown; nextMs: number }>();
   let closed = false;
-  let debounce: NodeJS.Timeout | undefined;
+  let debounce: unknown;
 
   function schedule(): void {
-    clearTimeout(debounce);
-    debounce = setTimeout(options.onChange, options.debounceMs ?? 100);
-    debounce.unref();
+    timers.clearTimeout(debounce);
+    debounce = timers.setTimeout(options.onChange, options.debounceMs ?? 100);
   }
 
-  function retry(dir: string, err: unknown): void {
-    logger.warn({ path: dir, error: describeError(err) }, 'credential watch failed; retrying');
-    setTimeout(() => watchDir(dir), RETRY_MS).unref();
+  function failed(dir: string, err: unknown): void {
+    const state = failing.get(dir);
+    if (state === undefined) logger.warn({ path: dir, error: describeError(err) }, 'credential watch failed; retrying');
+    const delay = state?.nextMs ?? FIRST_RETRY_MS;
+    const timer = timers.setTimeout(() => {
+      const current = failing.get(dir);
+      if (current) current.timer = undefined;
+      watchDir(dir);
+    }, delay);
+    failing.set(dir, { timer, nextMs: Math.min(delay * 2, MAX_RETRY_MS) });
   }
 
   function watchDir(dir: string): void {
-    if (closed || watchers.has(dir)) return;
+    // One attempt at a time per directory: a pending retry is not doubled by the poll.
+    if (closed || watchers.has(dir) || failing.get(dir)?.timer !== undefined) return;
     try {
       const watcher = watch(dir, { persistent: false }, schedule);
       watcher.on('error', (err) => {
         watcher.close();
         watchers.delete(dir);
-        retry(dir, err);
+        failed(dir, err);
       });
       watchers.set(dir, watcher);
+      if (failing.delete(dir)) logger.info({ path: dir }, 'credential watch restored');
     } catch (err) {
-      retry(dir, err);
+      failed(dir, err);
     }
   }
 
@@ -64,29 +100,41 @@ export function watchDirectories(options: DirectoryWatchOptions): DirectoryWatch
   const pollMs = options.pollMs ?? 30_000;
   const poll =
     pollMs > 0
-      ? setInterval(() => {
+      ? timers.setInterval(() => {
           for (const dir of options.dirs) watchDir(dir);
           options.onChange();
         }, pollMs)
       : undefined;
-  poll?.unref();
 
   return {
     close() {
       closed = true;
-      clearTimeout(debounce);
-      clearInterval(poll);
+      timers.clearTimeout(debounce);
+      if (poll !== undefined) timers.clearInterval(poll);
+      for (const { timer } of failing.values()) if (timer !== undefined) timers.clearTimeout(timer);
+      failing.clear();
       for (const watcher of watchers.values()) watcher.close();
       watchers.clear();
     },
   };
 }
 
-/** SHA-256 over the paths and bytes that would be loaded, so unchanged files cost nothing. */
+/**
+ * SHA-256 over the paths and bytes that would be loaded, so unchanged files cost nothing. A file
+ * that is absent or unusable (a FIFO, too large) counts as such, so the load runs and says why.
+ * @throws AgentError `CREDENTIALS_UNREADABLE` when a file cannot be read now (EMFILE, EIO, ...):
+ *   nothing is known about the files then, and the current credentials stay
+ */
 export async function fingerprintFiles(paths: readonly string[]): Promise<string> {
   const hash = createHash('sha256');
   for (const path of paths) {
-    const bytes = await readFile(path).catch(() => Buffer.from(`missing:${path}`));
+    let bytes: Buffer;
+    try {
+      bytes = await readCredentialFile(path, 'credential file');
+    } catch (err) {
+      if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) throw err;
+      bytes = Buffer.from(`unusable:${describeError(err)}`);
+    }
     hash.update(path).update('\0').update(bytes).update('\0');
   }
   return hash.digest('hex');
@@ -107,6 +155,7 @@ export interface FileReloaderOptions {
   readonly logger: Logger;
   readonly debounceMs?: number;
   readonly pollMs?: number;
+  readonly timers?: WatchTimers;
   /** Also run on close (timers of the caller). */
   readonly onClose?: () => void;
 }
@@ -124,7 +173,12 @@ export function startFileReloader(options: FileReloaderOptions): FileReloader {
     try {
       await options.load();
     } catch (err) {
-      options.logger.error({ error: describeError(err) }, 'credential reload failed');
+      if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) {
+        // Issue 15: file descriptors exhausted or a passing IO error; nothing says the files changed.
+        options.logger.warn({ error: describeError(err) }, 'cannot read credential files now; keeping the current credentials');
+      } else {
+        options.logger.error({ error: describeError(err) }, 'credential reload failed');
+      }
     }
   };
   const reload = (): Promise<void> => {
@@ -149,6 +203,7 @@ export function startFileReloader(options: FileReloaderOptions): FileReloader {
     logger: options.logger,
     debounceMs: options.debounceMs,
     pollMs: options.pollMs,
+    timers: options.timers,
   });
   return {
     reload,

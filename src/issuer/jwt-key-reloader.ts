@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
-import { describeError } from '../errors.js';
+import { describeError, isAgentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Receiver, Sink } from '../watch.js';
 import { type FileReloader, fingerprintFiles, startFileReloader } from './file-watch.js';
@@ -66,6 +66,8 @@ export async function startJwtKeyReloader(options: JwtKeyReloaderOptions): Promi
       timer.unref();
       timers.add(timer);
     } catch (err) {
+      // A file that cannot be read now (EMFILE) says nothing about its content: look again next time.
+      if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) print = '';
       log.error({ path: options.path, error: describeError(err) }, 'jwt key update refused; keeping the current key');
     }
   }

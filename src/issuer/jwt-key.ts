@@ -7,10 +7,10 @@
  * published (and accepted) until the set is replaced without them.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFile as fsReadFile } from 'node:fs/promises';
 import { inspect } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { AgentError, describeError } from '../errors.js';
+import { type ReadFile, readCredentialFile } from './credential-file.js';
 import { pemBlocks } from './pem.js';
 
 /** The JWS algorithm a key signs with, chosen from the key: P-256 → ES256, P-384 → ES384, P-521 → ES512, RSA → RS256. */
@@ -46,8 +46,8 @@ export interface JwtKeySet {
 export interface LoadJwtKeyOptions {
   /** Keys the JWT key must not be (the X.509 issuer's and anchors' keys; private or public), compared by public key. */
   readonly forbidden?: readonly KeyObject[];
-  /** Reads the file; default `fs.promises.readFile`. */
-  readonly readFile?: (path: string) => Promise<Buffer>;
+  /** Reads the file; default `credential-file.ts`'s bounded reader of regular files. */
+  readonly readFile?: ReadFile;
 }
 
 const MIN_RSA_BITS = 2048;
@@ -132,16 +132,11 @@ export async function jwtSigningKeyFrom(privateKey: KeyObject): Promise<JwtSigni
  * or PKCS#1 `RSA PRIVATE KEY`, unencrypted, exactly one in the file (other blocks such as
  * `EC PARAMETERS` are ignored).
  * @throws AgentError `CREDENTIALS_INVALID` naming the file and the problem: unreadable, no or
- *   several private keys, encrypted, unparsable, unsupported type or size, or one of `forbidden`
+ *   several private keys, encrypted, unparsable, unsupported type or size, or one of `forbidden`;
+ *   `CREDENTIALS_UNREADABLE` when the file cannot be read now (see `credential-file.ts`)
  */
 export async function loadJwtSigningKey(path: string, options: LoadJwtKeyOptions = {}): Promise<JwtSigningKey> {
-  const readFile = options.readFile ?? fsReadFile;
-  let text: string;
-  try {
-    text = (await readFile(path)).toString('utf8');
-  } catch (err) {
-    throw invalid(`cannot read JWT signing key ${path}: ${(err as NodeJS.ErrnoException).code ?? describeError(err)}`, err);
-  }
+  const text = (await readCredentialFile(path, 'JWT signing key', options.readFile)).toString('utf8');
   let blocks: ReturnType<typeof pemBlocks>;
   try {
     blocks = pemBlocks(text);
