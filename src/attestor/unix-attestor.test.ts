@@ -16,6 +16,10 @@ test('maps a uid to its user name, or uid-<n> when the name is not a DNS-1123 la
   assert.equal(accountNameFor(1000, 'alice'), 'alice');
   assert.equal(accountNameFor(1001, 'Bob_Smith'), 'uid-1001');
   assert.equal(accountNameFor(4242, undefined), 'uid-4242');
+  // Issue 15: a user named like another uid's fallback name does not get that identity.
+  assert.equal(accountNameFor(1000, 'uid-4242'), 'uid-1000');
+  assert.equal(accountNameFor(4242, 'uid-4242'), 'uid-4242');
+  assert.equal(accountNameFor(1002, 'uid-x'), 'uid-x');
 });
 
 test('attests into the local namespace', async () => {
@@ -24,6 +28,14 @@ test('attests into the local namespace', async () => {
   assert.deepEqual(a, { account: { type: 'serviceaccount', namespace: 'local', name: 'root' }, attestor: 'unix' });
   const b = await attestor.attest({ caller: caller(1001) });
   assert.equal(b.account.name, 'uid-1001');
+});
+
+test('a user named uid-4242 and the unnamed uid 4242 get different identities (issue 15)', async () => {
+  const attestor = createUnixAttestor({ readFile: async () => Buffer.from(`${passwd}uid-4242:x:1003:1003::/home/x:/bin/sh\n`) });
+  const impostor = await attestor.attest({ caller: caller(1003) });
+  const real = await attestor.attest({ caller: caller(4242) });
+  assert.equal(impostor.account.name, 'uid-1003');
+  assert.equal(real.account.name, 'uid-4242');
 });
 
 test('a missing passwd file still yields uid-<n>; other read errors are retryable', async () => {

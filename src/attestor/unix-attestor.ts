@@ -1,7 +1,8 @@
 /**
  * The unix attestor (SPEC §6, issue 2): outside Kubernetes, the caller's uid is its identity.
  * uid → user name (from the passwd file) → account `local/<user>`, i.e.
- * `spiffe://<td>/ns/local/sa/<user>`. A name that is not a DNS-1123 label becomes `uid-<uid>`.
+ * `spiffe://<td>/ns/local/sa/<user>`. A name that is not a DNS-1123 label, or that looks like a
+ * fallback name itself, becomes `uid-<uid>`.
  */
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
@@ -28,9 +29,17 @@ export function userNameOf(text: string, uid: number): string | undefined {
   return undefined;
 }
 
-/** The account name for a uid: the user name when it is a DNS-1123 label, else `uid-<uid>`. Pure. */
+/** Names of the fallback form: a passwd entry named like this could pose as another uid. */
+const FALLBACK_NAME = /^uid-\d+$/;
+
+/**
+ * The account name for a uid: the user name when it is a DNS-1123 label, else `uid-<uid>`. A user
+ * name of the fallback form (`uid-4242`) is never used as a name, since the fallback name of uid
+ * 4242 is `uid-4242` too and two users would share an identity (issue 15); such a user gets
+ * the fallback name of its own uid. Pure.
+ */
 export function accountNameFor(uid: number, userName: string | undefined): string {
-  return userName !== undefined && isDns1123Label(userName) ? userName : `uid-${uid}`;
+  return userName !== undefined && isDns1123Label(userName) && !FALLBACK_NAME.test(userName) ? userName : `uid-${uid}`;
 }
 
 export function createUnixAttestor(options: UnixAttestorOptions = {}): WorkloadAttestor {
