@@ -71,6 +71,15 @@ describe('validatedTokenFromStatus (JSON fixtures)', () => {
       'TOKEN_INVALID',
     ],
     ['no status', undefined, 'TOKEN_REVIEW_FAILED'],
+    // Issue 15 (fuzzing): the API's JSON is checked, not trusted to have its declared types.
+    ['null status', null as never, 'TOKEN_REVIEW_FAILED'],
+    ['audiences not a list', { authenticated: true, audiences: AUD as never, user }, 'TOKEN_INVALID'],
+    ['username not a string', { authenticated: true, audiences: [AUD], user: { ...user, username: 42 as never } }, 'TOKEN_INVALID'],
+    [
+      'extra value not a list',
+      { authenticated: true, audiences: [AUD], user: { ...user, extra: { 'authentication.kubernetes.io/pod-uid': 'ab' as never } } },
+      'TOKEN_INVALID',
+    ],
   ];
   for (const [name, status, code] of rejected) {
     test(`rejects: ${name}`, () => {

@@ -73,9 +73,15 @@ export interface TokenReviewValidator extends TokenValidator {
   close(): void;
 }
 
+/** True for a list of strings; the API's JSON is checked, not trusted to match its type (issue 15). */
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
 function singleExtra(extra: Record<string, string[]> | undefined, key: string): string | undefined {
-  const values = extra?.[key];
-  if (values === undefined || values.length === 0) return undefined;
+  const values: unknown = extra?.[key];
+  if (values === undefined || values === null) return undefined;
+  if (!isStringList(values)) throw new AgentError('TOKEN_INVALID', `tokenreview extra ${key} is not a list of strings`);
   if (values.length > 1) throw new AgentError('TOKEN_INVALID', `tokenreview extra ${key} has more than one value`);
   return values[0];
 }
@@ -97,17 +103,18 @@ export function accountFromUsername(username: string): AccountRef | undefined {
  *   `TOKEN_REVIEW_FAILED` when there is no status at all
  */
 export function validatedTokenFromStatus(status: V1TokenReviewStatus | undefined, audience: string): ValidatedToken {
-  if (status === undefined) throw new AgentError('TOKEN_REVIEW_FAILED', 'tokenreview response has no status');
+  if (typeof status !== 'object' || status === null) throw new AgentError('TOKEN_REVIEW_FAILED', 'tokenreview response has no status');
   if (status.error)
-    throw new AgentError('TOKEN_INVALID', 'tokenreview reported an error for the token', { cause: new Error(status.error) });
+    throw new AgentError('TOKEN_INVALID', 'tokenreview reported an error for the token', { cause: new Error(String(status.error)) });
   if (status.authenticated !== true) throw new AgentError('TOKEN_NOT_AUTHENTICATED', 'token is not authenticated');
-  const audiences = status.audiences ?? [];
-  if (!audiences.includes(audience)) {
+  const audiences: unknown = status.audiences ?? [];
+  if (!isStringList(audiences) || !audiences.includes(audience)) {
     throw new AgentError('TOKEN_INVALID', `token audiences do not include ${audience}`, {
       cause: new Error(`status.audiences: ${JSON.stringify(audiences)}`),
     });
   }
-  const username = status.user?.username ?? '';
+  const name: unknown = status.user?.username;
+  const username = typeof name === 'string' ? name : '';
   const account = accountFromUsername(username);
   if (!account) {
     throw new AgentError('TOKEN_INVALID', 'token username is not system:<type>:<namespace>:<name> with DNS-1123 labels', {

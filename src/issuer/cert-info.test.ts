@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createTestIntermediate, createTestLeaf, createTestRoot, TEST_NOT_AFTER, TEST_NOT_BEFORE } from '../../test/support/test-ca.js';
 import { describeError, isAgentError } from '../errors.js';
-import { readCertificateInfo } from './cert-info.js';
+import { MAX_CERTIFICATE_BYTES, readCertificateInfo } from './cert-info.js';
 import * as der from './der.js';
 
 function ski(cert: x509.X509Certificate): string | undefined {
@@ -71,6 +71,13 @@ describe('readCertificateInfo', () => {
         isAgentError(err, 'CREDENTIALS_INVALID') &&
         describeError(err) ===
           'certificate does not parse: malformed der: extension critical flag is an explicit false, which der leaves out',
+    );
+  });
+
+  it('refuses a certificate over 64 KiB before parsing it', () => {
+    assert.throws(
+      () => readCertificateInfo(der.sequence(Buffer.alloc(MAX_CERTIFICATE_BYTES))),
+      (err: unknown) => isAgentError(err, 'CREDENTIALS_INVALID') && (err as Error).message === 'certificate is larger than 65536 bytes',
     );
   });
 

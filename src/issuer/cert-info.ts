@@ -35,13 +35,23 @@ export interface CertificateInfo {
 }
 
 /**
- * Reads a DER certificate. Beyond what OpenSSL checks, the DER reader's rules apply: object
- * identifiers of at most 64 octets, no explicit `critical FALSE` (DER omits default values).
+ * Largest certificate read, in octets, checked before OpenSSL parses it: CA certificates are
+ * 0.5-2 KiB; OpenSSL spends milliseconds on a 200 KB one (issue 15).
+ */
+export const MAX_CERTIFICATE_BYTES = 64 * 1024;
+
+/**
+ * Reads a DER certificate. Beyond what OpenSSL checks, the DER reader's rules apply: at most
+ * {@link MAX_CERTIFICATE_BYTES}, object identifiers of at most 64 octets, no explicit
+ * `critical FALSE` (DER omits default values).
  * Anything that reads several certificates (an anchor bundle) can catch this per certificate.
  * @throws AgentError `CREDENTIALS_INVALID` "certificate does not parse" (the reason is the
  *   `cause`) when Node or the DER reader rejects it; certificates only come from credential files
  */
 export function readCertificateInfo(certificateDer: Uint8Array): CertificateInfo {
+  if (certificateDer.length > MAX_CERTIFICATE_BYTES) {
+    throw new AgentError('CREDENTIALS_INVALID', `certificate is larger than ${MAX_CERTIFICATE_BYTES} bytes`);
+  }
   try {
     return read(certificateDer);
   } catch (cause) {

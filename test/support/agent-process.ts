@@ -14,9 +14,9 @@ export interface AgentProcess {
   readonly exit: Promise<number | null>;
 }
 
-/** Spawns `svid-agent run <args>`; `bin` defaults to this checkout's `bin/svid-agent.js`. */
-export function spawnAgent(args: readonly string[], options: { bin?: string } = {}): AgentProcess {
-  const child = spawn(process.execPath, [options.bin ?? BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `svid-agent run <args>` in `cwd`; `bin` defaults to this checkout's `bin/svid-agent.js`. */
+export function spawnAgent(args: readonly string[], options: { bin?: string; cwd?: string } = {}): AgentProcess {
+  const child = spawn(process.execPath, [options.bin ?? BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += String(d);
