@@ -12,7 +12,8 @@ import * as der from '../../src/issuer/der.js';
 import { createLeafSigner } from '../../src/issuer/leaf.js';
 import { csrWithSpki, ecSpki, explicitParametersKey } from '../support/csr-variants.js';
 import { opensslOk, withTempDir } from '../support/openssl.js';
-import { longOid } from './mutate.js';
+import { longOid, mutateBytes, mutateDer } from './mutate.js';
+import type { Rng } from './prng.js';
 
 export const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 export const SPIFFE = 'spiffe://cluster.local/ns/emojivoto/sa/web';
@@ -35,58 +36,34 @@ const sanExtension = (critical: boolean) =>
     der.octetString(der.sequence(der.implicit(2, der.ascii(DNS)), der.implicit(6, der.ascii(SPIFFE)))),
   );
 
-async function opensslCsr(): Promise<Buffer> {
+/** `openssl req <args> -outform DER` with a fresh key on `curve`: a CSR, or with `-x509` a certificate. */
+async function opensslDer(curve: string, args: readonly string[]): Promise<Buffer> {
   return withTempDir(async (dir) => {
     const key = join(dir.path, 'k.pem');
-    const out = join(dir.path, 'c.der');
-    opensslOk(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
-    opensslOk([
-      'req',
-      '-new',
-      '-key',
-      key,
-      '-subj',
-      `/CN=${DNS}/O=x/OU=y`,
-      '-addext',
-      `subjectAltName=DNS:${DNS},IP:10.0.0.1,email:a@b`,
-      '-outform',
-      'DER',
-      '-out',
-      out,
-    ]);
+    const out = join(dir.path, 'out.der');
+    opensslOk(['ecparam', '-name', curve, '-genkey', '-noout', '-out', key]);
+    opensslOk(['req', '-new', '-key', key, ...args, '-outform', 'DER', '-out', out]);
     return readFileSync(out);
   });
 }
 
-async function opensslCertificate(): Promise<Buffer> {
-  return withTempDir(async (dir) => {
-    const key = join(dir.path, 'k.pem');
-    const out = join(dir.path, 'c.der');
-    opensslOk(['ecparam', '-name', 'secp384r1', '-genkey', '-noout', '-out', key]);
-    opensslOk([
-      'req',
-      '-x509',
-      '-new',
-      '-key',
-      key,
-      '-subj',
-      '/CN=root/O=Example/C=US',
-      '-days',
-      '30',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE,pathlen:1',
-      '-addext',
-      'keyUsage=critical,keyCertSign,cRLSign',
-      '-addext',
-      'nameConstraints=critical,permitted;DNS:.example',
-      '-outform',
-      'DER',
-      '-out',
-      out,
-    ]);
-    return readFileSync(out);
-  });
-}
+const opensslCsr = () =>
+  opensslDer('prime256v1', ['-subj', `/CN=${DNS}/O=x/OU=y`, '-addext', `subjectAltName=DNS:${DNS},IP:10.0.0.1,email:a@b`]);
+
+const opensslCertificate = () =>
+  opensslDer('secp384r1', [
+    '-x509',
+    '-subj',
+    '/CN=root/O=Example/C=US',
+    '-days',
+    '30',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:1',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-addext',
+    'nameConstraints=critical,permitted;DNS:.example',
+  ]);
 
 /** Valid and unusual CSRs; the first is the plain P-256 one the agent itself makes. */
 export async function csrSeeds(): Promise<Buffer[]> {
@@ -140,4 +117,15 @@ export function withHugeOid(seed: Buffer): Buffer {
     return el.constructed ? der.tlv(el.tag, ...der.childrenOf(el).map(replace)) : el.raw;
   };
   return replace(der.decode(seed));
+}
+
+/**
+ * Input `index` of a DER target: 0 is `hugeOid`, 1..n each seed as it is, then mutations of the
+ * seeds (three in four as DER trees, the rest as bytes).
+ */
+export function derInput(rng: Rng, index: number, seeds: readonly Buffer[], hugeOid: Buffer): Buffer {
+  if (index === 0) return hugeOid;
+  if (index <= seeds.length) return seeds[index - 1] as Buffer;
+  const seed = rng.pick(seeds);
+  return rng.chance(0.75) ? mutateDer(rng, seed, seeds) : mutateBytes(rng, seed, seeds);
 }

@@ -6,11 +6,10 @@
 import { parseCsr } from '../../../src/issuer/csr.js';
 import { checkCsr } from '../../../src/issuer/csr-rules.js';
 import * as der from '../../../src/issuer/der.js';
-import { mutateBytes, mutateDer } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import type { FuzzTarget } from '../runner.js';
 import { showBytes } from '../runner.js';
-import { csrSeeds, DNS, SPIFFE, withHugeOid } from '../seeds.js';
+import { csrSeeds, DNS, derInput, SPIFFE, withHugeOid } from '../seeds.js';
 
 const CANONICAL_LENGTHS: Record<string, number> = { prime256v1: 91, secp384r1: 120 };
 
@@ -28,12 +27,7 @@ export function csrTarget(): FuzzTarget<Buffer> {
       seeds = await csrSeeds();
       hugeOid = withHugeOid(seeds[0] as Buffer);
     },
-    input(rng: Rng, index: number) {
-      if (index === 0) return hugeOid;
-      if (index <= seeds.length) return seeds[index - 1] as Buffer;
-      const seed = rng.pick(seeds);
-      return rng.chance(0.75) ? mutateDer(rng, seed, seeds) : mutateBytes(rng, seed, seeds);
-    },
+    input: (rng: Rng, index: number) => derInput(rng, index, seeds, hugeOid),
     run(input) {
       const csr = parseCsr(input);
       const curve = csr.namedCurve ?? '';

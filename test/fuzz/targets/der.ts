@@ -4,11 +4,10 @@
  */
 import { readCertificateInfo } from '../../../src/issuer/cert-info.js';
 import { keyIdentifier } from '../../../src/issuer/x509-parts.js';
-import { mutateBytes, mutateDer } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import type { FuzzTarget } from '../runner.js';
 import { showBytes } from '../runner.js';
-import { certificateSeeds, withHugeOid } from '../seeds.js';
+import { certificateSeeds, derInput, withHugeOid } from '../seeds.js';
 
 /** Creates the certificate (DER) target. */
 export function derTarget(): FuzzTarget<Buffer> {
@@ -24,12 +23,7 @@ export function derTarget(): FuzzTarget<Buffer> {
       seeds = await certificateSeeds();
       hugeOid = withHugeOid(seeds[2] as Buffer);
     },
-    input(rng: Rng, index: number) {
-      if (index === 0) return hugeOid;
-      if (index <= seeds.length) return seeds[index - 1] as Buffer;
-      const seed = rng.pick(seeds);
-      return rng.chance(0.75) ? mutateDer(rng, seed, seeds) : mutateBytes(rng, seed, seeds);
-    },
+    input: (rng: Rng, index: number) => derInput(rng, index, seeds, hugeOid),
     run(input) {
       const info = readCertificateInfo(input);
       keyIdentifier(info.spkiDer);
