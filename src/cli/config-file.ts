@@ -26,6 +26,36 @@ export interface RawConfigFile {
 /** Keys a config file may hold: every `run` option except `config` itself. */
 const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(RUN_OPTIONS.filter((o) => o.key !== 'config').map((o) => [o.key, o]));
 
+/** Largest config file read, in characters; the annotated reference config is ~5 KiB. */
+export const MAX_CONFIG_FILE_CHARS = 64 * 1024;
+
+/**
+ * Deepest nesting of flow collections (`[`, `{`) accepted. Options are scalars or lists of
+ * strings; the YAML parser runs out of stack, or of memory, on thousands of levels (issue 15).
+ */
+export const MAX_CONFIG_FLOW_DEPTH = 32;
+
+/** The deepest `[`/`{` nesting of `text`, outside quoted scalars and comments. */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] as string))) {
+      const eol = text.indexOf('\n', i);
+      i = eol < 0 ? text.length : eol;
+    } else if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+    else if (c === ']' || c === '}') depth--;
+    else if (c === '\n' && depth <= 0) depth = 0;
+  }
+  return deepest;
+}
+
 /**
  * Parses a config file's text.
  * @param label how problems name the file, usually the path as the user gave it
@@ -35,8 +65,13 @@ export function parseRunConfigFile(text: string, label: string): RawConfigFile {
   const values = new Map<string, RawValue>();
   const invalidKeys = new Set<string>();
   const unparsable = (lines: string[]): RawConfigFile => ({ values, problems: lines, invalidKeys, unparsable: true });
+  if (text.length > MAX_CONFIG_FILE_CHARS) return unparsable([`${label}: larger than ${MAX_CONFIG_FILE_CHARS} characters`]);
+  if (flowDepth(text) > MAX_CONFIG_FLOW_DEPTH) {
+    return unparsable([`${label}: collections nested deeper than ${MAX_CONFIG_FLOW_DEPTH} levels`]);
+  }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines });
+  // logLevel 'error': the parser would print warnings (e.g. about mapping keys) on stderr.
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines, logLevel: 'error' });
   if (doc.errors.length > 0) {
     return unparsable(
       doc.errors.map((err) => {

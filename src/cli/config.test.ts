@@ -331,6 +331,10 @@ describe('config file types', () => {
     ['duplicate key', 'svidTtl: 1h\nsvidTtl: 2h\n', /^agent\.yaml: invalid YAML at line 2, column 1: Map keys must be unique/],
     ['top-level list', '- a\n', /^agent\.yaml: expected a mapping of options at the top level, got a list/],
     ['unresolved alias', 'socket: *nope\n', /^agent\.yaml: invalid YAML: /],
+    // Issue 15 (fuzzing): 16,000 nested [ made the YAML parser abort the process out of memory.
+    ['deep nesting', `socket: ${'['.repeat(16_000)}${']'.repeat(16_000)}\n`, /^agent\.yaml: collections nested deeper than 32 levels$/],
+    ['oversized file', `# ${'x'.repeat(64 * 1024)}\n`, /^agent\.yaml: larger than 65536 characters$/],
+    ['mapping as a key', '? [a, b]\n: x\n', /unknown key/],
   ];
   for (const [name, text, expected] of cases) {
     it(name, () => assertProblem({ file: text, flags: { dev: true } }, expected));
@@ -339,6 +343,12 @@ describe('config file types', () => {
   it('an empty file or one with only comments is fine', () => {
     assert.equal(load({ file: '', flags: { dev: true } }).dev, true);
     assert.equal(load({ file: '# nothing\n', flags: { dev: true } }).dev, true);
+  });
+
+  it('brackets inside quotes and comments are not nesting', () => {
+    const text = `socket: "${'['.repeat(40)}"\n# ${'{'.repeat(40)}\ntokenPath: ['/${'['.repeat(40)}']\n`;
+    const config = load({ file: text, flags: { dev: true } });
+    assert.equal(config.tokenPaths[0], `/${'['.repeat(40)}`);
   });
 
   it('`healthAddr: ""` turns the listener off', () => {
