@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { withExplicitFalseCritical } from '../../test/support/csr-variants.js';
 import { captureLogger } from '../../test/support/log-capture.js';
 import {
   createTestCa,
@@ -40,6 +41,19 @@ describe('trust-anchor bundles are read tolerantly', () => {
       { index: 1, subject: 'CN=Old Root', reason: 'expired at Jan  1 00:00:00 2021 GMT' },
       { index: 2, subject: 'CN=Test Not A CA', reason: 'is not a CA' },
       { index: 3, subject: undefined, reason: 'does not parse' },
+    ]);
+  });
+
+  test('a certificate OpenSSL reads but our DER rules refuse (explicit critical FALSE) is skipped, not fatal (issue 15)', () => {
+    const strict = toPem('CERTIFICATE', withExplicitFalseCritical(expiredRoot.der));
+    const anchors = trustAnchorsFromPem(strict + ca.root.pem, '/a.crt', TEST_NOW);
+    assert.equal(anchors.certificates.length, 1);
+    assert.deepEqual(anchors.skipped, [
+      {
+        index: 1,
+        subject: 'CN=Old Root',
+        reason: 'does not parse: malformed der: extension critical flag is an explicit false, which der leaves out',
+      },
     ]);
   });
 

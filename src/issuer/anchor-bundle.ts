@@ -7,8 +7,9 @@
  * bundles", cites what Linkerd and the proxy do.
  */
 import { X509Certificate } from 'node:crypto';
-import { AgentError } from '../errors.js';
+import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { readCertificateInfo } from './cert-info.js';
 import { certificatesFromPem } from './pem.js';
 
 /** The roots of the trust domain; several during an anchor rotation. */
@@ -41,6 +42,19 @@ function unusableBecause(cert: X509Certificate, now: number): string | undefined
   return undefined;
 }
 
+/**
+ * Why our DER reader refuses a certificate OpenSSL read (an over-long OID, an explicit
+ * `critical FALSE`, over 64 KiB: issue 15), or `undefined`.
+ */
+function strictDerProblem(der: Buffer): string | undefined {
+  try {
+    readCertificateInfo(der);
+    return undefined;
+  } catch (err) {
+    return describeError(err).replace(/^certificate /, '');
+  }
+}
+
 function describeSkipped(s: SkippedAnchor): string {
   return `certificate #${s.index}${s.subject === undefined ? '' : ` (${s.subject})`} ${s.reason}`;
 }
@@ -63,7 +77,7 @@ export function trustAnchorsFromPem(text: string, path: string, now: number): Tr
       skipped.push({ index: i + 1, subject: undefined, reason: 'does not parse' });
       return;
     }
-    const reason = unusableBecause(cert, now);
+    const reason = strictDerProblem(der) ?? unusableBecause(cert, now);
     if (reason === undefined) certificates.push(cert);
     else skipped.push({ index: i + 1, subject: cert.subject.replaceAll('\n', ', '), reason });
   });

@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { withExplicitFalseCritical } from '../../test/support/csr-variants.js';
 import { createTestIntermediate, createTestLeaf, createTestRoot, TEST_NOT_AFTER, TEST_NOT_BEFORE } from '../../test/support/test-ca.js';
 import { describeError, isAgentError } from '../errors.js';
 import { MAX_CERTIFICATE_BYTES, readCertificateInfo } from './cert-info.js';
@@ -50,20 +51,7 @@ describe('readCertificateInfo', () => {
 
   it('refuses a certificate that breaks the DER rules OpenSSL lets through (issue 15)', async () => {
     const root = await createTestRoot();
-    // Re-encode every non-critical extension with an explicit critical FALSE; OpenSSL reads it.
-    const [tbs, algorithm, signature] = der.sequenceOf(der.decode(root.der), 'certificate');
-    const fields = der.sequenceOf(tbs, 'tbs');
-    const extensions = der.sequenceOf(der.childrenOf(fields[fields.length - 1] as der.DerElement)[0], 'extensions').map((ext) => {
-      const parts = der.sequenceOf(ext, 'extension');
-      return parts.length === 2
-        ? der.sequence((parts[0] as der.DerElement).raw, der.boolean(false), (parts[1] as der.DerElement).raw)
-        : ext.raw;
-    });
-    const rebuilt = der.sequence(
-      der.sequence(...fields.slice(0, -1).map((f) => f.raw), der.explicit(3, der.sequence(...extensions))),
-      (algorithm as der.DerElement).raw,
-      (signature as der.DerElement).raw,
-    );
+    const rebuilt = withExplicitFalseCritical(root.der);
     assert.doesNotThrow(() => new X509Certificate(rebuilt), 'openssl accepts it');
     assert.throws(
       () => readCertificateInfo(rebuilt),

@@ -1,6 +1,7 @@
 /**
- * CSRs whose public key is encoded the ways a hostile or unusual client may encode it (compressed
- * or hybrid points, explicit curve parameters), signed properly so only the key encoding differs.
+ * Encodings a hostile or unusual client (or CA) may produce: CSRs whose public key is a
+ * compressed or hybrid point or carries explicit curve parameters, signed properly so only the
+ * key encoding differs; certificates with an explicit `critical FALSE`, which OpenSSL accepts.
  */
 import { createPrivateKey, createPublicKey, ECDH, type KeyObject, sign } from 'node:crypto';
 import * as der from '../../src/issuer/der.js';
@@ -38,4 +39,22 @@ export function csrWithSpki(privateKey: KeyObject, spki: Buffer, dnsNames: reado
 /** A P-256 private key whose encodings carry explicit curve parameters (made by the openssl CLI). */
 export function explicitParametersKey(): KeyObject {
   return createPrivateKey(opensslOk(['ecparam', '-name', 'prime256v1', '-param_enc', 'explicit', '-genkey', '-noout']));
+}
+
+/** `certificate` with every non-critical extension re-encoded with an explicit `critical FALSE`. */
+export function withExplicitFalseCritical(certificate: Buffer): Buffer {
+  const [tbs, algorithm, signature] = der.sequenceOf(der.decode(certificate), 'certificate') as [
+    der.DerElement,
+    der.DerElement,
+    der.DerElement,
+  ];
+  const fields = der.sequenceOf(tbs, 'tbs');
+  const extensions = der.sequenceOf(der.childrenOf(fields[fields.length - 1] as der.DerElement)[0], 'extensions').map((ext) => {
+    const parts = der.sequenceOf(ext, 'extension');
+    return parts.length === 2
+      ? der.sequence((parts[0] as der.DerElement).raw, der.boolean(false), (parts[1] as der.DerElement).raw)
+      : ext.raw;
+  });
+  const rebuilt = der.sequence(...fields.slice(0, -1).map((f) => f.raw), der.explicit(3, der.sequence(...extensions)));
+  return der.sequence(rebuilt, algorithm.raw, signature.raw);
 }
