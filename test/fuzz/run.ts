@@ -95,8 +95,10 @@ for (const target of targets) {
     );
     console.log(`  accepted ${report.accepted}; refused: ${refused || 'none'}`);
     const bound = target.cpuBound === false ? 'client side, not bounded' : `bound ${MAX_INPUT_CPU_MS} ms`;
-    const first = report.slowest.cpuMs === report.slowest.confirmedMs ? '' : `; ${report.slowest.cpuMs.toFixed(2)} ms on its first run`;
-    console.log(`  slowest input #${report.slowest.index}: ${report.slowest.confirmedMs.toFixed(2)} ms CPU (${bound}${first})`);
+    console.log(`  slowest input as first measured: #${report.slowest.index}, ${report.slowest.cpuMs.toFixed(2)} ms CPU`);
+    const again =
+      report.confirmed.remeasured === 0 ? 'none reached 20 ms' : `${report.confirmed.remeasured} input(s) over 20 ms run 3 times more`;
+    console.log(`  slowest confirmed: #${report.confirmed.index}, ${report.confirmed.cpuMs.toFixed(2)} ms CPU (${again}; ${bound})`);
     if (report.oidSeedCpuMs !== undefined)
       console.log(`  200 KB OID seed: ${report.oidSeedCpuMs.toFixed(3)} ms CPU (bound ${MAX_OID_SEED_CPU_MS} ms)`);
     for (const [name, value] of Object.entries(report.figures)) console.log(`  ${name}: ${value}`);
@@ -111,7 +113,7 @@ for (const target of targets) {
     }
     if (report.failures.length > 5) console.log(`  ... and ${report.failures.length - 5} more failures`);
     const slow =
-      (target.cpuBound !== false && report.slowest.confirmedMs >= MAX_INPUT_CPU_MS) || (report.oidSeedCpuMs ?? 0) >= MAX_OID_SEED_CPU_MS;
+      (target.cpuBound !== false && report.confirmed.cpuMs >= MAX_INPUT_CPU_MS) || (report.oidSeedCpuMs ?? 0) >= MAX_OID_SEED_CPU_MS;
     if (report.failures.length > 0 || (!values.smoke && slow)) broken = true;
   } finally {
     await target.teardown?.();
