@@ -11,7 +11,7 @@ import { RUN_OPTIONS, type RunOptionKind, type RunOptionSpec } from './run-optio
 /** A raw value as read from the file, before validation. */
 export type RawValue = string | boolean | readonly string[];
 
-/** What {@link readRunConfigFile} found. */
+/** What {@link parseRunConfigFile} found. */
 export interface RawConfigFile {
   /** Values of the keys that were present and had the right type, by camelCase key. */
   readonly values: ReadonlyMap<string, RawValue>;

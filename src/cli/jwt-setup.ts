@@ -18,7 +18,7 @@ import {
 import { F, type Logger } from '../log.js';
 import { createWatch, type Watch } from '../watch.js';
 
-/** Options of {@link loadJwtHandlers}. */
+/** Options of {@link setUpJwt}. */
 export interface JwtSetupOptions {
   /** `--jwt-key`; `undefined` disables JWT-SVIDs (the JWT methods answer UNIMPLEMENTED). */
   readonly path: string | undefined;
