@@ -10,7 +10,8 @@
  *   part of the attestor has an entry of its own that only a dynamic `import()` reaches, so other
  *   modes never load the Kubernetes client.
  * - Tests: a unit test beside the code belongs to its part (plus the test support code); tests
- *   under `test/` and `bench/` reach parts through their entries, and `cli` files directly.
+ *   under `test/` and `bench/` reach parts through their entries (the dynamic one too), and `cli`
+ *   files directly.
  * - No import cycles; `{@link}`s name something that exists.
  */
 import assert from 'node:assert/strict';
@@ -48,14 +49,13 @@ const EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; re
     why: '`certs create` and `run --dev` create credentials with the issuer’s CA functions',
   },
   { from: 'src/cli/run.ts', to: 'src/attestor/index.ts', why: 'composition still in the CLI' },
-  { from: 'src/cli/validate-config.ts', to: 'src/attestor/index.ts', why: '`validate` loads the kubeconfig in the CLI' },
+  { from: 'src/cli/validate-config.ts', to: 'src/attestor/kubernetes.ts', why: '`validate` loads the kubeconfig in the CLI' },
   { from: 'src/cli/validate-config.ts', to: 'src/issuer/index.ts', why: '`validate` loads the credentials in the CLI' },
   { from: 'src/cli/run.ts', to: 'src/issuer/index.ts', why: 'composition still in the CLI' },
   { from: 'src/cli/jwt-setup.ts', to: 'src/issuer/index.ts', why: 'composition still in the CLI' },
   { from: 'src/cli/k8s-setup.ts', to: 'src/attestor/index.ts', why: 'composition still in the CLI' },
+  { from: 'src/cli/k8s-setup.ts', to: 'src/attestor/kubernetes.ts', why: 'composition still in the CLI' },
   { from: 'src/cli/operations.ts', to: 'src/issuer/index.ts', why: 'composition still in the CLI' },
-  { from: 'src/attestor/k8s-attestor.ts', to: 'src/issuer/index.ts', why: 'token validator types live in the issuer' },
-  { from: 'src/attestor/token-review.ts', to: 'src/issuer/index.ts', why: 'token validator types live in the issuer' },
   { from: 'test/operations.test.ts', to: 'src/agent/health-handler.ts', why: 'health service tested without the agent' },
   { from: 'test/operations.test.ts', to: 'src/agent/protos.ts', why: 'health service tested without the agent' },
   { from: 'test/operations.test.ts', to: 'src/agent/stream-registry.ts', why: 'health service tested without the agent' },
@@ -71,7 +71,7 @@ const EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; re
 /** Modules that must not load the Kubernetes client, even indirectly (unix and dev mode, CLI clients). */
 const NO_KUBE_CLIENT = ['src/agent/index.ts', 'src/attestor/index.ts', 'src/cli/program.ts'];
 /** Of those, the ones that still load it (shrinks to nothing). */
-const KUBE_CLIENT_EXCEPTIONS = new Set(['src/agent/index.ts', 'src/attestor/index.ts']);
+const KUBE_CLIENT_EXCEPTIONS = new Set<string>([]);
 /** CLI modules that must load no agent, attestor or issuer code: the client commands. */
 const CLIENT_COMMANDS = [
   'src/cli/program.ts',
@@ -146,7 +146,7 @@ function violation(from: string, dep: Import): string | undefined {
   if (to === 'cli') return from.startsWith('test/') ? undefined : 'only tests under test/ drive cli files';
   const entry = ENTRIES[dep.target];
   if (to !== 'root' && !entry) return `${to} is reached only through its entry`;
-  if (entry === 'dynamic' && !dep.dynamic && !dep.typeOnly) return `${dep.target} is reached only through import()`;
+  if (entry === 'dynamic' && !dep.dynamic && !dep.typeOnly && !isTest(from)) return `${dep.target} is reached only through import()`;
   if (own === undefined || to === 'root') return undefined;
   return ALLOWED[own].includes(to) ? undefined : `${own} must not import ${to}`;
 }

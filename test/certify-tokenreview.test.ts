@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/index.js';
+import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/kubernetes.js';
 import {
   type Certifier,
   certifyStatus,

@@ -19,9 +19,9 @@ import {
   type IssuerCredentials,
   loadIssuer,
   loadTrustAnchors,
-  type TokenValidator,
 } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
+import type { TokenValidator } from '../src/token-validator.js';
 import { createWatch } from '../src/watch.js';
 import { createTestRoot, TEST_NOW } from './support/test-ca.js';
 

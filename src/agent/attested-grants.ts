@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import type { AccountRef } from '../identity.js';
-import type { TokenValidator } from '../issuer/index.js';
+import type { TokenValidator } from '../token-validator.js';
 
 export interface AttestedGrants extends TokenValidator {
   /** A fresh token proving `account`; pass it to Certify, then {@link revoke} it. */

@@ -8,7 +8,8 @@
  */
 import { status } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AttestationOutcome, TokenReviewObservation } from '../attestor/index.js';
+import type { AttestationOutcome } from '../attestor/index.js';
+import type { TokenReviewObservation } from '../attestor/kubernetes.js';
 import type { IssuedSvid } from './svid-store.js';
 
 /** Every metric name, each with the `svid_agent_` prefix. */

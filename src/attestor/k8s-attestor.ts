@@ -8,8 +8,8 @@
  */
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE } from '../identity.js';
-import type { TokenValidator, ValidatedToken } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
+import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 import { parseCgroupFile } from './cgroup.js';
 import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 import { assertTokenPaths, DEFAULT_TOKEN_PATHS, type FoundToken, findCallerToken } from './token-source.js';

@@ -14,8 +14,8 @@ import NodeCache from 'node-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
-import type { TokenValidator, ValidatedToken } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
+import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 import {
   DEFAULT_KUBE_TIMEOUT_MS,
   describeKubeFailure,

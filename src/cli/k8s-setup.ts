@@ -3,7 +3,7 @@
  * access check → TokenReview validator → attestor.
  */
 
-import type { AttestationObserver, TokenReviewObservation, WorkloadAttestor } from '../attestor/index.js';
+import type { AttestationObserver, WorkloadAttestor } from '../attestor/index.js';
 import {
   checkTokenReviewAccess,
   createK8sAttestor,
@@ -11,7 +11,8 @@ import {
   createTokenReviewValidator,
   KubeApiUnavailableError,
   loadKubeConfig,
-} from '../attestor/index.js';
+  type TokenReviewObservation,
+} from '../attestor/kubernetes.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunConfig } from './run-config.js';

@@ -33,7 +33,7 @@ export async function checkRunFiles(config: RunConfig, now: number = Date.now())
   }
   if (config.attestor === 'k8s') {
     // Loaded on use: the Kubernetes client is heavy, and only this attestor needs it.
-    const { loadKubeConfig } = await import('../attestor/index.js');
+    const { loadKubeConfig } = await import('../attestor/kubernetes.js');
     await check('--kubeconfig', async () => loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   }
   return problems;

@@ -10,12 +10,12 @@ import { assertLinkerdSans } from '../../test/support/san-order.js';
 import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import type { TokenValidator } from '../token-validator.js';
 import { createWatch } from '../watch.js';
 import { type Certifier, createCertifier } from './certify.js';
 import { certifyStatus } from './certify-status.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { createCsr } from './csr.js';
-import type { TokenValidator } from './token-validator.js';
 
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';

@@ -7,12 +7,12 @@ import type { Clock } from '../clock.js';
 import { AgentError, isAgentError } from '../errors.js';
 import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import type { Logger } from '../log.js';
+import type { TokenValidator } from '../token-validator.js';
 import type { Receiver } from '../watch.js';
 import type { IssuerCredentials } from './credentials.js';
 import { parseCsr } from './csr.js';
 import { checkCsr } from './csr-rules.js';
 import { randomSerial } from './serial.js';
-import type { TokenValidator } from './token-validator.js';
 
 /** `CertifyRequest` (identity = 1, token = 2, certificate_signing_request = 3). */
 export interface CertifyRequest {

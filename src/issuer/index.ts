@@ -36,5 +36,4 @@ export {
   validateJwtSvid,
 } from './jwt-svid.js';
 export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
-export type { TokenValidator, ValidatedToken } from './token-validator.js';
 export { pkcs8Of } from './x509-parts.js';

@@ -1,8 +1,9 @@
 /**
- * The issuer's view of token validation (SPEC §4). The issuer never imports the attestor: a
- * Kubernetes TokenReview implementation lives in `src/attestor` and is passed in.
+ * Token validation as both sides see it (SPEC §4): the issuer's Certify checks a token, the k8s
+ * attestor proves a caller's account with one. Shared here because the issuer never imports the
+ * attestor; the Kubernetes TokenReview implementation lives in `src/attestor/` and is passed in.
  */
-import type { AccountRef } from '../identity.js';
+import type { AccountRef } from './identity.js';
 
 /** What a valid token proves. */
 export interface ValidatedToken {
