@@ -25,7 +25,7 @@ function memory(): { heap: number; rss: number } {
   return { heap: m.heapUsed, rss: m.rss };
 }
 
-const agent = await startTestAgent({ logLevel: 'warn', shutdownTimeoutMs: 2_000 });
+const agent = await startTestAgent({ shutdownTimeoutMs: 2_000 });
 const before = memory();
 const client = spawn(
   process.execPath,
@@ -60,9 +60,9 @@ const t0 = performance.now();
 await next('open');
 const openMs = performance.now() - t0;
 const held = memory();
-const openOnAgent = agent.running.agent.openStreams();
+const openOnAgent = agent.running.workloadApi.openStreams();
 const t1 = performance.now();
-agent.running.agent.store.reissueAll(0);
+agent.running.workloadApi.store.reissueAll(0);
 await next('updated');
 const rotateMs = performance.now() - t1;
 client.kill();

@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
-import { startAgent } from '../src/cli/run.js';
+import { startAgent } from '../src/agent/index.js';
 import { createWorkloadClient, WorkloadApiError, type WorkloadClient } from '../src/cli/workload-client.js';
 import { isAgentError } from '../src/errors.js';
 import { createJwtSigningKey, type JwtSigningKey, jwtSigningKeyFrom } from '../src/issuer/index.js';
-import { startTestAgent, type TestAgent, testRunConfig, writeCredentials } from './support/agent-harness.js';
+import { makeTestDir, startTestAgent, type TestAgent, testAgentConfig, writeCredentials } from './support/agent-harness.js';
 import { type ChildEvent, finalStatus, runChild, startChild } from './support/child.js';
+import { startCli } from './support/cli-process.js';
 import { captureLogger } from './support/log-capture.js';
 
 const ROOT_ID = 'spiffe://cluster.local/ns/local/sa/root';
@@ -184,16 +185,25 @@ describe('JWT key configuration', () => {
     }
   });
 
-  test('--dev signs with the JWT key it generated', async () => {
-    const agent = await startTestAgent({ dev: true });
+  test('run --dev signs with the JWT key it generated', async () => {
+    const dir = await makeTestDir();
+    const agent = startCli(['run', '--dev', '--health-addr', ''], { cwd: dir });
     try {
-      const svids = dataOf(await runChild(['--socket', agent.socketPath, '--method', 'FetchJWTSVID', '--request', '{"audience":["a"]}']))
+      await agent.waitFor(({ stderr }) => stderr.includes('listening on workload api socket'), 'the agent to serve');
+      const socket = join(dir, '.svid-agent', 'agent.sock');
+      const svids = dataOf(await runChild(['--socket', socket, '--method', 'FetchJWTSVID', '--request', '{"audience":["a"]}']))
         .svids as Array<{ svid: string }>;
-      const loaded = agent.log.entries.find((e) => e.msg === 'loaded jwt signing key');
-      assert.equal(loaded?.path, join(agent.config.devDir, 'credentials', 'jwt.key'));
+      const loaded = agent
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg?: string; path?: string; kid?: string })
+        .find((e) => e.msg === 'loaded jwt signing key');
+      assert.equal(loaded?.path, join(dir, '.svid-agent', 'credentials', 'jwt.key'));
       assert.equal(decodeProtectedHeader(svids[0]?.svid as string).kid, loaded?.kid);
     } finally {
-      await agent.close();
+      assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr());
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
@@ -201,7 +211,7 @@ describe('JWT key configuration', () => {
     const dir = await mkdtemp(join(tmpdir(), 'svid-agent-jwt-'));
     try {
       const { issuerDir } = await writeCredentials(dir);
-      const config = testRunConfig(dir, { jwtKey: join(issuerDir, 'tls.key') });
+      const config = testAgentConfig(dir, { jwtKey: join(issuerDir, 'tls.key') });
       await assert.rejects(startAgent(config, { logger: captureLogger().logger }), (err: unknown) => {
         assert.ok(isAgentError(err, 'CREDENTIALS_INVALID'));
         assert.equal(err.message, `JWT signing key ${join(issuerDir, 'tls.key')} is an X.509 CA key; JWT-SVIDs need a key of their own`);

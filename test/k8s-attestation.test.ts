@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import type { RunConfig } from '../src/cli/run-config.js';
+import type { AgentConfig } from '../src/agent/index.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { type ChildEvent, finalStatus, firstData, firstSvid, startChild } from './support/child.js';
@@ -22,7 +22,7 @@ interface World {
   socketPath: string;
 }
 
-async function startWorld(overrides: Partial<RunConfig> = {}): Promise<World> {
+async function startWorld(overrides: Partial<AgentConfig> = {}): Promise<World> {
   const api = await startFakeKubeApi();
   const proc = await createProcFixture();
   const agent = await startTestAgent({

@@ -70,7 +70,7 @@ describe('health and metrics over HTTP', () => {
   });
 
   test('/ready turns 503 when the socket stops serving', async () => {
-    await agent.running.agent.stop();
+    await agent.running.workloadApi.stop();
     const ready = await get(`${url}/ready`);
     assert.equal(ready.status, 503);
     assert.deepEqual(JSON.parse(ready.body), { ready: false, checks: { issuer: true, issuer_chains_to_anchors: true, socket: false } });

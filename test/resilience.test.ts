@@ -93,7 +93,7 @@ test('SIGKILL, then a restart on the same socket: a retrying client gets its SVI
 });
 
 test('a stream that stops reading through 1,000 rotations: bounded heap, then the latest SVID', async () => {
-  const agent = await startTestAgent({ svidTtlMs: 40, clockSkewMs: 0, minRefreshMs: 1, logLevel: 'info' });
+  const agent = await startTestAgent({ svidTtlMs: 40, clockSkewMs: 0, minRefreshMs: 1 });
   try {
     const client = startChild(['--socket', agent.socketPath, '--count', '100000', '--timeout', '120000']);
     await client.waitFor((e) => e.event === 'data');
@@ -108,8 +108,8 @@ test('a stream that stops reading through 1,000 rotations: bounded heap, then th
     const growth = process.memoryUsage().heapUsed - heapBefore;
     // Each SVID response is ~1.6 kB; a queue of 1,000 would be visible, the ceiling is generous.
     assert.ok(growth < 64 * 1024 * 1024, `heap grew ${Math.round(growth / 1024)} kB`);
-    agent.running.agent.store.close();
-    const lease = await agent.running.agent.store.acquire({
+    agent.running.workloadApi.store.close();
+    const lease = await agent.running.workloadApi.store.acquire({
       spiffeId: 'spiffe://cluster.local/ns/local/sa/root',
       dnsName: 'root.local.serviceaccount.identity.linkerd.cluster.local',
       account: { type: 'serviceaccount', namespace: 'local', name: 'root' },

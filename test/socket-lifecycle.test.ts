@@ -11,8 +11,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startAgent } from '../src/cli/run.js';
-import { startTestAgent, testRunConfig, writeCredentials } from './support/agent-harness.js';
+import { startAgent } from '../src/agent/index.js';
+import { startTestAgent, testAgentConfig, writeCredentials } from './support/agent-harness.js';
 import { finalStatus, runChild, startChild } from './support/child.js';
 import { captureLogger } from './support/log-capture.js';
 
@@ -35,7 +35,7 @@ test('a stale socket file is replaced and served', async () => {
   const dir = await tempDir();
   try {
     await writeCredentials(dir);
-    const config = testRunConfig(dir);
+    const config = testAgentConfig(dir);
     await staleSocket(config.socket);
     const log = captureLogger();
     const running = await startAgent(config, { logger: log.logger });
@@ -57,7 +57,7 @@ test('a live socket is never taken over, and a non-socket file is never removed'
   const dir = await tempDir();
   try {
     await writeCredentials(dir);
-    const config = testRunConfig(dir);
+    const config = testAgentConfig(dir);
     const live = net.createServer().listen(config.socket);
     await new Promise((resolve) => live.once('listening', resolve));
     await assert.rejects(startAgent(config, { logger: captureLogger().logger }), (err: Error & { code?: string }) => {
@@ -70,7 +70,7 @@ test('a live socket is never taken over, and a non-socket file is never removed'
 
     const file = join(dir, 'file.sock');
     writeFileSync(file, 'precious');
-    await assert.rejects(startAgent(testRunConfig(dir, { socket: file }), { logger: captureLogger().logger }), /is not a socket/);
+    await assert.rejects(startAgent(testAgentConfig(dir, { socket: file }), { logger: captureLogger().logger }), /is not a socket/);
     assert.ok(existsSync(file));
   } finally {
     await rm(dir, { recursive: true, force: true });

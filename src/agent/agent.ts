@@ -1,145 +1,226 @@
 /**
- * The Workload API endpoint assembled: gRPC server, socket, handlers, store. `cli/run.ts`
- * builds the dependencies (credentials, attestor, certifier) and passes them in.
+ * The composition root: builds a running agent from its configuration, as SPIRE's
+ * `pkg/agent/agent.go` does for `cmd/spire-agent/cli/run`. The CLI parses the configuration and
+ * calls {@link runAgent}; tests call {@link startAgent} and stop it themselves.
+ *
+ * Order: credentials (refuse to start when unusable) → attestor (may refuse: tokenreviews denied)
+ * → JWT keys → certifier → Workload API server → credential reloader → `/live`, `/ready`,
+ * `/metrics` → socket. Everything started is closed again when a later step fails.
  */
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { WorkloadAttestor } from '../attestor/index.js';
-import type { Clock } from '../clock.js';
+
+import { createProcReader } from '../attestor/index.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
-import type { Certifier, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
+import {
+  createCertifier,
+  type IssuerCredentials,
+  loadIssuer,
+  loadTrustAnchors,
+  startCredentialReloader,
+  type TrustAnchors,
+  warnSkippedAnchors,
+} from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createWatch, type Receiver } from '../watch.js';
-import type { AttestedGrants } from './attested-grants.js';
-import { type CallOutcomes, createCallOutcomes } from './call-outcome.js';
-import { type CallerResolver, createCallerResolver } from './caller-resolver.js';
-import { createConnectionRegistry } from './connections.js';
-import { createHealthHandlers } from './health-handler.js';
-import { loadServices } from './protos.js';
-import { listenOnSocket, type SocketServer } from './socket-server.js';
-import { createStreamRegistry, type StreamRegistry } from './stream-registry.js';
-import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
-import { createWorkloadHandlers } from './workload-handler.js';
-import { createResponseCache } from './x509-response.js';
+import { createAttestedGrants } from './attested-grants.js';
+import { createAttestor } from './attestors.js';
+import type { AgentConfig } from './config.js';
+import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from './http-endpoints.js';
+import { loadJwtKeys } from './jwt-keys.js';
+import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import { createWorkloadApiServer, type WorkloadApiServer } from './workload-api-server.js';
 
-export interface WorkloadAgentOptions {
-  readonly socketPath: string;
-  readonly naming: NamingConfig;
-  readonly attestor: WorkloadAttestor;
-  readonly certifier: Certifier;
-  readonly grants: AttestedGrants;
-  readonly anchors: Receiver<TrustAnchors>;
-  readonly refresh: RefreshPolicy;
-  readonly readStartTime: (pid: number) => Promise<string | undefined>;
-  readonly clock: Clock;
+/** After an issuer swap every identity is re-issued, spread over this window (not all at once). */
+export const REISSUE_SPREAD_MS = 5_000;
+
+/** What the agent takes from its caller besides the configuration. */
+export interface AgentDeps {
   readonly logger: Logger;
-  /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
-  readonly shutdownTimeoutMs: number;
-  /**
-   * Extra Workload API handlers (JWT methods) that replace the UNIMPLEMENTED defaults; either
-   * the handlers, or a factory given what handlers need from inside the agent (the caller
-   * resolver, the stream registry, the response encoder).
-   */
-  readonly extraHandlers?: UntypedServiceImplementation | ((context: ExtraHandlerContext) => UntypedServiceImplementation);
-  /** Metrics hooks. */
-  readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
-  readonly onCallResult?: (method: string, code: string) => void;
-  readonly onStreamsChanged?: (open: number) => void;
+  /** Default the wall clock. */
+  readonly clock?: Clock;
 }
 
-/** What an `extraHandlers` factory receives. */
-export interface ExtraHandlerContext {
-  readonly resolver: CallerResolver;
-  readonly streams: StreamRegistry;
-  /** Encodes a response of a workload method once, for sharing between streams. */
-  readonly encode: (method: string, message: unknown) => Buffer;
-  /** How calls end (status, log line, metrics); use its `unary`/`stream` wrappers. */
-  readonly outcomes: CallOutcomes;
-}
-
-export interface WorkloadAgent {
-  /** Binds the socket and starts serving. */
-  start(): Promise<void>;
-  /** Ends every stream, closes connections, removes the socket; bounded by the shutdown timeout. */
+/** A started agent, and what tests and the HTTP endpoints need from it. */
+export interface RunningAgent {
+  readonly workloadApi: WorkloadApiServer;
+  readonly metrics: AgentMetrics;
+  /** Where `/live`, `/ready` and `/metrics` are served; `undefined` with `--health-addr ''`. */
+  readonly httpUrl: string | undefined;
+  /** False while the issuer in use does not chain to the trust anchors in use (a loud problem). */
+  readonly issuerChainsToAnchors: Receiver<boolean>;
+  /** Checks the credential files now instead of waiting for the file watch or the poll. */
+  reloadCredentials(): Promise<void>;
+  /** Stops serving; bounded by `--shutdown-timeout`. */
   stop(): Promise<void>;
-  /** True while serving. */
-  readonly ready: Receiver<boolean>;
-  readonly store: SvidStore;
-  /** Open Workload API streams. */
-  openStreams(): number;
 }
 
-export function createWorkloadAgent(options: WorkloadAgentOptions): WorkloadAgent {
-  const log = options.logger.child({ subsystem: 'agent' });
-  const services = loadServices();
-  const connections = createConnectionRegistry();
-  const streams = createStreamRegistry(options.onStreamsChanged);
-  const readiness = createWatch(false);
-  const store = createSvidStore({
-    certifier: options.certifier,
-    grants: options.grants,
-    refresh: options.refresh,
-    clock: options.clock,
-    logger: options.logger,
-    onIssued: options.onIssued,
-  });
-  const resolver = createCallerResolver({
-    connections,
-    attestor: options.attestor,
-    readStartTime: options.readStartTime,
-    naming: options.naming,
-  });
-  const outcomes = createCallOutcomes(options.logger, options.onCallResult);
-  const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
-  server.addService(
-    services.workload,
-    createWorkloadHandlers({
-      resolver,
-      store,
-      anchors: options.anchors,
-      responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
-      streams,
-      logger: options.logger,
-      outcomes,
-      extra:
-        typeof options.extraHandlers === 'function'
-          ? options.extraHandlers({ resolver, streams, encode: services.encodeWorkloadResponse, outcomes })
-          : options.extraHandlers,
-    }),
+/**
+ * Builds everything from the configuration and starts serving.
+ * @throws AgentError `CREDENTIALS_INVALID` / `CONFIG_INVALID` when the agent must refuse to start
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+  const { logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
+  const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
+  warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
+  const issuer = await loadIssuer(config.issuerDir, anchors, { now: clock.now() });
+  logger.info(
+    {
+      path: issuer.certificatePath,
+      subject: issuer.certificate.subject,
+      not_after: new Date(issuer.notAfter).toISOString(),
+      anchors: anchors.certificates.length,
+    },
+    'loaded issuer credentials',
   );
-  server.addService(services.health, createHealthHandlers(readiness.receiver, streams));
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  let socket: SocketServer | undefined;
-  let stopping: Promise<void> | undefined;
+  const metrics = createAgentMetrics();
+  const attestor = await createAttestor(config, logger, metrics);
+  const anchorsWatch = createWatch(anchors);
+  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
+  const chainOk = createWatch(true);
+  // What has been started, closed in reverse if a later step fails.
+  const started: Array<() => unknown> = [];
+  try {
+    const jwt = await loadJwtKeys({
+      path: config.jwtKey,
+      ttlMs: config.jwtTtlMs,
+      forbidden: () => {
+        const current = issuerWatch.receiver.get();
+        return [...(current ? [current.privateKey] : []), ...anchorsWatch.receiver.get().certificates.map((c) => c.publicKey)];
+      },
+      clock,
+      logger,
+    });
+    started.push(() => jwt.close());
+    const grants = createAttestedGrants();
+    const certifier = createCertifier({
+      issuer: issuerWatch.receiver,
+      validator: grants,
+      naming,
+      clock,
+      lifetimeMs: config.svidTtlMs,
+      clockSkewMs: config.clockSkewMs,
+      logger,
+    });
+    const proc = createProcReader({ procRoot: config.procRoot });
+    const workloadApi = createWorkloadApiServer({
+      socketPath: config.socket,
+      naming,
+      attestor,
+      certifier,
+      grants,
+      anchors: anchorsWatch.receiver,
+      refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
+      readStartTime: (pid) => proc.readStartTime(pid),
+      clock,
+      jwtKeys: jwt.keys,
+      jwtTtlMs: config.jwtTtlMs,
+      logger,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      onIssued: metrics.onIssued,
+      onCallResult: metrics.onCallResult,
+      onStreamsChanged: metrics.onStreamsChanged,
+    });
+    const reloader = await startCredentialReloader({
+      trustAnchorsPath: config.trustAnchors,
+      issuerDir: config.issuerDir,
+      initial: { anchors, issuer },
+      anchorsSink: anchorsWatch.sink,
+      issuerSink: issuerWatch.sink,
+      chainOkSink: chainOk.sink,
+      onIssuerChanged: () => workloadApi.store.reissueAll(REISSUE_SPREAD_MS),
+      clock,
+      logger,
+    });
+    started.push(() => reloader.close());
+    // Listening before the socket: probes see "not ready" rather than nothing while it starts.
+    const http = await serveHealthAndMetrics(config.healthAddr, {
+      metrics,
+      workloadApi,
+      issuer: issuerWatch.receiver,
+      anchors: anchorsWatch.receiver,
+      issuerChainsToAnchors: chainOk.receiver,
+      logger,
+    });
+    started.push(() => http?.close());
+    await workloadApi.start();
+    return {
+      workloadApi,
+      metrics,
+      httpUrl: http?.url,
+      issuerChainsToAnchors: chainOk.receiver,
+      async reloadCredentials() {
+        await reloader.reload();
+        await jwt.reload();
+      },
+      async stop() {
+        reloader.close();
+        jwt.close();
+        // `/ready` answers 503 while streams drain; the listener goes last.
+        await workloadApi.stop();
+        await http?.close();
+      },
+    };
+  } catch (err) {
+    for (const close of started.reverse()) await close();
+    throw err;
+  }
+}
 
-  return {
-    ready: readiness.receiver,
-    store,
-    openStreams: () => streams.size(),
-    async start() {
-      socket = await listenOnSocket({
-        path: options.socketPath,
-        injector,
-        connections,
-        readStartTime: options.readStartTime,
-        logger: options.logger,
-      });
-      readiness.sink.set(true);
-    },
-    stop() {
-      stopping ??= (async () => {
-        readiness.sink.set(false);
-        store.close();
-        const graceful = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-        streams.endAll();
-        const closing = socket?.close(options.shutdownTimeoutMs) ?? Promise.resolve();
-        const timer = setTimeout(() => server.forceShutdown(), options.shutdownTimeoutMs);
-        await graceful;
-        clearTimeout(timer);
-        injector.destroy();
-        await closing;
-        log.info({ path: options.socketPath }, 'workload api stopped');
-      })();
-      return stopping;
-    },
+/** What {@link runAgent} takes besides {@link AgentDeps}. */
+export interface RunAgentDeps extends AgentDeps {
+  /** Aborted when the agent should stop (SIGTERM, SIGINT). */
+  readonly signal: AbortSignal;
+  /** Called once the socket serves. */
+  readonly onServing?: () => void;
+}
+
+/**
+ * Builds the agent, serves until `signal` is aborted, then stops within `--shutdown-timeout`.
+ * @throws what {@link startAgent} throws when the agent cannot start
+ */
+export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise<void> {
+  const running = await startAgent(config, deps);
+  deps.onServing?.();
+  if (!deps.signal.aborted) await new Promise((resolve) => deps.signal.addEventListener('abort', resolve, { once: true }));
+  await running.stop();
+}
+
+/** What `/ready` and the state gauges read. */
+interface HealthSources {
+  readonly metrics: AgentMetrics;
+  readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store'>;
+  /** The issuer in use; `undefined` while none is loaded. */
+  readonly issuer: Receiver<IssuerCredentials | undefined>;
+  readonly anchors: Receiver<TrustAnchors>;
+  /** False while the issuer does not chain to the anchors (after an anchor rotation dropped its root). */
+  readonly issuerChainsToAnchors: Receiver<boolean>;
+  readonly logger: Logger;
+}
+
+/**
+ * Points the state gauges at the agent and starts the `--health-addr` listener. Ready means: an
+ * issuer is loaded, it chains to the trust anchors in use, and the Workload API socket serves
+ * (issues 5 and 6). An issuer cut off from the anchors keeps signing — workloads keep their
+ * identities — but the node reports not ready, so the problem is loud, not silent.
+ * @returns the listener, or `undefined` when `address` is `''` (metrics are still kept)
+ * @throws AgentError `CONFIG_INVALID` when the address cannot be bound
+ */
+async function serveHealthAndMetrics(address: string, sources: HealthSources): Promise<HttpEndpoints | undefined> {
+  const { workloadApi, issuer, anchors, metrics } = sources;
+  const readiness: ReadinessChecks = {
+    issuer: { get: () => issuer.get() !== undefined },
+    issuer_chains_to_anchors: sources.issuerChainsToAnchors,
+    socket: workloadApi.ready,
   };
+  metrics.observe({
+    identities: () => workloadApi.store.size(),
+    issuerNotAfterMs: () => issuer.get()?.notAfter,
+    trustAnchorsNotAfterMs: () => anchors.get().notAfter,
+    ready: () => readinessReport(readiness).ready,
+    issuerChainsToAnchors: () => sources.issuerChainsToAnchors.get(),
+  });
+  if (address === '') return undefined;
+  return startHttpEndpoints({ address, readiness, metrics, logger: sources.logger });
 }

@@ -84,14 +84,12 @@ async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
   const resolve = { fn: attested() };
   const resolver: CallerResolver = { resolve: () => resolve.fn() };
   const log = captureLogger('debug');
-  const factory = createJwtHandlers({
+  const handlers = createJwtHandlers({
     keys: options.disabled ? undefined : keys.receiver,
     trustDomain: TD,
     ttlMs: 300_000,
     clock: { now: () => now.ms },
     logger: log.logger,
-  });
-  const handlers = factory({
     resolver,
     streams: createStreamRegistry(),
     encode: services.encodeWorkloadResponse,

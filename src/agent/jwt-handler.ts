@@ -13,11 +13,13 @@ import { parseSpiffeId } from '../identity.js';
 import { type JwtKeyLookup, type JwtKeySet, type MintedJwtSvid, mintJwtSvid, validateJwtSvid } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
 import type { Receiver } from '../watch.js';
-import type { ExtraHandlerContext } from './agent.js';
-import { checkSecurityHeader } from './caller-resolver.js';
+import type { CallOutcomes } from './call-outcome.js';
+import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
 import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvidMessage } from './jwt-response.js';
 import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
 import { createLatestWriter } from './latest-writer.js';
+import type { StreamRegistry } from './stream-registry.js';
+import type { Encode } from './x509-response.js';
 
 /** Most audiences one FetchJWTSVID may ask for. */
 export const MAX_AUDIENCES = 64;
@@ -38,6 +40,12 @@ export interface JwtHandlerOptions {
   readonly logger: Logger;
   /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries. */
   readonly cache?: JwtSvidCache;
+  readonly resolver: CallerResolver;
+  readonly streams: StreamRegistry;
+  /** Encodes a response of a workload method once, for sharing between streams. */
+  readonly encode: Encode;
+  /** How calls end (status, log line, metrics). */
+  readonly outcomes: CallOutcomes;
 }
 
 /** The request messages as proto-loader decodes them; fields may be absent without `defaults: true`. */
@@ -91,11 +99,11 @@ export function requestedSpiffeId(spiffeId: string): string | undefined {
 }
 
 /**
- * Builds the JWT handlers; pass the result as `extraHandlers` to `createWorkloadAgent`.
+ * Builds the JWT methods of the `SpiffeWorkloadAPI` implementation.
  * @throws TypeError when `ttlMs` is under one second
  */
-export function createJwtHandlers(options: JwtHandlerOptions): (context: ExtraHandlerContext) => UntypedServiceImplementation {
-  const { keys, trustDomain, clock } = options;
+export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImplementation {
+  const { keys, trustDomain, clock, resolver, streams, outcomes } = options;
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   if (!(ttlMs >= 1000)) throw new TypeError('ttlMs must be at least 1000');
   const cache = options.cache ?? createJwtSvidCache();
@@ -130,46 +138,42 @@ export function createJwtHandlers(options: JwtHandlerOptions): (context: ExtraHa
     return minted;
   }
 
-  return (context) => {
-    const { resolver, streams, outcomes } = context;
-    const bundles = createJwtBundleResponses(context.encode, trustDomain);
-
-    return {
-      FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call) => {
-        // The header rule comes first for every method (SPEC §2), then SPIRE's order:
-        // request fields, then attestation.
-        checkSecurityHeader(call.metadata);
-        keyReceiver('FetchJWTSVID');
-        const audience = checkAudiences(call.request.audience ?? []);
-        const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
-        const { identity } = await resolver.resolve(call);
-        if (requested !== undefined && requested !== identity.spiffeId) {
-          throw new AgentError('NO_IDENTITY', `caller ${identity.spiffeId} is not entitled to ${requested}`);
-        }
-        return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
-      }),
-      FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call) => {
-        checkSecurityHeader(call.metadata);
-        const receiver = keyReceiver('FetchJWTBundles');
-        await resolver.resolve(call);
-        const writer = createLatestWriter(call);
-        const push = () => writer.write(bundles(receiver.get()));
-        streams.track(call, receiver.subscribe(push));
-        if (!call.cancelled) push();
-      }),
-      ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call) => {
-        checkSecurityHeader(call.metadata);
-        const receiver = keyReceiver('ValidateJWTSVID');
-        const { audience = '', svid = '' } = call.request;
-        if (audience === '') throw badRequest('audience must be specified');
-        if (svid === '') throw badRequest('svid must be specified');
-        if (Buffer.byteLength(audience) > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
-        // Any attested caller may validate; no entitlement to the token's subject is needed.
-        await resolver.resolve(call);
-        const result = await validateJwtSvid(svid, audience, { keys: lookupFor(receiver.get()), now: clock.now() });
-        log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
-        return validateJwtSvidMessage(result.spiffeId, result.claims);
-      }),
-    };
+  const bundles = createJwtBundleResponses(options.encode, trustDomain);
+  return {
+    FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call) => {
+      // The header rule comes first for every method (SPEC §2), then SPIRE's order:
+      // request fields, then attestation.
+      checkSecurityHeader(call.metadata);
+      keyReceiver('FetchJWTSVID');
+      const audience = checkAudiences(call.request.audience ?? []);
+      const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
+      const { identity } = await resolver.resolve(call);
+      if (requested !== undefined && requested !== identity.spiffeId) {
+        throw new AgentError('NO_IDENTITY', `caller ${identity.spiffeId} is not entitled to ${requested}`);
+      }
+      return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
+    }),
+    FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call) => {
+      checkSecurityHeader(call.metadata);
+      const receiver = keyReceiver('FetchJWTBundles');
+      await resolver.resolve(call);
+      const writer = createLatestWriter(call);
+      const push = () => writer.write(bundles(receiver.get()));
+      streams.track(call, receiver.subscribe(push));
+      if (!call.cancelled) push();
+    }),
+    ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call) => {
+      checkSecurityHeader(call.metadata);
+      const receiver = keyReceiver('ValidateJWTSVID');
+      const { audience = '', svid = '' } = call.request;
+      if (audience === '') throw badRequest('audience must be specified');
+      if (svid === '') throw badRequest('svid must be specified');
+      if (Buffer.byteLength(audience) > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
+      // Any attested caller may validate; no entitlement to the token's subject is needed.
+      await resolver.resolve(call);
+      const result = await validateJwtSvid(svid, audience, { keys: lookupFor(receiver.get()), now: clock.now() });
+      log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
+      return validateJwtSvidMessage(result.spiffeId, result.claims);
+    }),
   };
 }

@@ -23,8 +23,8 @@ export interface WorkloadHandlerOptions {
   readonly logger: Logger;
   /** How calls end (status, log line, metrics). */
   readonly outcomes: CallOutcomes;
-  /** Extra handlers (JWT methods) that replace the UNIMPLEMENTED defaults. */
-  readonly extra?: UntypedServiceImplementation;
+  /** The JWT methods (`jwt-handler.ts`), which answer UNIMPLEMENTED themselves when JWT-SVIDs are off. */
+  readonly jwt: UntypedServiceImplementation;
 }
 
 type Stream = ServerWritableStream<unknown, unknown>;
@@ -71,11 +71,8 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       streams.track(call, stop);
       if (!call.cancelled) push();
     }),
-    FetchJWTSVID: unimplemented('FetchJWTSVID', 'fetching JWT-SVIDs is not implemented'),
-    FetchJWTBundles: unimplemented('FetchJWTBundles', 'fetching JWT bundles is not implemented'),
-    ValidateJWTSVID: unimplemented('ValidateJWTSVID', 'validating JWT-SVIDs is not implemented'),
+    ...options.jwt,
     FetchWITSVID: unimplemented('FetchWITSVID', 'fetching WIT-SVIDs is not implemented'),
     FetchWITBundles: unimplemented('FetchWITBundles', 'fetching WIT bundles is not implemented'),
-    ...options.extra,
   };
 }

@@ -27,7 +27,7 @@ export interface CliContext {
   readonly io: CliIo;
   /** Reads a UTF-8 file (`--config`). */
   readonly readFile: (path: string) => string;
-  /** Runs the agent; default: `runAgent` from `./run.js`, imported only when `run` is used. */
+  /** Runs the agent; default: `runAgentCommand` from `./run.js`, imported only when `run` is used. */
   readonly runAgent?: (config: RunConfig, options?: RunAgentOptions) => Promise<number>;
   /**
    * How to run this program again, for the commands it prints (see `invocation.ts`); default
@@ -78,7 +78,7 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 
   withRunOptions(program.command('run').description('serve the Workload API on a unix socket')).action(async (flags: RunFlags) => {
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
-    const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgent;
+    const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgentCommand;
     setExit(await runAgent(config, { self: ctx.self }));
   });
   withRunOptions(

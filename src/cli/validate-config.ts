@@ -6,37 +6,15 @@
  * one line each, and exit 2 (the exit-code rule in docs/cli.md).
  */
 import { existsSync } from 'node:fs';
-import { describeError, isAgentError } from '../errors.js';
-import { loadIssuer, loadJwtSigningKey, loadTrustAnchors } from '../issuer/index.js';
+import { checkAgentFiles } from '../agent/index.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
 import type { RunConfig } from './run-config.js';
 
 /** Checks the files `config` names; returns one line per problem. */
-export async function checkRunFiles(config: RunConfig, now: number = Date.now()): Promise<string[]> {
-  const problems: string[] = [];
-  const check = async (what: string, load: () => Promise<unknown>): Promise<void> => {
-    try {
-      await load();
-    } catch (err) {
-      problems.push(`${what}: ${isAgentError(err) ? err.message : describeError(err)}`);
-    }
-  };
+export function checkRunFiles(config: RunConfig, now: number = Date.now()): Promise<string[]> {
   // `--dev` creates its credentials at the first run; once they exist, they are checked like any.
-  if (!config.dev || existsSync(config.trustAnchors)) {
-    await check('--trust-anchors', async () => {
-      const anchors = await loadTrustAnchors(config.trustAnchors, { now });
-      await check('--issuer-dir', () => loadIssuer(config.issuerDir, anchors, { now }));
-    });
-    const jwtKey = config.jwtKey;
-    if (jwtKey !== undefined) await check('--jwt-key', () => loadJwtSigningKey(jwtKey));
-  }
-  if (config.attestor === 'k8s') {
-    // Loaded on use: the Kubernetes client is heavy, and only this attestor needs it.
-    const { loadKubeConfig } = await import('../attestor/kubernetes.js');
-    await check('--kubeconfig', async () => loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
-  }
-  return problems;
+  return checkAgentFiles(config, { credentials: !config.dev || existsSync(config.trustAnchors), now });
 }
 
 /** Runs `validate` on an already loaded configuration; returns the exit code. */

@@ -1,12 +1,11 @@
 /**
- * Starts the real agent composition (`startAgent`) on a temp socket with freshly made
+ * Starts the real agent (`startAgent`, the composition root) on a temp socket with freshly made
  * credentials, for integration tests. Logs are captured, never printed.
  */
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningAgent, startAgent } from '../../src/cli/run.js';
-import type { RunConfig } from '../../src/cli/run-config.js';
+import { type AgentConfig, type RunningAgent, startAgent } from '../../src/agent/index.js';
 import type { Clock } from '../../src/clock.js';
 import { createIssuerCa, createTrustAnchor, type GeneratedCa } from '../../src/issuer/index.js';
 import { type CapturedLogger, captureLogger } from './log-capture.js';
@@ -32,11 +31,9 @@ export async function writeCredentials(
   return { anchor, issuer, trustAnchors, issuerDir };
 }
 
-/** A complete RunConfig for tests; override what the test is about. */
-export function testRunConfig(dir: string, overrides: Partial<RunConfig> = {}): RunConfig {
+/** A complete agent configuration for tests; override what the test is about. */
+export function testAgentConfig(dir: string, overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {
-    dev: false,
-    devDir: join(dir, 'dev'),
     socket: join(dir, 'agent.sock'),
     trustDomain: 'cluster.local',
     trustAnchors: join(dir, 'ca-bundle.crt'),
@@ -56,7 +53,6 @@ export function testRunConfig(dir: string, overrides: Partial<RunConfig> = {}): 
     maxRefreshMs: 24 * 3_600_000,
     shutdownTimeoutMs: 5_000,
     healthAddr: '',
-    logLevel: 'debug',
     ...overrides,
   };
 }
@@ -72,16 +68,16 @@ export async function makeTestDir(prefix = 'svid-agent-'): Promise<string> {
 export interface StartedAgent {
   readonly dir: string;
   readonly socketPath: string;
-  readonly config: RunConfig;
+  readonly config: AgentConfig;
   readonly running: RunningAgent;
   readonly log: CapturedLogger;
   /** Stops the agent and removes the directory. */
   close(): Promise<void>;
 }
 
-/** Starts the agent with `testRunConfig(dir, overrides)`; the credentials must already be in `dir`. */
-export async function startAgentIn(dir: string, overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<StartedAgent> {
-  const config = testRunConfig(dir, overrides);
+/** Starts the agent with `testAgentConfig(dir, overrides)`; the credentials must already be in `dir`. */
+export async function startAgentIn(dir: string, overrides: Partial<AgentConfig> = {}, deps: { clock?: Clock } = {}): Promise<StartedAgent> {
+  const config = testAgentConfig(dir, overrides);
   const log = captureLogger('debug');
   const running = await startAgent(config, { logger: log.logger, clock: deps.clock });
   return {
@@ -98,7 +94,7 @@ export async function startAgentIn(dir: string, overrides: Partial<RunConfig> = 
 }
 
 /** Starts an agent on fresh credentials; `overrides` adjust the config (paths default to the temp dir). */
-export async function startTestAgent(overrides: Partial<RunConfig> = {}, deps: { clock?: Clock } = {}): Promise<TestAgent> {
+export async function startTestAgent(overrides: Partial<AgentConfig> = {}, deps: { clock?: Clock } = {}): Promise<TestAgent> {
   const dir = await makeTestDir();
   const { anchor, issuer } = await writeCredentials(dir);
   return { ...(await startAgentIn(dir, overrides, deps)), anchor, issuer };

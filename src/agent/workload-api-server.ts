@@ -1,0 +1,143 @@
+/**
+ * The Workload API server: gRPC server, socket, handlers (X.509, JWT, health), SVID store.
+ * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
+ */
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { WorkloadAttestor } from '../attestor/index.js';
+import type { Clock } from '../clock.js';
+import type { NamingConfig } from '../identity.js';
+import type { Certifier, JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
+import type { Logger } from '../log.js';
+import { createWatch, type Receiver } from '../watch.js';
+import type { AttestedGrants } from './attested-grants.js';
+import { createCallOutcomes } from './call-outcome.js';
+import { createCallerResolver } from './caller-resolver.js';
+import { createConnectionRegistry } from './connections.js';
+import { createHealthHandlers } from './health-handler.js';
+import { createJwtHandlers } from './jwt-handler.js';
+import { loadServices } from './protos.js';
+import { listenOnSocket, type SocketServer } from './socket-server.js';
+import { createStreamRegistry } from './stream-registry.js';
+import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
+import { createWorkloadHandlers } from './workload-handler.js';
+import { createResponseCache } from './x509-response.js';
+
+/** Options of {@link createWorkloadApiServer}. */
+export interface WorkloadApiServerOptions {
+  readonly socketPath: string;
+  readonly naming: NamingConfig;
+  readonly attestor: WorkloadAttestor;
+  readonly certifier: Certifier;
+  readonly grants: AttestedGrants;
+  readonly anchors: Receiver<TrustAnchors>;
+  readonly refresh: RefreshPolicy;
+  readonly readStartTime: (pid: number) => Promise<string | undefined>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
+  readonly shutdownTimeoutMs: number;
+  /** The trust domain's JWT keys; `undefined` (no `--jwt-key`) makes the JWT methods answer UNIMPLEMENTED. */
+  readonly jwtKeys: Receiver<JwtKeySet> | undefined;
+  /** JWT-SVID lifetime (`--jwt-ttl`), ms. */
+  readonly jwtTtlMs: number;
+  /** Metrics hooks. */
+  readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
+  readonly onCallResult?: (method: string, code: string) => void;
+  readonly onStreamsChanged?: (open: number) => void;
+}
+
+/** A Workload API server on its socket. */
+export interface WorkloadApiServer {
+  /** Binds the socket and starts serving. */
+  start(): Promise<void>;
+  /** Ends every stream, closes connections, removes the socket; bounded by the shutdown timeout. */
+  stop(): Promise<void>;
+  /** True while serving. */
+  readonly ready: Receiver<boolean>;
+  readonly store: SvidStore;
+  /** Open Workload API streams. */
+  openStreams(): number;
+}
+
+export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
+  const log = options.logger.child({ subsystem: 'agent' });
+  const services = loadServices();
+  const connections = createConnectionRegistry();
+  const streams = createStreamRegistry(options.onStreamsChanged);
+  const readiness = createWatch(false);
+  const store = createSvidStore({
+    certifier: options.certifier,
+    grants: options.grants,
+    refresh: options.refresh,
+    clock: options.clock,
+    logger: options.logger,
+    onIssued: options.onIssued,
+  });
+  const resolver = createCallerResolver({
+    connections,
+    attestor: options.attestor,
+    readStartTime: options.readStartTime,
+    naming: options.naming,
+  });
+  const outcomes = createCallOutcomes(options.logger, options.onCallResult);
+  const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
+  server.addService(
+    services.workload,
+    createWorkloadHandlers({
+      resolver,
+      store,
+      anchors: options.anchors,
+      responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
+      streams,
+      logger: options.logger,
+      outcomes,
+      jwt: createJwtHandlers({
+        keys: options.jwtKeys,
+        trustDomain: options.naming.trustDomain,
+        ttlMs: options.jwtTtlMs,
+        clock: options.clock,
+        logger: options.logger,
+        resolver,
+        streams,
+        encode: services.encodeWorkloadResponse,
+        outcomes,
+      }),
+    }),
+  );
+  server.addService(services.health, createHealthHandlers(readiness.receiver, streams));
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  let socket: SocketServer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    ready: readiness.receiver,
+    store,
+    openStreams: () => streams.size(),
+    async start() {
+      socket = await listenOnSocket({
+        path: options.socketPath,
+        injector,
+        connections,
+        readStartTime: options.readStartTime,
+        logger: options.logger,
+      });
+      readiness.sink.set(true);
+    },
+    stop() {
+      stopping ??= (async () => {
+        readiness.sink.set(false);
+        store.close();
+        const graceful = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        streams.endAll();
+        const closing = socket?.close(options.shutdownTimeoutMs) ?? Promise.resolve();
+        const timer = setTimeout(() => server.forceShutdown(), options.shutdownTimeoutMs);
+        await graceful;
+        clearTimeout(timer);
+        injector.destroy();
+        await closing;
+        log.info({ path: options.socketPath }, 'workload api stopped');
+      })();
+      return stopping;
+    },
+  };
+}
