@@ -109,10 +109,14 @@ test('a stream that stops reading through 1,000 rotations: bounded heap, then th
     // Each SVID response is ~1.6 kB; a queue of 1,000 would be visible, the ceiling is generous.
     assert.ok(growth < 64 * 1024 * 1024, `heap grew ${Math.round(growth / 1024)} kB`);
     agent.running.workloadApi.store.close();
+    const account = { type: 'serviceaccount', namespace: 'local', name: 'root' };
     const lease = await agent.running.workloadApi.store.acquire({
-      spiffeId: 'spiffe://cluster.local/ns/local/sa/root',
-      dnsName: 'root.local.serviceaccount.identity.linkerd.cluster.local',
-      account: { type: 'serviceaccount', namespace: 'local', name: 'root' },
+      identity: {
+        spiffeId: 'spiffe://cluster.local/ns/local/sa/root',
+        dnsName: 'root.local.serviceaccount.identity.linkerd.cluster.local',
+        account,
+      },
+      attestation: { account, attestor: 'unix' },
     });
     const latest = lease.current().chainDer.toString('base64');
     lease.release();

@@ -4,7 +4,7 @@
  * calls {@link runAgent}; tests call {@link startAgent} and stop it themselves.
  *
  * Order: credentials (refuse to start when unusable) → attestor (may refuse: tokenreviews denied)
- * → JWT keys → certifier → Workload API server → credential reloader → `/live`, `/ready`,
+ * → JWT keys → X.509-SVID signer → Workload API server → credential reloader → `/live`, `/ready`,
  * `/metrics` → socket. Everything started is closed again when a later step fails.
  */
 
@@ -12,7 +12,7 @@ import { createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import {
-  createCertifier,
+  createX509SvidSigner,
   type IssuerCredentials,
   loadIssuer,
   loadTrustAnchors,
@@ -22,7 +22,6 @@ import {
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createWatch, type Receiver } from '../watch.js';
-import { createAttestedGrants } from './attested-grants.js';
 import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from './http-endpoints.js';
@@ -93,11 +92,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       logger,
     });
     started.push(() => jwt.close());
-    const grants = createAttestedGrants();
-    const certifier = createCertifier({
+    // The embedded issuer: signs the workload keys' public halves with the issuer in use.
+    const signer = createX509SvidSigner({
       issuer: issuerWatch.receiver,
-      validator: grants,
-      naming,
       clock,
       lifetimeMs: config.svidTtlMs,
       clockSkewMs: config.clockSkewMs,
@@ -108,8 +105,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       socketPath: config.socket,
       naming,
       attestor,
-      certifier,
-      grants,
+      issuer: signer,
       anchors: anchorsWatch.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
       readStartTime: (pid) => proc.readStartTime(pid),

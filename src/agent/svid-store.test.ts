@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
 import { test } from 'node:test';
 import { AgentError } from '../errors.js';
 import { workloadIdentityFor } from '../identity.js';
-import type { Certifier, CertifyRequest, CertifyResult } from '../issuer/index.js';
 import { silentLogger } from '../log.js';
-import { createAttestedGrants } from './attested-grants.js';
-import { createSvidStore, type SvidStore, type Timers } from './svid-store.js';
+import { createSvidStore, type IdentityHolder, type SvidStore, type Timers } from './svid-store.js';
+import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
-const web = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'web' }, naming);
-const api = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'api' }, naming);
+const webIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'web' }, naming);
+const apiIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'api' }, naming);
+const attestedAs = (identity: typeof webIdentity, podUid: string): IdentityHolder => ({
+  identity,
+  attestation: { account: identity.account, attestor: 'k8s', podUid, token: `token-of-${podUid}` },
+});
+const web = attestedAs(webIdentity, 'pod-1');
+const api = attestedAs(apiIdentity, 'pod-2');
 const HOUR = 3_600_000;
 
 /** Timers driven by the test: `advance(ms)` fires what is due. */
@@ -41,39 +47,37 @@ function manualTimers(clock: { ms: number }) {
   };
 }
 
-/** A certifier that signs nothing: it records requests and returns 24 h validity. */
-function fakeCertifier(clock: { ms: number }, fail: { next: boolean } = { next: false }) {
-  const requests: CertifyRequest[] = [];
-  const certifier: Certifier = {
-    async certify(request) {
+/** An issuing port that signs nothing: it records requests and returns 24 h validity and a ticket. */
+function fakeIssuer(clock: { ms: number }, fail: { next: boolean } = { next: false }) {
+  const requests: X509SvidRequest[] = [];
+  const issuer: X509SvidIssuer = {
+    async issueX509Svid(request) {
       requests.push(request);
       if (fail.next) throw new AgentError('ISSUER_NOT_READY', 'cert issuer not ready yet');
-      const result: CertifyResult = {
+      return {
         leaf: Buffer.from(`leaf-${requests.length}`),
         intermediates: [Buffer.from('issuer')],
         notBefore: clock.ms,
-        validUntil: clock.ms + 24 * HOUR,
+        notAfter: clock.ms + 24 * HOUR,
         serialHex: String(requests.length),
-        identity: request.identity === web.spiffeId ? web : api,
+        renewalTicket: `ticket-${requests.length}`,
       };
-      return result;
     },
   };
-  return { certifier, requests };
+  return { issuer, requests };
 }
 
 function setup(fail = { next: false }): {
   store: SvidStore;
   clock: { ms: number };
   t: ReturnType<typeof manualTimers>;
-  requests: CertifyRequest[];
+  requests: X509SvidRequest[];
 } {
   const clock = { ms: 1_000_000 };
   const t = manualTimers(clock);
-  const { certifier, requests } = fakeCertifier(clock, fail);
+  const { issuer, requests } = fakeIssuer(clock, fail);
   const store = createSvidStore({
-    certifier,
-    grants: createAttestedGrants(),
+    issuer,
     refresh: { minRefreshMs: 10_000, maxRefreshMs: 24 * HOUR },
     clock: { now: () => clock.ms },
     logger: silentLogger(),
@@ -82,14 +86,39 @@ function setup(fail = { next: false }): {
   return { store, clock, t, requests };
 }
 
-test('callers of one identity share one SVID; the agent asks Certify with the SPIFFE ID and a P-256 CSR', async () => {
+test('callers of one identity share one SVID, issued for a key the store generated', async () => {
   const { store, requests } = setup();
   const [a, b] = await Promise.all([store.acquire(web), store.acquire(web)]);
   assert.equal(requests.length, 1);
   assert.equal(a?.current(), b?.current());
-  assert.equal(requests[0]?.identity, 'spiffe://cluster.local/ns/ns/sa/web');
-  assert.ok((requests[0]?.csr.length ?? 0) > 100);
+  const request = requests[0] as X509SvidRequest;
+  assert.equal(request.identity, webIdentity);
+  assert.equal(request.reason, 'first-issuance');
+  assert.deepEqual(request.attestation, web.attestation, 'the attestation goes with it, as evidence for a remote issuer');
+  assert.equal(request.key.privateKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  const spki = createPublicKey(request.key.privateKey).export({ type: 'spki', format: 'der' });
+  assert.deepEqual(request.key.publicKeySpki, spki);
+  assert.deepEqual(a?.current().key.pkcs8, request.key.privateKey.export({ type: 'pkcs8', format: 'der' }));
   assert.equal(a?.current().chainDer.toString(), 'leaf-1issuer');
+  assert.equal(JSON.stringify(request.key), '"[workload key]"', 'the key never reaches a log line');
+});
+
+test('a rotation asks with a fresh key, the previous SVID and its ticket, and the newest holder', async () => {
+  const { store, t, requests } = setup();
+  const first = await store.acquire(web);
+  const newer = attestedAs(webIdentity, 'pod-3');
+  const second = await store.acquire(newer);
+  await t.advance(Math.floor(24 * HOUR * 0.7));
+  const rotation = requests[1] as X509SvidRequest;
+  assert.equal(rotation.reason, 'rotation');
+  assert.ok(rotation.reason === 'rotation' && rotation.previous.renewalTicket === 'ticket-1');
+  assert.ok(rotation.reason === 'rotation' && rotation.previous.key === (requests[0] as X509SvidRequest).key);
+  assert.notEqual(rotation.key, (requests[0] as X509SvidRequest).key);
+  assert.equal(rotation.attestation, newer.attestation);
+  second.release();
+  await t.advance(Math.floor(24 * HOUR * 0.7));
+  assert.equal((requests[2] as X509SvidRequest).attestation, web.attestation, 'the newest holder still connected');
+  first.release();
 });
 
 test('rotation at 70 % of the lifetime reaches every subscriber', async () => {

@@ -1,29 +1,38 @@
 /**
  * One X.509-SVID per identity, shared by every caller of that identity (SPEC §2, issue 2).
  *
- * The first caller of an identity triggers issuance (the agent makes the key and CSR and calls
- * Certify); later callers share the result. Each identity rotates at 70 % of its remaining
- * lifetime, clamped to [min, max] (`refreshIn`), and every subscriber is told. When the last
- * caller of an identity leaves, the identity is dropped, key and all.
+ * The first caller of an identity triggers issuance: the store generates the key and asks its
+ * issuing port ({@link X509SvidIssuer}) for an SVID for that identity and key; later callers share
+ * the result. Each identity rotates at 70 % of its remaining lifetime, clamped to [min, max]
+ * (`refreshIn`), with a fresh key, and every subscriber is told. When the last caller of an
+ * identity leaves, the identity is dropped, key and all.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import type { Attestation } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { type Certifier, createCsr, pkcs8Of, type RefreshPolicy, refreshIn } from '../issuer/index.js';
-import type { Logger } from '../log.js';
-import type { AttestedGrants } from './attested-grants.js';
+import { generateWorkloadKey, type RefreshPolicy, refreshIn, type WorkloadKey } from '../issuer/index.js';
+import { F, type Logger } from '../log.js';
+import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 /** An issued SVID. Immutable: rotation replaces the object. */
 export interface IssuedSvid {
   readonly spiffeId: string;
   /** DER leaf then intermediates, concatenated (the `x509_svid` encoding). */
   readonly chainDer: Buffer;
-  /** Unencrypted PKCS#8 DER (the `x509_svid_key` encoding). */
-  readonly keyPkcs8: Buffer;
+  /** Its key; `key.pkcs8` is the `x509_svid_key` encoding. */
+  readonly key: WorkloadKey;
   readonly notBefore: number;
   readonly notAfter: number;
   readonly serialHex: string;
+  /** What the issuer returned for the next rotation, if anything. Never log it. */
+  readonly renewalTicket?: string;
+}
+
+/** Who holds an identity: the caller's identity and what its attestation proved. */
+export interface IdentityHolder {
+  readonly identity: WorkloadIdentity;
+  readonly attestation: Attestation;
 }
 
 /** A caller's hold on an identity's SVID. */
@@ -42,8 +51,8 @@ export interface Timers {
 }
 
 export interface SvidStoreOptions {
-  readonly certifier: Certifier;
-  readonly grants: AttestedGrants;
+  /** The issuing port: the embedded issuer's signer, or a remote issuer. */
+  readonly issuer: X509SvidIssuer;
   readonly refresh: RefreshPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -54,10 +63,10 @@ export interface SvidStoreOptions {
 
 export interface SvidStore {
   /**
-   * Returns a lease on the identity's SVID, issuing it first when needed.
-   * Rejects with the Certify error when the first issuance fails.
+   * Returns a lease on the holder's identity's SVID, issuing it first when needed.
+   * Rejects with the issuer's error when the first issuance fails.
    */
-  acquire(identity: WorkloadIdentity): Promise<SvidLease>;
+  acquire(holder: IdentityHolder): Promise<SvidLease>;
   /** Re-issues every identity now (after an issuer change), spread over `spreadMs`. */
   reissueAll(spreadMs: number): void;
   /** Number of identities held. */
@@ -70,7 +79,8 @@ interface Entry {
   readonly identity: WorkloadIdentity;
   svid: IssuedSvid | undefined;
   ready: Promise<void>;
-  leases: number;
+  /** The attestations of the callers holding a lease, oldest first. */
+  readonly holders: Attestation[];
   timer: unknown;
   readonly listeners: Set<(svid: IssuedSvid) => void>;
 }
@@ -81,30 +91,36 @@ const nodeTimers: Timers = {
 };
 
 export function createSvidStore(options: SvidStoreOptions): SvidStore {
-  const { certifier, grants, clock, refresh } = options;
+  const { issuer, clock, refresh } = options;
   const timers = options.timers ?? nodeTimers;
-  const log = options.logger.child({ subsystem: 'svid_store' });
+  const log = options.logger.child({ [F.subsystem]: 'svid_store' });
   const entries = new Map<string, Entry>();
   let closed = false;
 
-  async function issue(identity: WorkloadIdentity): Promise<IssuedSvid> {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const csr = createCsr({ privateKey, uris: [identity.spiffeId] });
-    const token = grants.grant(identity.account);
-    try {
-      const result = await certifier.certify({ identity: identity.spiffeId, token, csr });
-      return {
-        spiffeId: identity.spiffeId,
-        chainDer: Buffer.concat([result.leaf, ...result.intermediates]),
-        keyPkcs8: pkcs8Of(privateKey, 'prime256v1'),
-        notBefore: result.notBefore,
-        notAfter: result.validUntil,
-        serialHex: result.serialHex,
-      };
-    } finally {
-      grants.revoke(token);
-    }
+  /** A fresh key, and an SVID for it from the issuing port. */
+  async function issue(entry: Entry, attestation: Attestation): Promise<IssuedSvid> {
+    const { identity } = entry;
+    const key = generateWorkloadKey();
+    const request: X509SvidRequest = entry.svid
+      ? { identity, key, attestation, reason: 'rotation', previous: entry.svid }
+      : { identity, key, attestation, reason: 'first-issuance' };
+    const issued = await issuer.issueX509Svid(request);
+    return {
+      spiffeId: identity.spiffeId,
+      chainDer: Buffer.concat([issued.leaf, ...issued.intermediates]),
+      key,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      serialHex: issued.serialHex,
+      ...(issued.renewalTicket !== undefined ? { renewalTicket: issued.renewalTicket } : {}),
+    };
   }
+
+  const logFields = (svid: IssuedSvid) => ({
+    [F.spiffeId]: svid.spiffeId,
+    [F.serial]: svid.serialHex,
+    [F.notAfter]: new Date(svid.notAfter).toISOString(),
+  });
 
   function schedule(entry: Entry, delayMs: number): void {
     if (closed) return;
@@ -113,19 +129,20 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   }
 
   async function rotate(entry: Entry): Promise<void> {
-    if (entries.get(entry.identity.spiffeId) !== entry) return;
+    const newest = entry.holders.at(-1);
+    if (entries.get(entry.identity.spiffeId) !== entry || newest === undefined) return;
     try {
-      const svid = await issue(entry.identity);
+      const svid = await issue(entry, newest);
       if (entries.get(entry.identity.spiffeId) !== entry) return;
       entry.svid = svid;
-      log.info({ spiffe_id: svid.spiffeId, serial: svid.serialHex, not_after: new Date(svid.notAfter).toISOString() }, 'rotated svid');
+      log.info(logFields(svid), 'rotated svid');
       options.onIssued?.(svid, true);
       for (const listener of [...entry.listeners]) listener(svid);
       schedule(entry, refreshIn(clock.now(), svid.notAfter, refresh));
     } catch (err) {
       // Keep serving the current SVID and try again; refreshIn never returns less than min.
       const retryMs = entry.svid ? refreshIn(clock.now(), entry.svid.notAfter, refresh) : refresh.minRefreshMs;
-      log.warn({ spiffe_id: entry.identity.spiffeId, error: describeError(err), retry_ms: retryMs }, 'svid rotation failed');
+      log.warn({ [F.spiffeId]: entry.identity.spiffeId, [F.error]: describeError(err), retry_ms: retryMs }, 'svid rotation failed');
       schedule(entry, retryMs);
     }
   }
@@ -134,11 +151,11 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     timers.clearTimeout(entry.timer);
     entry.listeners.clear();
     if (entries.get(entry.identity.spiffeId) === entry) entries.delete(entry.identity.spiffeId);
-    log.debug({ spiffe_id: entry.identity.spiffeId }, 'dropped identity with no callers');
+    log.debug({ [F.spiffeId]: entry.identity.spiffeId }, 'dropped identity with no callers');
   }
 
-  function lease(entry: Entry): SvidLease {
-    entry.leases++;
+  function lease(entry: Entry, attestation: Attestation): SvidLease {
+    entry.holders.push(attestation);
     const mine = new Set<(svid: IssuedSvid) => void>();
     let released = false;
     return {
@@ -155,19 +172,20 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
         if (released) return;
         released = true;
         for (const listener of mine) entry.listeners.delete(listener);
-        if (--entry.leases === 0) drop(entry);
+        entry.holders.splice(entry.holders.lastIndexOf(attestation), 1);
+        if (entry.holders.length === 0) drop(entry);
       },
     };
   }
 
   return {
-    async acquire(identity) {
+    async acquire({ identity, attestation }) {
       let entry = entries.get(identity.spiffeId);
       if (!entry) {
-        const created: Entry = { identity, svid: undefined, ready: Promise.resolve(), leases: 0, timer: undefined, listeners: new Set() };
-        created.ready = issue(identity).then((svid) => {
+        const created: Entry = { identity, svid: undefined, ready: Promise.resolve(), holders: [], timer: undefined, listeners: new Set() };
+        created.ready = issue(created, attestation).then((svid) => {
           created.svid = svid;
-          log.info({ spiffe_id: svid.spiffeId, serial: svid.serialHex, not_after: new Date(svid.notAfter).toISOString() }, 'issued svid');
+          log.info(logFields(svid), 'issued svid');
           options.onIssued?.(svid, false);
           schedule(created, refreshIn(clock.now(), svid.notAfter, refresh));
         });
@@ -178,7 +196,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
         entries.set(identity.spiffeId, created);
         entry = created;
       }
-      const held = lease(entry);
+      const held = lease(entry, attestation);
       try {
         await entry.ready;
       } catch (err) {

@@ -6,10 +6,9 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
-import type { Certifier, JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
+import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createWatch, type Receiver } from '../watch.js';
-import type { AttestedGrants } from './attested-grants.js';
 import { createCallOutcomes } from './call-outcome.js';
 import { createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
@@ -21,14 +20,15 @@ import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
 import { createWorkloadHandlers } from './workload-handler.js';
 import { createResponseCache } from './x509-response.js';
+import type { X509SvidIssuer } from './x509-svid-issuer.js';
 
 /** Options of {@link createWorkloadApiServer}. */
 export interface WorkloadApiServerOptions {
   readonly socketPath: string;
   readonly naming: NamingConfig;
   readonly attestor: WorkloadAttestor;
-  readonly certifier: Certifier;
-  readonly grants: AttestedGrants;
+  /** Where the SVID store gets X.509-SVIDs: the embedded issuer's signer, or a remote issuer. */
+  readonly issuer: X509SvidIssuer;
   readonly anchors: Receiver<TrustAnchors>;
   readonly refresh: RefreshPolicy;
   readonly readStartTime: (pid: number) => Promise<string | undefined>;
@@ -66,8 +66,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const streams = createStreamRegistry(options.onStreamsChanged);
   const readiness = createWatch(false);
   const store = createSvidStore({
-    certifier: options.certifier,
-    grants: options.grants,
+    issuer: options.issuer,
     refresh: options.refresh,
     clock: options.clock,
     logger: options.logger,

@@ -49,9 +49,10 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
 
   return {
     FetchX509SVID: outcomes.stream('FetchX509SVID', async (call) => {
-      const { identity, caller } = await resolver.resolve(call);
+      const resolved = await resolver.resolve(call);
+      const { identity, caller } = resolved;
       log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
-      const lease = await store.acquire(identity);
+      const lease = await store.acquire(resolved);
       const writer = createLatestWriter(call);
       const push = () => writer.write(responses.x509Svid(lease.current(), anchors.get()));
       const stopSvid = lease.subscribe(push);

@@ -11,7 +11,7 @@ export type Encode = (method: string, message: unknown) => Buffer;
 /** The `X509SVIDResponse` message for one SVID (full state, never a delta). */
 export function x509SvidMessage(svid: IssuedSvid, anchors: TrustAnchors): unknown {
   return {
-    svids: [{ spiffe_id: svid.spiffeId, x509_svid: svid.chainDer, x509_svid_key: svid.keyPkcs8, bundle: anchors.bundleDer, hint: '' }],
+    svids: [{ spiffe_id: svid.spiffeId, x509_svid: svid.chainDer, x509_svid_key: svid.key.pkcs8, bundle: anchors.bundleDer, hint: '' }],
     crl: [],
     federated_bundles: {},
   };

@@ -88,21 +88,25 @@ describe('k8s attestor', () => {
     if (secret) assert.ok(!logs.text().includes(secret), 'the token is never logged');
   }
 
-  const expectAttested = (attestation: Attestation): void =>
+  /** The attestation keeps the token that proved it, as evidence for a remote issuer. */
+  const expectAttested = (attestation: Attestation, token: string): void =>
     assert.deepEqual(attestation, {
       account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
       attestor: K8S_ATTESTOR_NAME,
       podUid: POD_P.uid,
+      token,
     });
 
   test('happy path: the projected token file, no token on the wire (the Linkerd proxy)', async () => {
-    await callerInPodP(await mint());
-    expectAttested(await attestor.attest(request()));
+    const token = await mint();
+    await callerInPodP(token);
+    expectAttested(await attestor.attest(request()), token);
   });
 
   test('happy path: a presented bearer token of its own pod', async () => {
     await callerInPodP();
-    expectAttested(await attestor.attest(request(await mint())));
+    const token = await mint();
+    expectAttested(await attestor.attest(request(token)), token);
   });
 
   test('a token of pod Q presented by a process of pod P', async () => {
@@ -211,7 +215,7 @@ describe('k8s attestor', () => {
     api.hang();
     await expectRefused(request(), 'ATTESTATION_UNAVAILABLE', UNAVAILABLE_REASONS.apiUnavailable, token);
     await api.restore();
-    expectAttested(await attestor.attest(request()));
+    expectAttested(await attestor.attest(request()), token);
   });
 
   test('/proc unreadable: ATTESTATION_UNAVAILABLE', async () => {
@@ -223,11 +227,12 @@ describe('k8s attestor', () => {
 
   test('the world changing during the TokenReview is visible to the start-time re-check', async () => {
     // The agent re-reads the start time after attest(); a PID recycled mid-review must show.
-    await callerInPodP(await mint());
+    const token = await mint();
+    await callerInPodP(token);
     const reader = createProcReader({ procRoot: fixture.root });
     const startTime = await reader.readStartTime(PID);
     api.onTokenReview = () => fixture.setStartTime(PID, String(Number(startTime) + 1));
-    expectAttested(await attestor.attest(request()));
+    expectAttested(await attestor.attest(request()), token);
     assert.notEqual(await reader.readStartTime(PID), startTime);
   });
 

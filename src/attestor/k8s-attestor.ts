@@ -199,7 +199,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     });
     const unbound = checkTokenBinding(validated, podUid, options.nodeName);
     if (unbound) throw refuse(unbound.reason, unbound.message);
-    return { account: validated.account, attestor: K8S_ATTESTOR_NAME, podUid };
+    return { account: validated.account, attestor: K8S_ATTESTOR_NAME, podUid, token: found.token };
   }
 
   return {

@@ -37,8 +37,13 @@ export interface Attestation {
   readonly account: AccountRef;
   /** Name of the attestor that decided (`unix`, `k8s`). */
   readonly attestor: string;
-  /** The caller's pod, when known. */
+  /** The caller's pod, from its cgroup, when known. */
   readonly podUid?: string;
+  /**
+   * The service-account token that proved the account (k8s attestor), kept as evidence for an
+   * issuer that checks it itself. Never log it.
+   */
+  readonly token?: string;
 }
 
 /**

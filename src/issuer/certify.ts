@@ -1,10 +1,11 @@
 /**
- * Linkerd's `Certify` (SPEC §4) as a function: the order of checks and their error codes are
- * the contract; `certify-status.ts` maps the codes to gRPC statuses. The agent uses it for
- * every SVID it issues, and a Certify gRPC server can reuse it unchanged.
+ * Linkerd's `Certify` (SPEC §4) as a function, for a Certify gRPC server: the order of checks and
+ * their error codes are the contract; `certify-status.ts` maps the codes to gRPC statuses. After
+ * its CSR and token checks it signs with the same {@link createX509SvidSigner} the agent's
+ * embedded issuer uses; CSRs exist only here, where they cross the network.
  */
 import type { Clock } from '../clock.js';
-import { AgentError, isAgentError } from '../errors.js';
+import { AgentError } from '../errors.js';
 import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { TokenValidator } from '../token-validator.js';
@@ -12,7 +13,7 @@ import type { Receiver } from '../watch.js';
 import type { IssuerCredentials } from './credentials.js';
 import { parseCsr } from './csr.js';
 import { checkCsr } from './csr-rules.js';
-import { randomSerial } from './serial.js';
+import { createX509SvidSigner, type SignedX509Svid } from './x509-svid-signer.js';
 
 /** `CertifyRequest` (identity = 1, token = 2, certificate_signing_request = 3). */
 export interface CertifyRequest {
@@ -24,16 +25,10 @@ export interface CertifyRequest {
   readonly csr: Uint8Array;
 }
 
-/** `CertifyResponse`, plus what the caller needs to rotate and log. */
-export interface CertifyResult {
-  /** DER leaf. */
-  readonly leaf: Buffer;
-  /** DER issuer, then the rest of the issuer's certificate file. */
-  readonly intermediates: readonly Buffer[];
-  /** Leaf notBefore / notAfter (valid_until), ms since the epoch. */
-  readonly notBefore: number;
+/** `CertifyResponse` (leaf, intermediates, valid_until), plus what the caller needs to log. */
+export interface CertifyResult extends SignedX509Svid {
+  /** The leaf's notAfter, as Linkerd names it. */
   readonly validUntil: number;
-  readonly serialHex: string;
   readonly identity: WorkloadIdentity;
 }
 
@@ -65,15 +60,12 @@ const SUPPORTED_LEAF_CURVES = new Set(['prime256v1', 'secp384r1']);
 
 /** Creates a {@link Certifier}. */
 export function createCertifier(options: CertifierOptions): Certifier {
-  const { naming, clock, lifetimeMs, clockSkewMs, validator } = options;
-  if (!(lifetimeMs > 0)) throw new TypeError('lifetimeMs must be positive');
-  if (!(clockSkewMs >= 0)) throw new TypeError('clockSkewMs must not be negative');
-  const log = options.logger.child({ subsystem: 'certify' });
+  const { naming, validator, clock } = options;
+  const signer = createX509SvidSigner(options);
 
   return {
     async certify(request, { signal } = {}) {
-      const issuer = options.issuer.get();
-      if (!issuer) throw new AgentError('ISSUER_NOT_READY', 'cert issuer not ready yet');
+      const issuer = signer.issuerInUse();
       if (!request.identity) throw new AgentError('INVALID_REQUEST', 'missing identity');
       if (!request.token) throw new AgentError('INVALID_REQUEST', 'missing token');
       if (!request.csr || request.csr.length === 0) throw new AgentError('INVALID_REQUEST', 'missing certificate signing request');
@@ -104,31 +96,8 @@ export function createCertifier(options: CertifierOptions): Certifier {
       if (csr.publicKeyAlgorithm !== 'ec' || !curve || !SUPPORTED_LEAF_CURVES.has(curve)) {
         throw new AgentError('SIGNING_FAILED', `CSR must contain an ECDSA P-256 or P-384 public key, found ${csr.publicKeyAlgorithm}`);
       }
-      const now = clock.now();
-      const notBefore = now - clockSkewMs;
-      const notAfter = Math.min(now + lifetimeMs + clockSkewMs, issuer.notAfter);
-      if (notAfter <= now) throw new AgentError('SIGNING_FAILED', 'issuer chain has expired');
-      const serial = randomSerial();
-      let leaf: Buffer;
-      try {
-        leaf = issuer.signer.sign({
-          serial,
-          notBefore,
-          notAfter,
-          subjectPublicKeySpki: csr.publicKeySpki,
-          spiffeId: identity.spiffeId,
-          dnsName: identity.dnsName,
-        });
-      } catch (err) {
-        if (isAgentError(err)) throw err;
-        throw new AgentError('SIGNING_FAILED', 'signing the certificate failed', { cause: err });
-      }
-      const serialHex = serial.toString('hex');
-      log.debug(
-        { spiffe_id: identity.spiffeId, serial: serialHex, not_after: new Date(notAfter).toISOString() },
-        'issued leaf certificate',
-      );
-      return { leaf, intermediates: issuer.chainDer, notBefore, validUntil: notAfter, serialHex, identity };
+      const signed = signer.sign(identity, csr.publicKeySpki);
+      return { ...signed, validUntil: signed.notAfter, identity };
     },
   };
 }

@@ -36,4 +36,11 @@ export {
   validateJwtSvid,
 } from './jwt-svid.js';
 export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
+export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export { pkcs8Of } from './x509-parts.js';
+export {
+  createX509SvidSigner,
+  type SignedX509Svid,
+  type X509SvidSigner,
+  type X509SvidSignerOptions,
+} from './x509-svid-signer.js';

@@ -95,63 +95,70 @@ export function nistCurveByOid(oid: string): NistCurve | undefined {
   return EC_CURVES.find((c) => c.oid === oid);
 }
 
-/**
- * The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key).
- * `namedCurve`, OpenSSL's name of an EC key's curve, saves looking it up when already known.
- *
- * OpenSSL 3's SPKI encoder costs ~150 µs a call, while a SEC1 export (`i2d_ECPrivateKey`) costs
- * ~15 µs and carries the public point, so for NIST EC private keys the SPKI is assembled here
- * (RFC 5480: named curve, uncompressed point). Not from a JWK export, though that is as fast: on
- * Node 20, exporting a JWK from a key made by `generateKeyPairSync` can deadlock the process
- * when a garbage collection frees the key-generation job during the export (reproduced on
- * 20.20.2; see docs/performance.md).
- */
-export function spkiOf(key: KeyObject, namedCurve?: string): Buffer {
+/** The NIST curve of an EC private key by OpenSSL name, when it is one of {@link EC_CURVES}. */
+function nistCurveOf(key: KeyObject, namedCurve: string | undefined) {
   // asymmetricKeyDetails builds a new object on every read, so callers that know the curve pass it.
-  const isEcPrivate = key.type === 'private' && key.asymmetricKeyType === 'ec';
-  const curveName = isEcPrivate ? (namedCurve ?? key.asymmetricKeyDetails?.namedCurve) : undefined;
-  const curve = curveName === undefined ? undefined : EC_CURVES.find((c) => c.openssl === curveName);
-  if (curve) {
-    const sec1 = key.export({ type: 'sec1', format: 'der' });
-    try {
-      const point = publicPointOfSec1(sec1, 1 + 2 * curve.coordinateLength);
-      if (point) return der.sequence(curve.algorithmIdentifier, der.bitString(point));
-    } finally {
-      sec1.fill(0);
-    }
-  }
-  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec') return undefined;
+  const name = namedCurve ?? key.asymmetricKeyDetails?.namedCurve;
+  return name === undefined ? undefined : EC_CURVES.find((c) => c.openssl === name);
 }
 
 /**
- * Unencrypted PKCS#8 DER (RFC 5208) of a private key, as `export({ type: 'pkcs8' })` makes it.
- * For NIST EC keys it is assembled from a SEC1 export (~15 µs instead of ~80 µs for OpenSSL 3's
- * PKCS#8 encoder): the inner ECPrivateKey keeps version, private key and public key and drops the
- * `[0]` curve parameters, exactly as OpenSSL writes it (strict readers such as ring refuse the
- * parameters there). Tests check the bytes equal Node's own export.
+ * The SubjectPublicKeyInfo and the unencrypted PKCS#8 of a NIST EC private key, both from one
+ * SEC1 export (`i2d_ECPrivateKey`, ~15 µs; OpenSSL 3's SPKI encoder costs ~150 µs and its PKCS#8
+ * encoder 70-110 µs). Not from a JWK export, though that is as fast: on Node 20, exporting a JWK
+ * from a key made by `generateKeyPairSync` can deadlock the process when a garbage collection
+ * frees the key-generation job during the export (reproduced on 20.20.2; docs/performance.md).
+ *
+ * The SPKI is RFC 5480's (named curve, uncompressed point). The PKCS#8 is byte for byte what
+ * `export({ type: 'pkcs8' })` makes: the inner ECPrivateKey keeps version, private key and public
+ * key and drops the `[0]` curve parameters, as OpenSSL writes it (strict readers such as ring
+ * refuse the parameters there). Tests check both against Node's own exports.
+ * @returns `undefined` for any other key (RSA, Ed25519, a public key)
  */
-export function pkcs8Of(key: KeyObject, namedCurve?: string): Buffer {
-  const curveName =
-    key.type === 'private' && key.asymmetricKeyType === 'ec' ? (namedCurve ?? key.asymmetricKeyDetails?.namedCurve) : undefined;
-  const curve = curveName === undefined ? undefined : EC_CURVES.find((c) => c.openssl === curveName);
-  if (!curve) return key.export({ type: 'pkcs8', format: 'der' });
+export function ecKeyEncodings(key: KeyObject, namedCurve?: string): { spki: Buffer; pkcs8: Buffer } | undefined {
+  const curve = nistCurveOf(key, namedCurve);
+  if (!curve) return undefined;
   const sec1 = key.export({ type: 'sec1', format: 'der' });
   try {
-    const inner = der.sequence(
-      ...der
-        .sequenceOf(der.decode(sec1), 'ec private key')
-        .filter((el) => el.tag !== 0xa0)
-        .map((el) => el.raw),
-    );
-    return der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner));
+    const fields = der.sequenceOf(der.decode(sec1), 'ec private key');
+    const point = publicPointOf(fields, 1 + 2 * curve.coordinateLength);
+    if (!point) return undefined;
+    const inner = der.sequence(...fields.filter((el) => el.tag !== 0xa0).map((el) => el.raw));
+    return {
+      spki: der.sequence(curve.algorithmIdentifier, der.bitString(point)),
+      pkcs8: der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner)),
+    };
   } finally {
     sec1.fill(0);
   }
 }
 
-/** The `[1] publicKey` of an RFC 5915 ECPrivateKey when it is an uncompressed point, copied. */
-function publicPointOfSec1(sec1: Buffer, pointLength: number): Buffer | undefined {
-  const field = der.sequenceOf(der.decode(sec1), 'ec private key').find((el) => el.tag === 0xa1);
+/**
+ * The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key); for NIST
+ * EC private keys from a SEC1 export ({@link ecKeyEncodings}). `namedCurve`, OpenSSL's name of an
+ * EC key's curve, saves looking it up when already known.
+ */
+export function spkiOf(key: KeyObject, namedCurve?: string): Buffer {
+  const encoded = ecKeyEncodings(key, namedCurve);
+  if (encoded) {
+    encoded.pkcs8.fill(0);
+    return encoded.spki;
+  }
+  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
+}
+
+/**
+ * Unencrypted PKCS#8 DER (RFC 5208) of a private key, as `export({ type: 'pkcs8' })` makes it;
+ * for NIST EC keys from a SEC1 export ({@link ecKeyEncodings}).
+ */
+export function pkcs8Of(key: KeyObject, namedCurve?: string): Buffer {
+  return ecKeyEncodings(key, namedCurve)?.pkcs8 ?? key.export({ type: 'pkcs8', format: 'der' });
+}
+
+/** The `[1] publicKey` of an RFC 5915 ECPrivateKey's fields when it is an uncompressed point, copied. */
+function publicPointOf(fields: readonly der.DerElement[], pointLength: number): Buffer | undefined {
+  const field = fields.find((el) => el.tag === 0xa1);
   if (!field) return undefined;
   const { unusedBits, bytes } = der.readBitString(der.childrenOf(field)[0], 'ec public key');
   return unusedBits === 0 && bytes.length === pointLength && bytes[0] === 0x04 ? Buffer.from(bytes) : undefined;

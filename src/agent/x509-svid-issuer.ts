@@ -1,0 +1,55 @@
+/**
+ * The issuing port of the SVID store: where an X.509-SVID comes from for an identity and the key
+ * the store generated for it. The embedded issuer (`createX509SvidSigner` of the issuer) signs
+ * the public key directly and ignores the rest; a remote issuer builds a CSR from the private key
+ * and sends, with it, the evidence of the attestation on a first issuance, and what the previous
+ * issuance returned (a renewal ticket) on a rotation. CSRs exist only where they cross the network.
+ */
+import type { Attestation } from '../attestor/index.js';
+import type { WorkloadIdentity } from '../identity.js';
+import type { WorkloadKey } from '../issuer/index.js';
+
+/** An SVID the store holds, as far as an issuer needs to know it for a rotation. */
+export interface PreviousX509Svid {
+  /** Its key: proves possession to a remote issuer. */
+  readonly key: WorkloadKey;
+  readonly notAfter: number;
+  /** What the issuer returned with it for its renewal, if anything. */
+  readonly renewalTicket?: string;
+}
+
+/** One request to the port. */
+export type X509SvidRequest = {
+  readonly identity: WorkloadIdentity;
+  /** Freshly generated for this SVID; the SVID certifies its public half. */
+  readonly key: WorkloadKey;
+  /**
+   * What the attestor proved about a caller holding the identity: on a first issuance the caller
+   * that asked, on a rotation the newest caller still connected. Holds the workload's token when
+   * the attestor used one (never log it).
+   */
+  readonly attestation: Attestation;
+} & ({ readonly reason: 'first-issuance' } | { readonly reason: 'rotation'; readonly previous: PreviousX509Svid });
+
+/** What the port returns: the certificates, and what the store keeps for the next rotation. */
+export interface X509SvidIssuance {
+  /** DER leaf. */
+  readonly leaf: Buffer;
+  /** DER intermediates after the leaf, in order. */
+  readonly intermediates: readonly Buffer[];
+  /** Leaf validity, ms since the epoch. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly serialHex: string;
+  /** Opaque to the store, handed back in `previous` on the next rotation. Never log it. */
+  readonly renewalTicket?: string;
+}
+
+/** Issues X.509-SVIDs for the SVID store. */
+export interface X509SvidIssuer {
+  /**
+   * @throws AgentError: `ISSUER_NOT_READY`, `SIGNING_FAILED` (embedded), or whatever a remote
+   *   issuer's failure maps to; the store keeps serving the current SVID and retries
+   */
+  issueX509Svid(request: X509SvidRequest, options?: { readonly signal?: AbortSignal }): Promise<X509SvidIssuance>;
+}
