@@ -8,7 +8,7 @@
  * `/metrics` → socket. Everything started is closed again when a later step fails.
  */
 
-import { createProcReader } from '../attestor/index.js';
+import { createPeerTracker, createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import {
@@ -100,7 +100,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       clockSkewMs: config.clockSkewMs,
       logger,
     });
-    const proc = createProcReader({ procRoot: config.procRoot });
+    const peers = createPeerTracker({ proc: createProcReader({ procRoot: config.procRoot }) });
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
       naming,
@@ -108,7 +108,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       issuer: signer,
       anchors: anchorsWatch.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
-      readStartTime: (pid) => proc.readStartTime(pid),
+      peers,
       clock,
       jwtKeys: jwt.keys,
       jwtTtlMs: config.jwtTtlMs,

@@ -1,6 +1,6 @@
 /**
- * Who is calling: the security header rule, the connection's kernel credentials, the attestor,
- * and the PID-reuse re-check (SPEC §2, §6). Handlers call {@link CallerResolver.resolve} first.
+ * Who is calling: the security header rule, the connection's tracked peer, the attestor, and the
+ * peer tracker's PID-reuse re-check (SPEC §2, §6). Handlers call {@link CallerResolver.resolve} first.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { type Attestation, type Caller, parseBearerAuthorization, type WorkloadAttestor } from '../attestor/index.js';
@@ -42,7 +42,6 @@ export function bearerToken(metadata: Metadata): string | undefined {
 export interface CallerResolverOptions {
   readonly connections: ConnectionRegistry;
   readonly attestor: WorkloadAttestor;
-  readonly readStartTime: (pid: number) => Promise<string | undefined>;
   readonly naming: NamingConfig;
 }
 
@@ -55,22 +54,15 @@ export interface CallerResolver {
 }
 
 export function createCallerResolver(options: CallerResolverOptions): CallerResolver {
-  const { connections, attestor, readStartTime, naming } = options;
+  const { connections, attestor, naming } = options;
   return {
     async resolve(call, signal) {
       checkSecurityHeader(call.metadata);
-      const pending = connections.lookup(call.getPeer());
-      if (!pending) throw new AgentError('ATTESTATION_UNAVAILABLE', 'call arrived on an unknown connection');
-      const caller = await pending;
-      if (caller.startTime === undefined) {
-        throw new AgentError('ATTESTATION_UNAVAILABLE', `could not read the start time of caller pid ${caller.peer.pid}`);
-      }
+      const peer = connections.lookup(call.getPeer());
+      if (!peer) throw new AgentError('ATTESTATION_UNAVAILABLE', 'call arrived on an unknown connection');
+      const caller = await peer.caller();
       const attestation = await attestor.attest({ caller, bearerToken: bearerToken(call.metadata), signal });
-      // A process that exited during attestation may have handed its PID to another one.
-      const now = await readStartTime(caller.peer.pid).catch(() => undefined);
-      if (now !== caller.startTime) {
-        throw new AgentError('NO_IDENTITY', `caller pid ${caller.peer.pid} is no longer the process that connected`);
-      }
+      await peer.checkAlive();
       return { caller, attestation, identity: workloadIdentityFor(attestation.account, naming) };
     },
   };

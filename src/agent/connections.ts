@@ -1,40 +1,34 @@
 /**
- * Which process is on the other end of each connection. The socket server records the caller
- * when it accepts a connection; handlers find it again through `call.getPeer()`, which grpc-js
- * builds from the socket's `remoteAddress` — shadowed here with `uds:<n>` (node-stack.md §1a).
+ * Open Workload API connections and the peer tracked for each, so that a call finds the process
+ * on the other end of its connection (`call.getPeer()`, through `grpc-peer-address.ts`).
  */
 import type { Socket } from 'node:net';
-import type { Caller, PeerCredentials } from '../attestor/index.js';
-
-const PREFIX = 'uds:';
+import type { TrackedPeer } from '../attestor/index.js';
+import type { PeerAddresses } from './grpc-peer-address.js';
 
 export interface ConnectionRegistry {
-  /** Records an accepted socket and tags it so that its calls can be traced back to it. */
-  add(socket: Socket, peer: PeerCredentials, startTime: Promise<string | undefined>): string;
-  /** The caller of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
-  lookup(peer: string): Promise<Caller> | undefined;
+  /** Names an accepted socket (its calls report the name as their peer). */
+  name(socket: Socket): string;
+  /** Records the peer of a named socket until the socket closes. */
+  add(socket: Socket, connectionId: string, peer: TrackedPeer): void;
+  /** The peer of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
+  lookup(callPeer: string): TrackedPeer | undefined;
   /** Number of open connections. */
   size(): number;
 }
 
-export function createConnectionRegistry(): ConnectionRegistry {
-  const callers = new Map<string, Promise<Caller>>();
-  let next = 0;
+export function createConnectionRegistry(addresses: PeerAddresses): ConnectionRegistry {
+  const peers = new Map<string, TrackedPeer>();
   return {
-    add(socket, peer, startTime) {
-      const connectionId = `${PREFIX}${++next}`;
-      Object.defineProperty(socket, 'remoteAddress', { value: connectionId, configurable: true });
-      callers.set(
-        connectionId,
-        startTime.then((time) => ({ peer, startTime: time, connectionId })),
-      );
-      socket.once('close', () => callers.delete(connectionId));
-      return connectionId;
+    name: (socket) => addresses.name(socket),
+    add(socket, connectionId, peer) {
+      peers.set(connectionId, peer);
+      socket.once('close', () => peers.delete(connectionId));
     },
-    lookup(peerAddress) {
-      // grpc-js appends ":<port>" when a port exists; ours never has one, but be strict.
-      return peerAddress.startsWith(PREFIX) ? callers.get(peerAddress) : undefined;
+    lookup(callPeer) {
+      const connectionId = addresses.connectionOf(callPeer);
+      return connectionId === undefined ? undefined : peers.get(connectionId);
     },
-    size: () => callers.size,
+    size: () => peers.size,
   };
 }

@@ -1,24 +1,41 @@
 /**
  * The Workload API socket (SPEC §8): create its directory, replace a stale socket file (only
  * when nothing answers on it), listen, chmod 0777 (access control is attestation, not file
- * mode), accept connections ourselves to read SO_PEERCRED, hand them to grpc-js, and remove
- * the socket on close.
+ * mode), accept connections ourselves — read the peer's kernel credentials, decide admission on
+ * them, start tracking the peer — hand them to grpc-js, and remove the socket on close.
  */
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { ConnectionInjector } from '@grpc/grpc-js';
+import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
 import { AgentError, describeError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { F, type Logger } from '../log.js';
 import type { ConnectionRegistry } from './connections.js';
-import { readPeerCredentials } from './peercred.js';
+
+/**
+ * Whether to serve a new connection, decided on the kernel's word alone (`SO_PEERCRED`), before
+ * anything is read from `/proc`: a flood of connections costs no file reads. Limits per uid or
+ * per pod belong here.
+ */
+export interface ConnectionAdmission {
+  /** @returns `undefined` to admit the connection, else why not (logged; the connection is closed) */
+  admit(peer: PeerCredentials): string | undefined;
+  /** An admitted connection of `peer` has closed. */
+  closed(peer: PeerCredentials): void;
+}
+
+/** Admits every connection. */
+export const ADMIT_ALL: ConnectionAdmission = { admit: () => undefined, closed: () => undefined };
 
 export interface SocketServerOptions {
   readonly path: string;
   readonly injector: ConnectionInjector;
   readonly connections: ConnectionRegistry;
-  /** Process start time reader (`/proc/<pid>/stat` field 22), for PID-reuse checks. */
-  readonly readStartTime: (pid: number) => Promise<string | undefined>;
+  /** Reads each peer at accept and follows it for the PID-reuse check. */
+  readonly peers: PeerTracker;
+  /** Default {@link ADMIT_ALL}. */
+  readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
 }
 
@@ -68,20 +85,30 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
   await clearStaleSocket(path, logger);
   const sockets = new Set<net.Socket>();
 
+  const admission = options.admission ?? ADMIT_ALL;
   const server = net.createServer((socket) => {
-    let peer: ReturnType<typeof readPeerCredentials>;
+    let peer: PeerCredentials;
     try {
-      peer = readPeerCredentials(socket);
+      peer = options.peers.peerOf(socket);
     } catch (err) {
-      logger.warn({ error: describeError(err) }, 'connection failed during accept');
+      logger.warn({ [F.error]: describeError(err) }, 'connection failed during accept');
+      socket.destroy();
+      return;
+    }
+    const refusal = admission.admit(peer);
+    if (refusal !== undefined) {
+      logger.warn({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: refusal }, 'connection refused');
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      admission.closed(peer);
+    });
     socket.on('error', () => undefined);
-    const startTime = options.readStartTime(peer.pid).catch(() => undefined);
-    connections.add(socket, peer, startTime);
+    const connectionId = connections.name(socket);
+    connections.add(socket, connectionId, options.peers.track(peer, connectionId));
     injector.injectConnection(socket);
   });
 

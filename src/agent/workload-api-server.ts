@@ -3,7 +3,7 @@
  * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { WorkloadAttestor } from '../attestor/index.js';
+import type { PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
@@ -12,6 +12,7 @@ import { createWatch, type Receiver } from '../watch.js';
 import { createCallOutcomes } from './call-outcome.js';
 import { createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
+import { createPeerAddresses } from './grpc-peer-address.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
 import { loadServices } from './protos.js';
@@ -31,7 +32,8 @@ export interface WorkloadApiServerOptions {
   readonly issuer: X509SvidIssuer;
   readonly anchors: Receiver<TrustAnchors>;
   readonly refresh: RefreshPolicy;
-  readonly readStartTime: (pid: number) => Promise<string | undefined>;
+  /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
+  readonly peers: PeerTracker;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
@@ -62,7 +64,7 @@ export interface WorkloadApiServer {
 export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
   const log = options.logger.child({ subsystem: 'agent' });
   const services = loadServices();
-  const connections = createConnectionRegistry();
+  const connections = createConnectionRegistry(createPeerAddresses());
   const streams = createStreamRegistry(options.onStreamsChanged);
   const readiness = createWatch(false);
   const store = createSvidStore({
@@ -75,7 +77,6 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const resolver = createCallerResolver({
     connections,
     attestor: options.attestor,
-    readStartTime: options.readStartTime,
     naming: options.naming,
   });
   const outcomes = createCallOutcomes(options.logger, options.onCallResult);
@@ -117,7 +118,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
         path: options.socketPath,
         injector,
         connections,
-        readStartTime: options.readStartTime,
+        peers: options.peers,
         logger: options.logger,
       });
       readiness.sink.set(true);

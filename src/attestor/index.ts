@@ -1,4 +1,5 @@
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
+export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 export { parseBearerAuthorization } from './token-source.js';
 export type {

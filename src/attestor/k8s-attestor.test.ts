@@ -72,7 +72,7 @@ describe('k8s attestor', () => {
   }
 
   const request = (bearerToken?: string): AttestRequest => ({
-    caller: { peer: { pid: PID, uid: 1000, gid: 1000 }, startTime: undefined, connectionId: 'c1' },
+    caller: { peer: { pid: PID, uid: 1000, gid: 1000 }, startTime: '1', connectionId: 'c1' },
     ...(bearerToken !== undefined ? { bearerToken } : {}),
   });
 

@@ -4,7 +4,7 @@
  * and the binding that makes the token count: its pod UID must be the caller's pod UID and its
  * node, when it names one, must be this node. A token alone proves nothing about who holds it.
  *
- * The PID-reuse check (start time re-read after attestation) is the agent's, around this call.
+ * The PID-reuse check (start time re-read after attestation) is the peer tracker's, around this call.
  */
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE } from '../identity.js';

@@ -12,14 +12,14 @@ export interface PeerCredentials {
   readonly gid: number;
 }
 
-/** A connected caller, as recorded when its connection was accepted. */
+/** A connected caller, as the peer tracker recorded it when its connection was accepted. */
 export interface Caller {
   readonly peer: PeerCredentials;
   /**
    * Process start time (field 22 of `/proc/<pid>/stat`, clock ticks since boot) read when the
-   * connection was accepted; `undefined` when it could not be read. Used to detect PID reuse.
+   * connection was accepted. The peer tracker uses it to detect PID reuse.
    */
-  readonly startTime: string | undefined;
+  readonly startTime: string;
   /** Opaque per-connection id, for logs. */
   readonly connectionId: string;
 }

@@ -5,8 +5,8 @@
  */
 import type { Socket } from 'node:net';
 import koffi from 'koffi';
-import type { PeerCredentials } from '../attestor/index.js';
 import { AgentError } from '../errors.js';
+import type { PeerCredentials } from './types.js';
 
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;

@@ -1,0 +1,72 @@
+/**
+ * The grpc-js behaviour `grpc-peer-address.ts` relies on, against a real server: a call's
+ * `getPeer()` is the `remoteAddress` given to the injected socket, so each call finds its
+ * connection, and nothing else is taken for one of ours.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { credentials, Metadata, makeGenericClientConstructor, Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
+import { createPeerAddresses } from './grpc-peer-address.js';
+
+const METHOD = {
+  path: '/test.Peer/Who',
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (v: Buffer) => v,
+  requestDeserialize: (v: Buffer) => v,
+  responseSerialize: (v: Buffer) => v,
+  responseDeserialize: (v: Buffer) => v,
+};
+
+test('each injected connection is found again from its calls, and only ours are', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'grpc-peer-'));
+  const addresses = createPeerAddresses();
+  const named: string[] = [];
+  const grpcServer = new Server();
+  grpcServer.addService(
+    { Who: METHOD },
+    {
+      Who: (call: ServerUnaryCall<Buffer, Buffer>, callback: (err: null, value: Buffer) => void) => {
+        callback(null, Buffer.from(addresses.connectionOf(call.getPeer()) ?? `unknown ${call.getPeer()}`));
+      },
+    },
+  );
+  const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = net.createServer((socket) => {
+    named.push(addresses.name(socket));
+    injector.injectConnection(socket);
+  });
+  const path = join(dir, 's.sock');
+  await new Promise<void>((resolve) => listener.listen(path, resolve));
+  const Client = makeGenericClientConstructor({ Who: METHOD }, 'Peer');
+  type Who = (request: Buffer, metadata: Metadata, callback: (err: Error | null, value: Buffer) => void) => void;
+  const ask = (client: InstanceType<typeof Client>) =>
+    new Promise<string>((resolve, reject) => {
+      const who = (client as unknown as { Who: Who }).Who.bind(client);
+      who(Buffer.alloc(0), new Metadata(), (err, value) => (err ? reject(err) : resolve(value.toString())));
+    });
+  // A subchannel pool per client: two connections, not one shared.
+  const options = { 'grpc.use_local_subchannel_pool': 1 };
+  const a = new Client(`unix:${path}`, credentials.createInsecure(), options);
+  const b = new Client(`unix:${path}`, credentials.createInsecure(), options);
+  try {
+    const first = await ask(a);
+    assert.equal(await ask(a), first, 'calls of one connection share its name');
+    const second = await ask(b);
+    assert.deepEqual([first, second], named);
+    assert.notEqual(first, second);
+    assert.equal(addresses.connectionOf('127.0.0.1:5000'), undefined);
+    assert.equal(addresses.connectionOf(`${first}:5000`), undefined);
+  } finally {
+    a.close();
+    b.close();
+    injector.destroy();
+    grpcServer.forceShutdown();
+    listener.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
