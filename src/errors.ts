@@ -46,6 +46,8 @@ export type AgentErrorCode =
   | 'NOT_IMPLEMENTED'
   /** the agent is shutting down */
   | 'SHUTTING_DOWN'
+  /** the caller went away (hung up, cancelled) before its call was answered */
+  | 'CANCELLED'
   /** a bug or an unexpected failure */
   | 'INTERNAL';
 

@@ -25,8 +25,10 @@ export interface ValidatedToken {
  * - `TOKEN_NOT_AUTHENTICATED` when the API server says it is not authenticated;
  * - `TOKEN_INVALID` when the review reports an error, the audiences do not match, or the
  *   username is not `system:<type>:<ns>:<name>` with DNS-1123 labels;
- * - `TOKEN_REVIEW_FAILED` when the API could not be asked (network, 5xx, timeout).
+ * - `TOKEN_REVIEW_FAILED` when the API could not be asked (network, 5xx, timeout);
+ * - `CANCELLED` when `signal` aborted first.
  */
 export interface TokenValidator {
-  validate(token: string, options?: { signal?: AbortSignal }): Promise<ValidatedToken>;
+  /** `signal` ends the caller's wait (`CANCELLED`); whether the validation itself goes on is the validator's. */
+  validate(token: string, options?: { signal?: AbortSignal | undefined }): Promise<ValidatedToken>;
 }

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import type { AgentConfig } from '../src/agent/index.js';
+import { type AgentConfig, METRIC_NAMES } from '../src/agent/index.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { type ChildEvent, finalStatus, firstData, firstSvid, startChild } from './support/child.js';
-import { callAs, createTestPod, NODE, spiffeIdOf, TOKEN_PATH } from './support/k8s-world.js';
+import { callAs, createTestPod, inPod, NODE, spiffeIdOf, TOKEN_PATH } from './support/k8s-world.js';
+import { sampleValue } from './support/metrics-text.js';
 import { createProcFixture, hostCgroup, type ProcFixture } from './support/proc-fixture.js';
 import { assertLinkerdSans } from './support/san-order.js';
 
@@ -66,6 +67,40 @@ describe('kubernetes attestation through the socket', () => {
     const p = await pod(w, { sa: 'api' });
     const events = await callAs(w, { cgroup: p.cgroup }, ['--bearer', p.token]);
     assert.equal(spiffeIdOf(events), 'spiffe://cluster.local/ns/emojivoto/sa/api');
+  });
+
+  test('a client that hangs up mid-review ends as CANCELLED; its TokenReview still fills the cache', async () => {
+    const p = await pod(w);
+    let answer: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => {
+      w.api.onTokenReview = () => {
+        resolve();
+        return new Promise<void>((release) => {
+          answer = release;
+        });
+      };
+    });
+    const reviews = w.api.counts.tokenReviews;
+    const cancelled = () => w.agent.log.entries.find((e) => e.msg === 'workload api call cancelled');
+    try {
+      const child = startChild(['--socket', w.socketPath, '--wait-stdin']);
+      const ready = await child.waitFor((e) => e.event === 'ready');
+      await w.proc.addProcess(ready.pid as number, inPod(p));
+      child.go();
+      await arrived;
+      child.process.kill('SIGKILL');
+      while (!cancelled()) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(cancelled()?.code, 'CANCELLED');
+    } finally {
+      w.api.onTokenReview = undefined;
+      answer();
+    }
+    // The same pod again: its token's review was not aborted, so it answers from the cache.
+    assert.equal(spiffeIdOf(await callAs(w, inPod(p))), 'spiffe://cluster.local/ns/emojivoto/sa/web');
+    assert.equal(w.api.counts.tokenReviews, reviews + 1, 'one TokenReview for both calls');
+    const metrics = await w.agent.running.metrics.render();
+    assert.equal(sampleValue(metrics, METRIC_NAMES.workloadApiCalls, { method: 'FetchX509SVID', code: 'CANCELLED' }), 1);
+    assert.equal(sampleValue(metrics, METRIC_NAMES.workloadApiCalls, { method: 'FetchX509SVID', code: 'UNAVAILABLE' }), undefined);
   });
 
   describe('the attack matrix', () => {

@@ -1,9 +1,12 @@
 /**
- * How every Workload API call ends: success is counted; failure is mapped by `workloadStatus`
- * (the one status mapping), logged once with its cause, counted, and sent to the client. The
- * X.509 and JWT handlers both run their bodies through this.
+ * How every Workload API call runs and ends: its body gets an `AbortSignal` that aborts when the
+ * client hangs up or cancels; success is counted; failure is mapped by `workloadStatus` (the one
+ * status mapping), logged once with its cause, counted, and sent to the client. A call whose
+ * client went away ends as CANCELLED, whatever its body was doing. The X.509 and JWT handlers
+ * both run their bodies through this.
  */
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { callerGone } from '../abort.js';
 import { describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
 import { workloadStatus } from './status.js';
@@ -15,9 +18,20 @@ export interface CallOutcomes {
   /** Ends `call` with the status for `err`; a unary call answers through `callback`. */
   refuse(method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): void;
   /** A server-streaming handler running `body`; a rejection ends the stream with its status. */
-  stream(method: string, body: (call: Stream) => Promise<void>): (call: Stream) => void;
+  stream(method: string, body: (call: Stream, signal: AbortSignal) => Promise<void>): (call: Stream) => void;
   /** A unary handler answering with what `body` resolves to, or the status of its rejection. */
-  unary<T>(method: string, body: (call: Unary<T>) => Promise<unknown>): (call: Unary<T>, callback: sendUnaryData<unknown>) => void;
+  unary<T>(
+    method: string,
+    body: (call: Unary<T>, signal: AbortSignal) => Promise<unknown>,
+  ): (call: Unary<T>, callback: sendUnaryData<unknown>) => void;
+}
+
+/** A signal that aborts when the client of `call` hangs up or cancels (grpc-js emits `cancelled`). */
+function signalOf(call: Stream | Unary<unknown>): AbortSignal {
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else call.once('cancelled', () => controller.abort());
+  return controller.signal;
 }
 
 /**
@@ -26,11 +40,12 @@ export interface CallOutcomes {
 export function createCallOutcomes(logger: Logger, onResult?: (method: string, code: string) => void): CallOutcomes {
   const log = logger.child({ [F.subsystem]: 'workload_api' });
   const refuse: CallOutcomes['refuse'] = (method, call, err, callback) => {
-    const st = workloadStatus(err);
+    const st = workloadStatus(call.cancelled ? callerGone() : err);
     const code = status[st.code] ?? String(st.code);
     // Same field names as the attestor's entries (`conn`), so one call's lines can be joined.
     const fields = { [F.method]: method, [F.connection]: call.getPeer(), code, [F.error]: describeError(err) };
     if (st.code === status.UNAVAILABLE) log.warn(fields, 'workload api call failed');
+    else if (st.code === status.CANCELLED) log.info(fields, 'workload api call cancelled');
     else log.info(fields, 'workload api call refused');
     onResult?.(method, code);
     if (callback) callback({ code: st.code, details: st.details });
@@ -39,13 +54,13 @@ export function createCallOutcomes(logger: Logger, onResult?: (method: string, c
   return {
     refuse,
     stream: (method, body) => (call) => {
-      body(call).then(
+      body(call, signalOf(call)).then(
         () => onResult?.(method, 'OK'),
         (err) => refuse(method, call, err),
       );
     },
     unary: (method, body) => (call, callback) => {
-      body(call).then(
+      body(call, signalOf(call)).then(
         (response) => {
           onResult?.(method, 'OK');
           callback(null, response);

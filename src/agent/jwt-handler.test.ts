@@ -105,7 +105,8 @@ async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
     unary(method, request, md = headers()) {
       const handler = handlers[method] as (call: unknown, cb: (err: Status | null, value?: unknown) => void) => void;
       return new Promise((resolveCall) => {
-        handler({ metadata: md, request, getPeer: () => 'fake-peer' }, (err, value) => {
+        const call = Object.assign(new EventEmitter(), { metadata: md, request, cancelled: false, getPeer: () => 'fake-peer' });
+        handler(call, (err, value) => {
           if (err) resolveCall({ err: { code: err.code, details: err.details } });
           // Round-trip through the wire encoding, as a client would see it.
           else resolveCall({ value: decode(method, services.encodeWorkloadResponse(method, value)) });

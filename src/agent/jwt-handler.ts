@@ -140,29 +140,29 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
 
   const bundles = createJwtBundleResponses(options.encode, trustDomain);
   return {
-    FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call) => {
+    FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call, signal) => {
       // The header rule comes first for every method (SPEC §2), then SPIRE's order:
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
       keyReceiver('FetchJWTSVID');
       const audience = checkAudiences(call.request.audience ?? []);
       const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
-      const { identity } = await resolver.resolve(call);
+      const { identity } = await resolver.resolve(call, signal);
       if (requested !== undefined && requested !== identity.spiffeId) {
         throw new AgentError('NO_IDENTITY', `caller ${identity.spiffeId} is not entitled to ${requested}`);
       }
       return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
     }),
-    FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call) => {
+    FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       const receiver = keyReceiver('FetchJWTBundles');
-      await resolver.resolve(call);
+      await resolver.resolve(call, signal);
       const writer = createLatestWriter(call);
       const push = () => writer.write(bundles(receiver.get()));
       streams.track(call, receiver.subscribe(push));
       if (!call.cancelled) push();
     }),
-    ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call) => {
+    ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       const receiver = keyReceiver('ValidateJWTSVID');
       const { audience = '', svid = '' } = call.request;
@@ -170,7 +170,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       if (svid === '') throw badRequest('svid must be specified');
       if (Buffer.byteLength(audience) > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
       // Any attested caller may validate; no entitlement to the token's subject is needed.
-      await resolver.resolve(call);
+      await resolver.resolve(call, signal);
       const result = await validateJwtSvid(svid, audience, { keys: lookupFor(receiver.get()), now: clock.now() });
       log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
       return validateJwtSvidMessage(result.spiffeId, result.claims);

@@ -92,7 +92,7 @@ export function createAgentMetrics(): AgentMetrics {
   });
   const attestations = new Counter({
     name: METRIC_NAMES.attestations,
-    help: 'Workload attestations by attestor, result (attested, refused, unavailable) and reason',
+    help: 'Workload attestations by attestor, result (attested, refused, unavailable, cancelled) and reason',
     labelNames: ['attestor', 'result', 'reason'] as const,
     registers,
   });

@@ -39,6 +39,9 @@ export function workloadStatus(err: unknown): WorkloadStatus {
       return { code: status.UNIMPLEMENTED, details: err.message };
     case 'SHUTTING_DOWN':
       return { code: status.UNAVAILABLE, details: 'agent is shutting down' };
+    case 'CANCELLED':
+      // The client hung up; nobody reads this, but logs and metrics must not call it a failure.
+      return { code: status.CANCELLED, details: 'call cancelled' };
     default:
       // Signing failures, bad credentials and bugs: the client can do nothing but retry.
       return { code: status.UNAVAILABLE, details: 'could not issue identity' };

@@ -7,6 +7,7 @@
  * (`refreshIn`), with a fresh key, and every subscriber is told. When the last caller of an
  * identity leaves, the identity is dropped, key and all.
  */
+import { stopWaitingOnAbort } from '../abort.js';
 import type { Attestation } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
@@ -64,9 +65,10 @@ export interface SvidStoreOptions {
 export interface SvidStore {
   /**
    * Returns a lease on the holder's identity's SVID, issuing it first when needed.
-   * Rejects with the issuer's error when the first issuance fails.
+   * Rejects with the issuer's error when the first issuance fails, and with `CANCELLED` as soon
+   * as `signal` aborts (the issuance goes on for the identity's other callers).
    */
-  acquire(holder: IdentityHolder): Promise<SvidLease>;
+  acquire(holder: IdentityHolder, options?: { readonly signal?: AbortSignal }): Promise<SvidLease>;
   /** Re-issues every identity now (after an issuer change), spread over `spreadMs`. */
   reissueAll(spreadMs: number): void;
   /** Number of identities held. */
@@ -179,7 +181,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   }
 
   return {
-    async acquire({ identity, attestation }) {
+    async acquire({ identity, attestation }, { signal } = {}) {
       let entry = entries.get(identity.spiffeId);
       if (!entry) {
         const created: Entry = { identity, svid: undefined, ready: Promise.resolve(), holders: [], timer: undefined, listeners: new Set() };
@@ -187,7 +189,8 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
           created.svid = svid;
           log.info(logFields(svid), 'issued svid');
           options.onIssued?.(svid, false);
-          schedule(created, refreshIn(clock.now(), svid.notAfter, refresh));
+          // Every caller may have gone away while it was issued; then nothing is left to rotate.
+          if (entries.get(identity.spiffeId) === created) schedule(created, refreshIn(clock.now(), svid.notAfter, refresh));
         });
         // A failed first issuance must not poison later callers: forget the entry.
         created.ready.catch(() => {
@@ -198,7 +201,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       }
       const held = lease(entry, attestation);
       try {
-        await entry.ready;
+        await stopWaitingOnAbort(entry.ready, signal);
       } catch (err) {
         held.release();
         throw err;

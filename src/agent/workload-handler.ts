@@ -48,11 +48,11 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
   }
 
   return {
-    FetchX509SVID: outcomes.stream('FetchX509SVID', async (call) => {
-      const resolved = await resolver.resolve(call);
+    FetchX509SVID: outcomes.stream('FetchX509SVID', async (call, signal) => {
+      const resolved = await resolver.resolve(call, signal);
       const { identity, caller } = resolved;
       log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
-      const lease = await store.acquire(resolved);
+      const lease = await store.acquire(resolved, { signal });
       const writer = createLatestWriter(call);
       const push = () => writer.write(responses.x509Svid(lease.current(), anchors.get()));
       const stopSvid = lease.subscribe(push);
@@ -64,8 +64,8 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       });
       if (!call.cancelled) push();
     }),
-    FetchX509Bundles: outcomes.stream('FetchX509Bundles', async (call) => {
-      await resolver.resolve(call);
+    FetchX509Bundles: outcomes.stream('FetchX509Bundles', async (call, signal) => {
+      await resolver.resolve(call, signal);
       const writer = createLatestWriter(call);
       const push = () => writer.write(responses.x509Bundles(anchors.get()));
       const stop = anchors.subscribe(push);

@@ -47,7 +47,11 @@ export const LOG_MESSAGES = {
   refused: 'caller refused',
   unavailable: 'attestation unavailable',
   attested: 'caller attested',
+  cancelled: 'attestation cancelled: the caller went away',
 } as const;
+
+/** `reason` of a cancelled attestation's outcome. */
+export const CANCELLED_REASON = 'caller_gone';
 
 /** Log fields of this attestor beyond the shared ones in `F`. */
 const FIELD = {
@@ -188,6 +192,8 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     try {
       validated = await options.validator.validate(found.token, request.signal ? { signal: request.signal } : undefined);
     } catch (err) {
+      // The caller went away: not the token's fault nor the API's. The review itself goes on.
+      if (isAgentError(err, 'CANCELLED')) throw err;
       throw validationOutcome(err);
     }
     // Not secrets, and what an operator needs to see why a token did not bind.
@@ -212,6 +218,11 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
         options.onOutcome?.({ attestor: K8S_ATTESTOR_NAME, result: 'attested', reason: 'none' });
         return attestation;
       } catch (err) {
+        if (isAgentError(err, 'CANCELLED')) {
+          log.debug(fields, LOG_MESSAGES.cancelled);
+          options.onOutcome?.({ attestor: K8S_ATTESTOR_NAME, result: 'cancelled', reason: CANCELLED_REASON });
+          throw err;
+        }
         const { outcome } =
           err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
         const entry = {

@@ -212,14 +212,33 @@ describe('TokenReview validator against the fake API', () => {
     assert.match(String(logs.entries.at(-1)?.msg), /refused the agent/);
   });
 
-  test('a cancelled caller aborts the review', async (t) => {
-    t.after(() => api.restore());
+  test('a caller that goes away stops waiting at once; its review goes on and fills the cache', async (t) => {
+    t.after(() => {
+      api.onTokenReview = undefined;
+    });
     const { v } = validator();
-    api.hang();
+    const token = await mint();
+    let answer: () => void = () => undefined;
+    const arrived = new Promise<void>((resolveArrived) => {
+      api.onTokenReview = () => {
+        resolveArrived();
+        return new Promise<void>((release) => {
+          answer = release;
+        });
+      };
+    });
+    const start = api.counts.tokenReviews;
     const controller = new AbortController();
-    const pending = v.validate(await mint(), { signal: controller.signal });
-    setTimeout(() => controller.abort(), 50);
-    await assert.rejects(pending, (err: unknown) => isAgentError(err, 'TOKEN_REVIEW_FAILED') && /cancelled/.test((err as Error).message));
+    const gone = v.validate(token, { signal: controller.signal });
+    await arrived;
+    controller.abort();
+    await assert.rejects(gone, (err: unknown) => isAgentError(err, 'CANCELLED'));
+    // A second caller joins the review still in flight, which was not aborted.
+    const joined = v.validate(token);
+    answer();
+    assert.equal((await joined).account.name, 'web');
+    assert.equal((await v.validate(token)).account.name, 'web', 'now from the cache');
+    assert.equal(api.counts.tokenReviews, start + 1, 'one review, not aborted, shared and cached');
   });
 
   test('a cache hit does not call the API again, up to 60 s', async () => {

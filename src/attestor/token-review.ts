@@ -5,12 +5,18 @@
  * Successful reviews are cached by a SHA-256 of the token (never the token itself) for at most
  * 60 s and never past the token's own `exp`; failures are never cached, so a token that starts
  * working (or an API server that comes back) is seen at once.
+ *
+ * A review is bounded by its own timeout only. A caller that goes away stops waiting at once, but
+ * its review goes on and fills the cache: aborting an HTTP/1.1 request destroys the kept-alive
+ * connection, which callers could then force at will. Callers asking about the same token while
+ * its review is in flight share it.
  */
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
 import NodeCache from 'node-cache';
+import { stopWaitingOnAbort } from '../abort.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
@@ -158,7 +164,7 @@ interface CachedReview {
 
 /**
  * Creates the TokenReview validator. Each review asks for `[audience]` and is bounded by
- * `timeoutMs` and the caller's signal.
+ * `timeoutMs`; the caller's signal only ends the caller's wait (`CANCELLED`).
  * @throws TypeError for a negative or non-finite `timeoutMs`/`cacheTtlMs`, or an empty audience
  */
 export function createTokenReviewValidator(options: TokenReviewValidatorOptions): TokenReviewValidator {
@@ -198,8 +204,7 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     }
   }
 
-  async function review(token: string, signal: AbortSignal | undefined): Promise<V1TokenReview> {
-    const bounded = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+  async function review(token: string): Promise<V1TokenReview> {
     const body: V1TokenReview = {
       apiVersion: 'authentication.k8s.io/v1',
       kind: 'TokenReview',
@@ -207,14 +212,13 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     };
     const started = performance.now();
     try {
-      const answer = await options.api.createTokenReview(body, { signal: bounded });
+      const answer = await options.api.createTokenReview(body, { signal: AbortSignal.timeout(timeoutMs) });
       options.onReview?.({ durationMs: performance.now() - started, result: 'ok' });
       return answer;
     } catch (err) {
       options.onReview?.({ durationMs: performance.now() - started, result: 'error' });
       const status = httpStatusOf(err);
       const reason = describeKubeFailure(err);
-      if (signal?.aborted) throw new KubeApiUnavailableError('tokenreview cancelled', status, { cause: new Error(reason) });
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
         // The agent's own request was refused (401/403: its credentials or RBAC): operators must act.
         log.error(
@@ -228,16 +232,28 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     }
   }
 
+  /** Reviews in flight, by token hash: callers asking about the same token share one. */
+  const inFlight = new Map<string, Promise<ValidatedToken>>();
+
+  async function reviewAndRemember(key: string, token: string): Promise<ValidatedToken> {
+    const answer = await review(token);
+    const validated = Object.freeze(validatedTokenFromStatus(answer.status, audience));
+    if (cacheTtlMs > 0) remember(key, token, validated);
+    return validated;
+  }
+
   return {
     async validate(token, validateOptions) {
       if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
       const key = createHash('sha256').update(token).digest('hex');
       const cached = cacheTtlMs > 0 ? lookup(key) : undefined;
       if (cached) return cached;
-      const answer = await review(token, validateOptions?.signal);
-      const validated = Object.freeze(validatedTokenFromStatus(answer.status, audience));
-      if (cacheTtlMs > 0) remember(key, token, validated);
-      return validated;
+      let pending = inFlight.get(key);
+      if (!pending) {
+        pending = reviewAndRemember(key, token).finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
+      }
+      return stopWaitingOnAbort(pending, validateOptions?.signal);
     },
     close() {
       cache.close();

@@ -50,7 +50,8 @@ export interface Attestation {
  * Decides who a caller is.
  * Throws `AgentError` with code `NO_IDENTITY` when the caller is known not to have an identity
  * (refused: not in a pod, token of another pod, ...) and `ATTESTATION_UNAVAILABLE` when it could
- * not decide (API server down, /proc unreadable); clients retry both.
+ * not decide (API server down, /proc unreadable); clients retry both. `CANCELLED` when the
+ * request's signal aborted first (the caller went away).
  */
 export interface WorkloadAttestor {
   readonly name: string;
@@ -59,11 +60,12 @@ export interface WorkloadAttestor {
 
 /**
  * How one attestation ended, for metrics. `reason` is the attestor's `reason` log field of a
- * refusal or an unavailability (a small, fixed set per attestor), and `none` when attested.
+ * refusal or an unavailability (a small, fixed set per attestor), `caller_gone` when the caller
+ * went away first (`cancelled`), and `none` when attested.
  */
 export interface AttestationOutcome {
   readonly attestor: string;
-  readonly result: 'attested' | 'refused' | 'unavailable';
+  readonly result: 'attested' | 'refused' | 'unavailable' | 'cancelled';
   readonly reason: string;
 }
 
