@@ -30,7 +30,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY --from=build /src/dist ./dist
 # The .proto files are read at run time from the package root (/app/proto), found from both
-# src/ and dist/src/ (src/agent/protos.ts).
+# src/ and dist/src/ (src/protos.ts).
 COPY proto ./proto
 RUN ln -s /app/bin/svid-agent.js /usr/local/bin/svid-agent
 # Non-root by default, for the CLI (`api fetch x509`, `healthcheck`, `certs create`). The

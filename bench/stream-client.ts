@@ -6,15 +6,14 @@
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath } from '../src/proto-path.js';
+import { workloadApiDefinition } from '../src/protos.js';
 
 const { values } = parseArgs({
   options: { socket: { type: 'string' }, streams: { type: 'string', default: '10000' }, connections: { type: 'string', default: '10' } },
 });
 const streams = Number(values.streams);
 const connections = Number(values.connections);
-const def = loadSync(protoPath('workload/workload.proto'), { keepCase: true }).SpiffeWorkloadAPI as grpc.ServiceDefinition;
+const def = workloadApiDefinition();
 const method = def.FetchX509SVID as grpc.MethodDefinition<object, object>;
 const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
 

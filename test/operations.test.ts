@@ -10,12 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { createHealthHandlers } from '../src/agent/health-handler.js';
 import { METRIC_NAMES } from '../src/agent/index.js';
-import { loadServices } from '../src/agent/protos.js';
-import { createStreamRegistry } from '../src/agent/stream-registry.js';
 import { createWorkloadClient, type X509SVIDResponse } from '../src/cli/workload-client.js';
-import { createWatch } from '../src/watch.js';
+import { healthDefinition } from '../src/protos.js';
 import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { runCli, startCli } from './support/cli-process.js';
 import { sampleValue } from './support/metrics-text.js';
@@ -113,7 +110,10 @@ describe('svid-agent healthcheck', () => {
   test('exit 1 when the agent answers NOT_SERVING', async () => {
     const socketPath = join(dir, 'not-serving.sock');
     const server = new Server();
-    server.addService(loadServices().health, createHealthHandlers(createWatch(false).receiver, createStreamRegistry()));
+    // A health service that answers as an agent that is not ready does.
+    server.addService(healthDefinition(), {
+      Check: (_call: unknown, callback: (err: null, value: { status: string }) => void) => callback(null, { status: 'NOT_SERVING' }),
+    });
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );

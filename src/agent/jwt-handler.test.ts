@@ -15,15 +15,15 @@ import { createJwtKeySet, type JwtKeySet, type JwtSigningKey, jwtSigningKeyFrom 
 import { createWatch, type Watch } from '../watch.js';
 import { createCallOutcomes } from './call-outcome.js';
 import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
+import { agentServices } from './grpc-services.js';
 import { createJwtHandlers } from './jwt-handler.js';
-import { loadServices } from './protos.js';
 import { createStreamRegistry } from './stream-registry.js';
 
 const TD = 'cluster.local';
 const naming = { trustDomain: TD, identityDomain: `identity.linkerd.${TD}` };
 const WEB = workloadIdentityFor({ type: 'serviceaccount', namespace: 'default', name: 'web' }, naming);
 const T0 = Date.UTC(2030, 0, 1);
-const services = loadServices();
+const services = agentServices();
 
 type Status = { code: number; details: string };
 type Resolve = () => Promise<ResolvedCaller>;

@@ -3,8 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { isAgentError } from '../errors.js';
 import { createJwtKeySet, jwtSigningKeyFrom } from '../issuer/index.js';
+import { agentServices } from './grpc-services.js';
 import { claimsToStruct, createJwtBundleResponses, jwtKeyLookup } from './jwt-response.js';
-import { loadServices } from './protos.js';
 
 describe('claimsToStruct', () => {
   test('every JSON kind, in the shape proto-loader encodes, surviving the wire', () => {
@@ -12,7 +12,7 @@ describe('claimsToStruct', () => {
     const struct = claimsToStruct(claims);
     assert.deepEqual(struct.fields.aud, { listValue: { values: [{ stringValue: 'a' }] } });
     assert.deepEqual(struct.fields.none, { nullValue: 'NULL_VALUE' });
-    const services = loadServices();
+    const services = agentServices();
     const bytes = services.encodeWorkloadResponse('ValidateJWTSVID', { spiffe_id: 's', claims: struct });
     const decoded = services.workload.ValidateJWTSVID?.responseDeserialize(bytes) as {
       claims: { fields: Record<string, { kind: string }> };
@@ -38,7 +38,7 @@ describe('createJwtBundleResponses', () => {
     let encodes = 0;
     const responses = createJwtBundleResponses((method, message) => {
       encodes++;
-      return loadServices().encodeWorkloadResponse(method, message);
+      return agentServices().encodeWorkloadResponse(method, message);
     }, 'cluster.local');
     const set = createJwtKeySet(key);
     const first = responses(set);

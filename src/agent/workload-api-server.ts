@@ -13,9 +13,9 @@ import { createCallOutcomes } from './call-outcome.js';
 import { createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
 import { createPeerAddresses } from './grpc-peer-address.js';
+import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
-import { loadServices } from './protos.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
@@ -63,7 +63,7 @@ export interface WorkloadApiServer {
 
 export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
   const log = options.logger.child({ subsystem: 'agent' });
-  const services = loadServices();
+  const services = agentServices();
   const connections = createConnectionRegistry(createPeerAddresses());
   const streams = createStreamRegistry(options.onStreamsChanged);
   const readiness = createWatch(false);

@@ -7,12 +7,10 @@
  * is the less stringent check: the agent answers at all, ready (SERVING) or not yet
  * (NOT_SERVING: issuer not loaded, or cut off from the trust anchors) — a liveness check.
  */
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
 import { formatDuration } from '../duration.js';
+import { healthDefinition } from '../protos.js';
 import type { CliIo } from './cli-io.js';
 import { EXIT, type ExitCode } from './exit.js';
 
@@ -39,15 +37,6 @@ class Unhealthy extends Error {
   }
 }
 
-/** `proto/health/health.proto` from this module's location: `src/cli/` or `dist/src/cli/`. */
-function healthProtoPath(): string {
-  for (const up of ['../../', '../../../']) {
-    const candidate = fileURLToPath(new URL(`${up}proto/health/health.proto`, import.meta.url));
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Unhealthy('unable to determine health', 'proto/health/health.proto not found next to the svid-agent package');
-}
-
 async function checkSocketFile(socketPath: string): Promise<void> {
   try {
     if (!(await stat(socketPath)).isSocket()) throw new Unhealthy(`${socketPath} is not a unix socket`);
@@ -60,10 +49,7 @@ async function checkSocketFile(socketPath: string): Promise<void> {
 
 /** Calls Check and resolves with the serving status name (`SERVING`, `NOT_SERVING`, ...). */
 function callCheck(socketPath: string, timeoutMs: number): Promise<string> {
-  const service = loadSync(healthProtoPath(), { keepCase: true, enums: String, defaults: true })[
-    'grpc.health.v1.Health'
-  ] as ServiceDefinition;
-  const method = service.Check;
+  const method = healthDefinition().Check;
   if (!method) throw new Unhealthy('unable to determine health', 'Check missing from health.proto');
   const client = new grpc.Client(`unix:${socketPath}`, grpc.credentials.createInsecure());
   return new Promise<string>((resolve, reject) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Server, ServerCredentials, type ServerWritableStream, status } from '@grpc/grpc-js';
 import { startTestAgent } from '../../test/support/agent-harness.js';
-import { loadServices } from '../agent/protos.js';
+import { workloadApiDefinition } from '../protos.js';
 import { linearBackoff, runWatch } from './watch.js';
 import { fetchX509Once, type X509SVIDResponse } from './workload-client.js';
 
@@ -32,7 +32,7 @@ async function startFake(dir: string): Promise<Fake> {
     calls: 0,
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
-  server.addService(loadServices().workload, {
+  server.addService(workloadApiDefinition(), {
     FetchX509SVID(call: Call) {
       const step = fake.script[fake.calls++];
       if (step) step(call);

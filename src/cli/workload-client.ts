@@ -1,12 +1,11 @@
 /**
  * A small SPIFFE Workload API client over a unix socket, for the `api` commands and for tests.
- * Built from `proto/workload/workload.proto` at run time (no generated code); every call carries
- * the security header `workload.spiffe.io: true` exactly once (SPEC §2) and a deadline.
+ * Built from the one proto loader (`src/protos.ts`, no generated code); every call carries the
+ * security header `workload.spiffe.io: true` exactly once (SPEC §2) and a deadline.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loadSync, type ServiceDefinition } from '@grpc/proto-loader';
 import { AgentError, type AgentErrorCode } from '../errors.js';
-import { protoPath } from '../proto-path.js';
+import { workloadApiDefinition } from '../protos.js';
 
 /** The security header every Workload API call must carry (SPIFFE Workload Endpoint §3). */
 export const SECURITY_HEADER_KEY = 'workload.spiffe.io';
@@ -88,17 +87,6 @@ function agentCodeFor(status: grpc.status): AgentErrorCode {
   return 'INTERNAL';
 }
 
-let serviceCache: ServiceDefinition | undefined;
-
-/** The `SpiffeWorkloadAPI` service definition, loaded on first use and then reused. */
-export function workloadServiceDefinition(): ServiceDefinition {
-  if (!serviceCache) {
-    const pkg = loadSync(protoPath('workload/workload.proto'), { keepCase: true, longs: String, defaults: true, oneofs: true });
-    serviceCache = pkg.SpiffeWorkloadAPI as ServiceDefinition;
-  }
-  return serviceCache;
-}
-
 /** Sets the security header on every outgoing call; `set` replaces, so it is sent exactly once. */
 const securityHeaderInterceptor: grpc.Interceptor = (options, nextCall) =>
   new grpc.InterceptingCall(nextCall(options), {
@@ -142,7 +130,7 @@ export interface WorkloadClientOptions {
 
 /** Creates a client for the agent listening on `socketPath`. Connecting is lazy. */
 export function createWorkloadClient(options: WorkloadClientOptions): WorkloadClient {
-  const service = workloadServiceDefinition();
+  const service = workloadApiDefinition();
   const client = new grpc.Client(`unix:${options.socketPath}`, grpc.credentials.createInsecure(), {
     interceptors: [securityHeaderInterceptor],
   });

@@ -11,14 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import { runFetchX509 } from '../../src/cli/fetch-x509.js';
-import {
-  fetchX509Once,
-  SECURITY_HEADER_KEY,
-  WorkloadApiError,
-  workloadServiceDefinition,
-  type X509SVIDResponse,
-} from '../../src/cli/workload-client.js';
+import { fetchX509Once, SECURITY_HEADER_KEY, WorkloadApiError, type X509SVIDResponse } from '../../src/cli/workload-client.js';
 import { isAgentError } from '../../src/errors.js';
+import { workloadApiDefinition } from '../../src/protos.js';
 import { createTestIntermediate, createTestLeaf, createTestRoot, TEST_NOW, TEST_NOW_SECONDS } from '../support/test-ca.js';
 
 const ID = 'spiffe://cluster.local/ns/default/sa/default';
@@ -50,7 +45,7 @@ before(async () => {
     federated_bundles: {},
   };
   server = new grpc.Server();
-  server.addService(workloadServiceDefinition(), {
+  server.addService(workloadApiDefinition(), {
     FetchX509SVID: (call: grpc.ServerWritableStream<unknown, X509SVIDResponse>) => {
       seenHeaders.push(call.metadata.get(SECURITY_HEADER_KEY).map(String));
       const b = behaviour;

@@ -10,8 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath } from '../../src/proto-path.js';
+import { healthDefinition, workloadApiDefinition } from '../../src/protos.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,14 +27,7 @@ const { values } = parseArgs({
   },
 });
 
-const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
-const definition = values.health
-  ? (
-      grpc.loadPackageDefinition(loadSync(protoPath('health/health.proto'), options)) as unknown as {
-        grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } };
-      }
-    ).grpc.health.v1.Health.service
-  : (loadSync(protoPath('workload/workload.proto'), options).SpiffeWorkloadAPI as grpc.ServiceDefinition);
+const definition = values.health ? healthDefinition() : workloadApiDefinition();
 const found = definition[values.method as string];
 if (!found) throw new Error(`unknown method ${values.method}`);
 const method: grpc.MethodDefinition<unknown, unknown> = found;

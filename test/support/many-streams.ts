@@ -6,12 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { protoPath } from '../../src/proto-path.js';
+import { workloadApiDefinition } from '../../src/protos.js';
 
 const { values } = parseArgs({ options: { socket: { type: 'string' }, streams: { type: 'string', default: '100' } } });
 const n = Number(values.streams);
-const def = loadSync(protoPath('workload/workload.proto'), { keepCase: true, defaults: true }).SpiffeWorkloadAPI as grpc.ServiceDefinition;
+const def = workloadApiDefinition();
 const method = def.FetchX509SVID as grpc.MethodDefinition<object, object>;
 const codes: Record<string, number> = {};
 let open = 0;

@@ -1,0 +1,39 @@
+/**
+ * The services the agent serves, from the one proto loader (`src/protos.ts`), with response
+ * serializers that pass a `Buffer` through unchanged: streams of one identity share one response
+ * encoded once (`x509-response.ts`), instead of encoding it again for every stream.
+ */
+import { type AnyServiceDefinition, healthDefinition, workloadApiDefinition } from '../protos.js';
+
+/** Makes every response serializer accept an already-encoded `Buffer`. */
+function withPassThrough(definition: AnyServiceDefinition): AnyServiceDefinition {
+  const out: Record<string, unknown> = {};
+  for (const [method, def] of Object.entries(definition)) {
+    const encode = def.responseSerialize;
+    out[method] = { ...def, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : encode(value)) };
+  }
+  return out as AnyServiceDefinition;
+}
+
+export interface AgentServices {
+  /** `SpiffeWorkloadAPI`, the primary name every client uses. */
+  readonly workload: AnyServiceDefinition;
+  /** `grpc.health.v1.Health`. */
+  readonly health: AnyServiceDefinition;
+  /** Encodes a response message of a workload method, once, for sharing between streams. */
+  encodeWorkloadResponse(method: string, message: unknown): Buffer;
+}
+
+/** The agent's service definitions. */
+export function agentServices(): AgentServices {
+  const workload = workloadApiDefinition();
+  return {
+    workload: withPassThrough(workload),
+    health: healthDefinition(),
+    encodeWorkloadResponse(method, message) {
+      const def = workload[method];
+      if (!def) throw new TypeError(`unknown workload method ${method}`);
+      return def.responseSerialize(message);
+    },
+  };
+}
