@@ -47,6 +47,28 @@ describe('workload api over the socket', () => {
     }
   });
 
+  test('the package-qualified path serves the same SVID stream under the same header rule', async () => {
+    // Linkerd proxy v2.329-v2.330 call /spiffe.workloadapi.SpiffeWorkloadAPI/* (linkerd2 issue 14730).
+    // The qualified stream stays open while a plain one joins: both hold the one identity.
+    const qualified = startChild(args('--qualified', '--count', '2', '--timeout', '60000'));
+    const viaQualified = firstSvid(await qualified.waitFor((e) => e.event === 'data'));
+    const viaPlain = firstSvid(firstData(await runChild(args())));
+    qualified.process.kill();
+    assert.equal(viaQualified.spiffe_id, 'spiffe://cluster.local/ns/local/sa/root');
+    assert.deepEqual(viaQualified.x509_svid, viaPlain.x509_svid, 'one identity, one shared SVID, whichever path');
+    assert.deepEqual(viaQualified.x509_svid_key, viaPlain.x509_svid_key);
+    for (const header of ['none', 'twice', 'false']) {
+      for (const method of ['FetchX509SVID', 'FetchX509Bundles', 'FetchJWTSVID']) {
+        const st = finalStatus(await runChild(args('--qualified', '--method', method, '--header', header)));
+        assert.deepEqual([st.code, st.details], [status.INVALID_ARGUMENT, 'security header missing from request'], `${method} ${header}`);
+      }
+    }
+    const health = await runChild(
+      args('--health', '--method', 'Check', '--header', 'none', '--request', '{"service":"spiffe.workloadapi.SpiffeWorkloadAPI"}'),
+    );
+    assert.deepEqual(health.find((e) => e.event === 'data')?.message, { status: 'SERVING' });
+  });
+
   test('WIT methods are UNIMPLEMENTED', async () => {
     const st = finalStatus(await runChild(args('--method', 'FetchWITSVID')));
     assert.equal(st.code, status.UNIMPLEMENTED);

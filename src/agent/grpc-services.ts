@@ -3,7 +3,13 @@
  * serializers that pass a `Buffer` through unchanged: streams of one identity share one response
  * encoded once (`x509-response.ts`), instead of encoding it again for every stream.
  */
-import { type AnyServiceDefinition, healthDefinition, workloadApiDefinition } from '../protos.js';
+import {
+  type AnyServiceDefinition,
+  healthDefinition,
+  QUALIFIED_WORKLOAD_API_SERVICE,
+  WORKLOAD_API_SERVICE,
+  workloadApiDefinition,
+} from '../protos.js';
 
 /** Makes every response serializer accept an already-encoded `Buffer`. */
 function withPassThrough(definition: AnyServiceDefinition): AnyServiceDefinition {
@@ -18,6 +24,8 @@ function withPassThrough(definition: AnyServiceDefinition): AnyServiceDefinition
 export interface AgentServices {
   /** `SpiffeWorkloadAPI`, the primary name every client uses. */
   readonly workload: AnyServiceDefinition;
+  /** The same service as `spiffe.workloadapi.SpiffeWorkloadAPI`, for the proxy releases that call that. */
+  readonly qualifiedWorkload: AnyServiceDefinition;
   /** `grpc.health.v1.Health`. */
   readonly health: AnyServiceDefinition;
   /** Encodes a response message of a workload method, once, for sharing between streams. */
@@ -26,9 +34,10 @@ export interface AgentServices {
 
 /** The agent's service definitions. */
 export function agentServices(): AgentServices {
-  const workload = workloadApiDefinition();
+  const workload = workloadApiDefinition(WORKLOAD_API_SERVICE);
   return {
     workload: withPassThrough(workload),
+    qualifiedWorkload: withPassThrough(workloadApiDefinition(QUALIFIED_WORKLOAD_API_SERVICE)),
     health: healthDefinition(),
     encodeWorkloadResponse(method, message) {
       const def = workload[method];

@@ -1,7 +1,7 @@
 /**
  * `grpc.health.v1.Health` on the Workload API socket (SPEC §2), without the security header.
- * The agent is SERVING once it is ready (issuer loaded, socket listening); `''` and
- * `SpiffeWorkloadAPI` are the known service names.
+ * The agent is SERVING once it is ready (issuer loaded, socket listening); `''` and the Workload
+ * API's two service names are the known ones.
  */
 import {
   type ServerUnaryCall,
@@ -10,10 +10,11 @@ import {
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { QUALIFIED_WORKLOAD_API_SERVICE, WORKLOAD_API_SERVICE } from '../protos.js';
 import type { Receiver } from '../watch.js';
 import type { StreamRegistry } from './stream-registry.js';
 
-const KNOWN_SERVICES = new Set(['', 'SpiffeWorkloadAPI']);
+const KNOWN_SERVICES = new Set(['', WORKLOAD_API_SERVICE, QUALIFIED_WORKLOAD_API_SERVICE]);
 
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 

@@ -81,29 +81,29 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   });
   const outcomes = createCallOutcomes(options.logger, options.onCallResult);
   const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
-  server.addService(
-    services.workload,
-    createWorkloadHandlers({
-      resolver,
-      store,
-      anchors: options.anchors,
-      responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
-      streams,
+  const workloadHandlers = createWorkloadHandlers({
+    resolver,
+    store,
+    anchors: options.anchors,
+    responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
+    streams,
+    logger: options.logger,
+    outcomes,
+    jwt: createJwtHandlers({
+      keys: options.jwtKeys,
+      trustDomain: options.naming.trustDomain,
+      ttlMs: options.jwtTtlMs,
+      clock: options.clock,
       logger: options.logger,
+      resolver,
+      streams,
+      encode: services.encodeWorkloadResponse,
       outcomes,
-      jwt: createJwtHandlers({
-        keys: options.jwtKeys,
-        trustDomain: options.naming.trustDomain,
-        ttlMs: options.jwtTtlMs,
-        clock: options.clock,
-        logger: options.logger,
-        resolver,
-        streams,
-        encode: services.encodeWorkloadResponse,
-        outcomes,
-      }),
     }),
-  );
+  });
+  // The same handlers, header rule included, under both names; the unqualified one is primary.
+  server.addService(services.workload, workloadHandlers);
+  server.addService(services.qualifiedWorkload, workloadHandlers);
   server.addService(services.health, createHealthHandlers(readiness.receiver, streams));
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   let socket: SocketServer | undefined;

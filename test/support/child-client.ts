@@ -7,10 +7,11 @@
  *        [--count N (stop after N messages; default 1)] [--timeout MS] [--request JSON]
  *        [--health (call grpc.health.v1.Health)] [--wait-stdin (connect after a line on stdin)]
  *        [--retry (on any status before --count messages, print it and call again after 100 ms)]
+ *        [--qualified (call /spiffe.workloadapi.SpiffeWorkloadAPI/<Method>)]
  */
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { healthDefinition, workloadApiDefinition } from '../../src/protos.js';
+import { healthDefinition, QUALIFIED_WORKLOAD_API_SERVICE, workloadApiDefinition } from '../../src/protos.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,10 +25,15 @@ const { values } = parseArgs({
     health: { type: 'boolean', default: false },
     'wait-stdin': { type: 'boolean', default: false },
     retry: { type: 'boolean', default: false },
+    qualified: { type: 'boolean', default: false },
   },
 });
 
-const definition = values.health ? healthDefinition() : workloadApiDefinition();
+const definition = values.health
+  ? healthDefinition()
+  : values.qualified
+    ? workloadApiDefinition(QUALIFIED_WORKLOAD_API_SERVICE)
+    : workloadApiDefinition();
 const found = definition[values.method as string];
 if (!found) throw new Error(`unknown method ${values.method}`);
 const method: grpc.MethodDefinition<unknown, unknown> = found;
