@@ -14,9 +14,9 @@ import * as x509 from '@peculiar/x509';
 import { createIssuerCa, createTrustAnchor } from '../src/issuer/ca.js';
 import { createCsr, parseCsr } from '../src/issuer/csr.js';
 import * as der from '../src/issuer/der.js';
+import { pkcs8Of } from '../src/issuer/ec-keys.js';
 import { createLeafSigner } from '../src/issuer/leaf.js';
 import { randomSerial } from '../src/issuer/serial.js';
-import { pkcs8Of } from '../src/issuer/x509-parts.js';
 
 const WARMUP_MS = 500;
 const RUN_MS = 2000;

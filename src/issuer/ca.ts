@@ -6,6 +6,8 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readCertificateInfo } from './cert-info.js';
+import { EC_CURVES, ecdsaSchemeFor } from './curves.js';
+import { spkiOf } from './ec-keys.js';
 import { toPem } from './pem.js';
 import { randomSerial } from './serial.js';
 import {
@@ -13,15 +15,13 @@ import {
   basicConstraints,
   commonNameName,
   type EcdsaScheme,
-  ecdsaSchemeFor,
   KEY_USAGE,
   keyIdentifier,
   keyUsage,
   signCertificate,
-  spkiOf,
   subjectKeyIdentifier,
   tbsCertificate,
-} from './x509-parts.js';
+} from './x509-encoding.js';
 
 /** A generated CA certificate and its key. */
 export interface GeneratedCa {
@@ -76,7 +76,8 @@ function checkOptions(o: { commonName: string; ttlMs: number; now: number }): vo
 }
 
 function newKey(curve: CaCurve): KeyObject {
-  if (curve !== 'P-256' && curve !== 'P-384') throw new TypeError(`curve must be P-256 or P-384, found ${String(curve)}`);
+  if (!EC_CURVES.some((c) => c.jwk === curve && c.certificates))
+    throw new TypeError(`curve must be P-256 or P-384, found ${String(curve)}`);
   return generateKeyPairSync('ec', { namedCurve: curve }).privateKey;
 }
 

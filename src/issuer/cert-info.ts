@@ -10,7 +10,7 @@
 import { X509Certificate } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import * as der from './der.js';
-import { OID } from './x509-parts.js';
+import { OID } from './x509-encoding.js';
 
 /** What {@link readCertificateInfo} returns. Buffers are views into the input. */
 export interface CertificateInfo {

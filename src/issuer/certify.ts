@@ -13,6 +13,7 @@ import type { Receiver } from '../watch.js';
 import type { IssuerCredentials } from './credentials.js';
 import { parseCsr } from './csr.js';
 import { checkCsr } from './csr-rules.js';
+import { curveNamed } from './curves.js';
 import { createX509SvidSigner, type SignedX509Svid } from './x509-svid-signer.js';
 
 /** `CertifyRequest` (identity = 1, token = 2, certificate_signing_request = 3). */
@@ -56,8 +57,6 @@ export interface Certifier {
   certify(request: CertifyRequest, options?: { signal?: AbortSignal }): Promise<CertifyResult>;
 }
 
-const SUPPORTED_LEAF_CURVES = new Set(['prime256v1', 'secp384r1']);
-
 /** Creates a {@link Certifier}. */
 export function createCertifier(options: CertifierOptions): Certifier {
   const { naming, validator, clock } = options;
@@ -92,8 +91,7 @@ export function createCertifier(options: CertifierOptions): Certifier {
         );
       }
 
-      const curve = csr.namedCurve;
-      if (csr.publicKeyAlgorithm !== 'ec' || !curve || !SUPPORTED_LEAF_CURVES.has(curve)) {
+      if (csr.publicKeyAlgorithm !== 'ec' || !curveNamed(csr.namedCurve)?.certificates) {
         throw new AgentError('SIGNING_FAILED', `CSR must contain an ECDSA P-256 or P-384 public key, found ${csr.publicKeyAlgorithm}`);
       }
       const signed = signer.sign(identity, csr.publicKeySpki);

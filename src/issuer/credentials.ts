@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AgentError, describeError } from '../errors.js';
 import { type TrustAnchors, trustAnchorsFromPem } from './anchor-bundle.js';
 import { type ReadFile, readCredentialFile, readCredentialFileIfPresent } from './credential-file.js';
+import { curveOf } from './curves.js';
 import { createLeafSigner, type LeafSigner } from './leaf.js';
 import { certificatesFromPem } from './pem.js';
 
@@ -102,8 +103,8 @@ function parseKey(text: string, keyPath: string): KeyObject {
   } catch (err) {
     throw invalid(`issuer key ${keyPath} is not a PEM private key (EC PRIVATE KEY, PRIVATE KEY or RSA PRIVATE KEY)`, err);
   }
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType !== 'ec' || (curve !== 'prime256v1' && curve !== 'secp384r1')) {
+  if (!curveOf(key)?.certificates) {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
     throw invalid(`issuer key ${keyPath} must be ECDSA P-256 or P-384, found ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''}`);
   }
   return key;

@@ -10,7 +10,8 @@
 import { ECDH } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import * as der from './der.js';
-import { nistCurveByOid, OID } from './x509-parts.js';
+import { nistCurveByOid } from './ec-keys.js';
+import { OID } from './x509-encoding.js';
 
 const UNCOMPRESSED = 0x04;
 

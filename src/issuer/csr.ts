@@ -7,8 +7,10 @@
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { AgentError, isAgentError } from '../errors.js';
 import { canonicalSpki } from './csr-key.js';
+import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
-import { commonNameName, EMPTY_NAME, ecdsaSchemeFor, encodedOid, extension, OID, publicKeyFromSpki, spkiOf } from './x509-parts.js';
+import { publicKeyFromSpki, spkiOf } from './ec-keys.js';
+import { commonNameName, EMPTY_NAME, encodedOid, extension, OID } from './x509-encoding.js';
 
 /** Options of {@link createCsr}. */
 export interface CreateCsrOptions {

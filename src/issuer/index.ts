@@ -37,7 +37,6 @@ export {
 } from './jwt-svid.js';
 export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
-export { pkcs8Of } from './x509-parts.js';
 export {
   createX509SvidSigner,
   type SignedX509Svid,

@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { AgentError, describeError } from '../errors.js';
 import { type ReadFile, readCredentialFile } from './credential-file.js';
+import { curveNamed, curveOf } from './curves.js';
 import { pemBlocks } from './pem.js';
 
 /** The JWS algorithm a key signs with, chosen from the key: P-256 → ES256, P-384 → ES384, P-521 → ES512, RSA → RS256. */
@@ -51,7 +52,6 @@ export interface LoadJwtKeyOptions {
 }
 
 const MIN_RSA_BITS = 2048;
-const CURVE_ALGORITHMS: Readonly<Record<string, JwtSigningAlgorithm>> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 const KEY_BLOCKS: Readonly<Record<string, 'pkcs8' | 'sec1' | 'pkcs1'>> = {
   'PRIVATE KEY': 'pkcs8',
   'EC PRIVATE KEY': 'sec1',
@@ -67,7 +67,7 @@ function invalid(message: string, cause?: unknown): AgentError {
 export function jwtAlgorithmFor(key: KeyObject): JwtSigningAlgorithm | string {
   const details = key.asymmetricKeyDetails ?? {};
   if (key.asymmetricKeyType === 'ec') {
-    return CURVE_ALGORITHMS[details.namedCurve ?? ''] ?? `an EC ${details.namedCurve ?? 'unknown-curve'} key; ${SUPPORTED}`;
+    return curveNamed(details.namedCurve)?.jws ?? `an EC ${details.namedCurve ?? 'unknown-curve'} key; ${SUPPORTED}`;
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = details.modulusLength ?? 0;
@@ -83,27 +83,22 @@ export function jwsAlgorithmsFor(key: KeyObject): readonly string[] {
   return alg.startsWith('ES') ? [alg] : [];
 }
 
-const EC_CURVES: Record<string, { crv: string; size: number }> = {
-  prime256v1: { crv: 'P-256', size: 32 },
-  secp384r1: { crv: 'P-384', size: 48 },
-  secp521r1: { crv: 'P-521', size: 66 },
-};
-
 /**
  * The public JWK of a key. EC keys are built from the SPKI point: on Node 20,
  * `export({ format: 'jwk' })` of an EC key can dead-lock the process (docs/performance.md).
  */
 function publicJwk(publicKey: KeyObject): JWK {
-  const curve = EC_CURVES[publicKey.asymmetricKeyDetails?.namedCurve ?? ''];
-  if (publicKey.asymmetricKeyType !== 'ec' || !curve) return publicKey.export({ format: 'jwk' }) as JWK;
+  const curve = curveOf(publicKey);
+  if (!curve) return publicKey.export({ format: 'jwk' }) as JWK;
+  const size = curve.coordinateLength;
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   // The SPKI ends with the uncompressed point 0x04 || x || y.
-  const point = spki.subarray(spki.length - (2 * curve.size + 1));
+  const point = spki.subarray(spki.length - (2 * size + 1));
   return {
     kty: 'EC',
-    crv: curve.crv,
-    x: point.subarray(1, 1 + curve.size).toString('base64url'),
-    y: point.subarray(1 + curve.size).toString('base64url'),
+    crv: curve.jwk,
+    x: point.subarray(1, 1 + size).toString('base64url'),
+    y: point.subarray(1 + size).toString('base64url'),
   };
 }
 

@@ -11,12 +11,12 @@
 import type { KeyObject } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import { readCertificateInfo } from './cert-info.js';
+import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
 import {
   authorityKeyIdentifier,
   basicConstraints,
   EMPTY_NAME,
-  ecdsaSchemeFor,
   extension,
   extKeyUsage,
   KEY_USAGE,
@@ -26,7 +26,7 @@ import {
   signCertificate,
   subjectKeyIdentifier,
   tbsCertificate,
-} from './x509-parts.js';
+} from './x509-encoding.js';
 
 /** Options of {@link createLeafSigner}. */
 export interface LeafSignerOptions {

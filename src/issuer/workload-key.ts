@@ -5,10 +5,11 @@
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ecKeyEncodings } from './x509-parts.js';
+import { curveNamed } from './curves.js';
+import { ecKeyEncodings } from './ec-keys.js';
 
 /** Curve of every workload key: P-256, what the Linkerd proxy and every SPIFFE client accept. */
-const WORKLOAD_CURVE = { node: 'P-256', openssl: 'prime256v1' } as const;
+const WORKLOAD_CURVE = curveNamed('prime256v1') as NonNullable<ReturnType<typeof curveNamed>>;
 
 /** A workload's SVID key. `toJSON` and `util.inspect` show nothing of it. */
 export interface WorkloadKey {
@@ -21,7 +22,7 @@ export interface WorkloadKey {
 
 /** A fresh EC P-256 workload key: one key generation and one key export. */
 export function generateWorkloadKey(): WorkloadKey {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: WORKLOAD_CURVE.node });
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: WORKLOAD_CURVE.jwk });
   const encoded = ecKeyEncodings(privateKey, WORKLOAD_CURVE.openssl);
   if (!encoded) throw new TypeError('a generated P-256 key did not export as SEC1');
   const key: WorkloadKey = { privateKey, publicKeySpki: encoded.spki, pkcs8: encoded.pkcs8 };

@@ -3,7 +3,7 @@
  * reader's fields, then the key identifier of the key found.
  */
 import { readCertificateInfo } from '../../../src/issuer/cert-info.js';
-import { keyIdentifier } from '../../../src/issuer/x509-parts.js';
+import { keyIdentifier } from '../../../src/issuer/x509-encoding.js';
 import type { Rng } from '../prng.js';
 import type { FuzzTarget } from '../runner.js';
 import { showBytes } from '../runner.js';

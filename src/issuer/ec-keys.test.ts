@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
-import { ecdsaSchemeFor, keyIdentifier, pkcs8Of, publicKeyFromSpki, spkiOf } from './x509-parts.js';
+import { pkcs8Of, publicKeyFromSpki, spkiOf } from './ec-keys.js';
+import { keyIdentifier } from './x509-encoding.js';
 
 const keys: Array<[string, KeyObject]> = [
   ['ec p-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],

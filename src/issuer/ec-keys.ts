@@ -1,0 +1,118 @@
+/**
+ * EC key encodings without OpenSSL's slow encoders: the SubjectPublicKeyInfo and PKCS#8 of a
+ * private key from one SEC1 export, and public keys read back from an SPKI (docs/performance.md).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { EC_CURVES, type EcCurve } from './curves.js';
+import * as der from './der.js';
+import { OID } from './x509-encoding.js';
+
+/** A curve of {@link EC_CURVES} with its SPKI pieces. */
+export interface SpkiShape extends EcCurve {
+  /** `SEQUENCE { id-ecPublicKey, namedCurve }`. */
+  readonly algorithmIdentifier: Buffer;
+  /** The DER of an SPKI with an uncompressed point, up to and including the point's 0x04. */
+  readonly spkiPrefix: Buffer;
+}
+
+const SPKI_SHAPES: readonly SpkiShape[] = EC_CURVES.map((curve) => {
+  const algorithmIdentifier = der.sequence(der.oid(OID.ecPublicKey), der.oid(curve.oid));
+  const point = Buffer.alloc(1 + 2 * curve.coordinateLength);
+  point[0] = 0x04;
+  // Everything up to and including the 0x04 of an uncompressed point; only x and y follow.
+  const spkiPrefix = der.sequence(algorithmIdentifier, der.bitString(point)).subarray(0, -2 * curve.coordinateLength);
+  return { ...curve, algorithmIdentifier, spkiPrefix };
+});
+
+/** The curve of {@link EC_CURVES} (P-256, P-384, P-521) whose dotted OID is `oid`, with its SPKI pieces. */
+export function nistCurveByOid(oid: string): SpkiShape | undefined {
+  return SPKI_SHAPES.find((c) => c.oid === oid);
+}
+
+/** The curve of an EC private key by OpenSSL name, when it is one of {@link EC_CURVES}. */
+function nistCurveOf(key: KeyObject, namedCurve: string | undefined) {
+  // asymmetricKeyDetails builds a new object on every read, so callers that know the curve pass it.
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ec') return undefined;
+  const name = namedCurve ?? key.asymmetricKeyDetails?.namedCurve;
+  return name === undefined ? undefined : SPKI_SHAPES.find((c) => c.openssl === name);
+}
+
+/**
+ * The SubjectPublicKeyInfo and the unencrypted PKCS#8 of a NIST EC private key, both from one
+ * SEC1 export (`i2d_ECPrivateKey`, ~15 µs; OpenSSL 3's SPKI encoder costs ~150 µs and its PKCS#8
+ * encoder 70-110 µs). Not from a JWK export, though that is as fast: on Node 20, exporting a JWK
+ * from a key made by `generateKeyPairSync` can deadlock the process when a garbage collection
+ * frees the key-generation job during the export (reproduced on 20.20.2; docs/performance.md).
+ *
+ * The SPKI is RFC 5480's (named curve, uncompressed point). The PKCS#8 is byte for byte what
+ * `export({ type: 'pkcs8' })` makes: the inner ECPrivateKey keeps version, private key and public
+ * key and drops the `[0]` curve parameters, as OpenSSL writes it (strict readers such as ring
+ * refuse the parameters there). Tests check both against Node's own exports.
+ * @returns `undefined` for any other key (RSA, Ed25519, a public key)
+ */
+export function ecKeyEncodings(key: KeyObject, namedCurve?: string): { spki: Buffer; pkcs8: Buffer } | undefined {
+  const curve = nistCurveOf(key, namedCurve);
+  if (!curve) return undefined;
+  const sec1 = key.export({ type: 'sec1', format: 'der' });
+  try {
+    const fields = der.sequenceOf(der.decode(sec1), 'ec private key');
+    const point = publicPointOf(fields, 1 + 2 * curve.coordinateLength);
+    if (!point) return undefined;
+    const inner = der.sequence(...fields.filter((el) => el.tag !== 0xa0).map((el) => el.raw));
+    return {
+      spki: der.sequence(curve.algorithmIdentifier, der.bitString(point)),
+      pkcs8: der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner)),
+    };
+  } finally {
+    sec1.fill(0);
+  }
+}
+
+/**
+ * The DER SubjectPublicKeyInfo of a key (public, or the public half of a private key); for NIST
+ * EC private keys from a SEC1 export ({@link ecKeyEncodings}). `namedCurve`, OpenSSL's name of an
+ * EC key's curve, saves looking it up when already known.
+ */
+export function spkiOf(key: KeyObject, namedCurve?: string): Buffer {
+  const encoded = ecKeyEncodings(key, namedCurve);
+  if (encoded) {
+    encoded.pkcs8.fill(0);
+    return encoded.spki;
+  }
+  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
+}
+
+/**
+ * Unencrypted PKCS#8 DER (RFC 5208) of a private key, as `export({ type: 'pkcs8' })` makes it;
+ * for NIST EC keys from a SEC1 export ({@link ecKeyEncodings}).
+ */
+export function pkcs8Of(key: KeyObject, namedCurve?: string): Buffer {
+  return ecKeyEncodings(key, namedCurve)?.pkcs8 ?? key.export({ type: 'pkcs8', format: 'der' });
+}
+
+/** The `[1] publicKey` of an RFC 5915 ECPrivateKey's fields when it is an uncompressed point, copied. */
+function publicPointOf(fields: readonly der.DerElement[], pointLength: number): Buffer | undefined {
+  const field = fields.find((el) => el.tag === 0xa1);
+  if (!field) return undefined;
+  const { unusedBits, bytes } = der.readBitString(der.childrenOf(field)[0], 'ec public key');
+  return unusedBits === 0 && bytes.length === pointLength && bytes[0] === 0x04 ? Buffer.from(bytes) : undefined;
+}
+
+/**
+ * The public key in a DER SubjectPublicKeyInfo. NIST EC keys with an uncompressed point are
+ * imported as JWK, which is about 1.5 times as fast as OpenSSL 3's DER decoder and checks the point
+ * is on the curve just the same; anything else goes to the DER decoder.
+ * @throws whatever `crypto.createPublicKey` throws for a key it cannot read
+ */
+export function publicKeyFromSpki(spki: Buffer): KeyObject {
+  const curve = SPKI_SHAPES.find(
+    (c) => spki.length === c.spkiPrefix.length + 2 * c.coordinateLength && spki.subarray(0, c.spkiPrefix.length).equals(c.spkiPrefix),
+  );
+  if (curve) {
+    const at = curve.spkiPrefix.length;
+    const x = spki.subarray(at, at + curve.coordinateLength).toString('base64url');
+    const y = spki.subarray(at + curve.coordinateLength).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv: curve.jwk, x, y }, format: 'jwk' });
+  }
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+}
