@@ -6,6 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { lstat, mkdir } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { certificateValidity } from '../certificate-validity.js';
 import { createIssuerCa, createJwtSigningKey, createTrustAnchor } from '../issuer/index.js';
 import { type CredentialPaths, credentialPaths } from './credential-layout.js';
 import { writeFileAtomic } from './write-file.js';
@@ -69,7 +70,7 @@ export async function writeCredentialSet(dir: string, options: WriteCredentialSe
     paths,
     anchorSubject: new X509Certificate(anchor.certificateDer).subject.replaceAll('\n', ', '),
     issuerSubject: issuerCert.subject.replaceAll('\n', ', '),
-    issuerNotAfter: Date.parse(issuerCert.validTo),
+    issuerNotAfter: certificateValidity(issuerCert).notAfter,
   };
 }
 

@@ -4,9 +4,11 @@
  * write `svid.N.pem`, `svid.N.key` (0600) and `bundle.N.pem` to a directory. In JSON mode stdout
  * holds only the JSON: the "Writing ..." lines go to stderr.
  */
+import type { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { certificateValidity } from '../certificate-validity.js';
 import { AgentError } from '../errors.js';
 import { explainCallError } from './call-errors.js';
 import { type CliIo, reportFailure } from './cli-io.js';
@@ -86,11 +88,17 @@ async function checkSocketFile(socketPath: string): Promise<void> {
 }
 
 /** Go's `time.Time` format, as spire-agent prints it: `2024-01-02 15:04:05 +0000 UTC`. */
-function goTime(text: string): string {
-  return `${new Date(text)
+function goTime(ms: number): string {
+  return `${new Date(ms)
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d+Z$/, '')} +0000 UTC`;
+}
+
+/** The `<what> Valid After` and `<what> Valid Until` lines of a certificate. */
+function validityLines(what: string, cert: X509Certificate): string[] {
+  const { notBefore, notAfter } = certificateValidity(cert);
+  return [`${what} Valid After:\t${goTime(notBefore)}`, `${what} Valid Until:\t${goTime(notAfter)}`];
 }
 
 /** Go's `time.Duration` format for short durations: `12.345ms`, `1.5s`. */
@@ -105,18 +113,9 @@ export function formatPretty(svids: readonly CheckedSvid[], elapsedMs: number): 
     lines.push(`SPIFFE ID:\t\t${svid.spiffeId}`);
     if (svid.hint !== '') lines.push(`Hint:\t\t\t${svid.hint}`);
     const [leaf, ...intermediates] = svid.chain;
-    if (leaf) {
-      lines.push(`SVID Valid After:\t${goTime(leaf.validFrom)}`, `SVID Valid Until:\t${goTime(leaf.validTo)}`);
-    }
-    for (const [i, cert] of intermediates.entries()) {
-      lines.push(
-        `Intermediate #${i + 1} Valid After:\t${goTime(cert.validFrom)}`,
-        `Intermediate #${i + 1} Valid Until:\t${goTime(cert.validTo)}`,
-      );
-    }
-    for (const [i, ca] of svid.bundle.entries()) {
-      lines.push(`CA #${i + 1} Valid After:\t${goTime(ca.validFrom)}`, `CA #${i + 1} Valid Until:\t${goTime(ca.validTo)}`);
-    }
+    if (leaf) lines.push(...validityLines('SVID', leaf));
+    for (const [i, cert] of intermediates.entries()) lines.push(...validityLines(`Intermediate #${i + 1}`, cert));
+    for (const [i, ca] of svid.bundle.entries()) lines.push(...validityLines(`CA #${i + 1}`, ca));
     lines.push('');
   }
   return `${lines.join('\n')}\n`;

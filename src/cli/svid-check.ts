@@ -4,6 +4,7 @@
  * key and bundle parses, the key matches the leaf, and the chain verifies up to a bundle root.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { certificateValidity } from '../certificate-validity.js';
 import { AgentError, describeError } from '../errors.js';
 import { parseSpiffeId } from '../identity.js';
 import type { X509SVIDResponse } from './workload-client.js';
@@ -128,7 +129,8 @@ export function verifyChain(chain: readonly X509Certificate[], bundle: readonly 
 }
 
 function checkValidity(cert: X509Certificate, now: number): string | undefined {
-  if (now < Date.parse(cert.validFrom)) return `is not valid before ${cert.validFrom}`;
-  if (now > Date.parse(cert.validTo)) return `expired at ${cert.validTo}`;
+  const { notBefore, notAfter } = certificateValidity(cert);
+  if (now < notBefore) return `is not valid before ${cert.validFrom}`;
+  if (now > notAfter) return `expired at ${cert.validTo}`;
   return undefined;
 }

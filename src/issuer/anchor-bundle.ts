@@ -7,6 +7,7 @@
  * bundles", cites what Linkerd and the proxy do.
  */
 import { X509Certificate } from 'node:crypto';
+import { certificateValidity } from '../certificate-validity.js';
 import { AgentError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readCertificateInfo } from './cert-info.js';
@@ -38,7 +39,7 @@ export interface SkippedAnchor {
 function unusableBecause(cert: X509Certificate, now: number): string | undefined {
   if (!cert.ca) return 'is not a CA';
   // A root that is not yet valid stays: it becomes usable by itself, without a file change.
-  if (Date.parse(cert.validTo) <= now) return `expired at ${cert.validTo}`;
+  if (certificateValidity(cert).notAfter <= now) return `expired at ${cert.validTo}`;
   return undefined;
 }
 
@@ -90,7 +91,7 @@ export function trustAnchorsFromPem(text: string, path: string, now: number): Tr
   return {
     certificates,
     bundleDer: Buffer.concat(certificates.map((c) => c.raw)),
-    notAfter: Math.min(...certificates.map((c) => Date.parse(c.validTo))),
+    notAfter: Math.min(...certificates.map((c) => certificateValidity(c).notAfter)),
     skipped,
   };
 }

@@ -1,13 +1,14 @@
 /**
  * The parts of a certificate the issuer needs that `crypto.X509Certificate` does not give on
  * Node 20: the raw encoded subject and issuer Names (a leaf's issuer must be the issuer's subject
- * byte for byte, RFC 5280 §7.1), the raw SubjectPublicKeyInfo, the key identifiers, and the
- * validity as numbers (Node 20 offers only strings with a fixed locale format).
+ * byte for byte, RFC 5280 §7.1), the raw SubjectPublicKeyInfo and the key identifiers; and the
+ * validity as numbers, from the one validity reader.
  *
  * Node parses the certificate first, so OpenSSL's checks apply; the DER reader then picks out
  * the fields.
  */
 import { X509Certificate } from 'node:crypto';
+import { certificateValidity } from '../certificate-validity.js';
 import { AgentError } from '../errors.js';
 import * as der from './der.js';
 import { OID } from './x509-encoding.js';
@@ -65,8 +66,7 @@ function read(input: Uint8Array): CertificateInfo {
   const fields = der.sequenceOf(tbs, 'tbs certificate');
   // version is [0] EXPLICIT and DEFAULT v1, so it may be absent.
   const at = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const [, , issuer, validity, subject, spki, ...rest] = fields.slice(at);
-  const [notBefore, notAfter] = der.sequenceOf(validity, 'validity');
+  const [, , issuer, , subject, spki, ...rest] = fields.slice(at);
   const info: {
     -readonly [K in keyof CertificateInfo]: CertificateInfo[K];
   } = {
@@ -75,8 +75,7 @@ function read(input: Uint8Array): CertificateInfo {
     issuerDer: der.expectTag(issuer, 0x30, 'issuer').raw,
     spkiDer: der.expectTag(spki, 0x30, 'subject public key info').raw,
     serial: x509.serialNumber.toLowerCase(),
-    notBefore: der.readTime(notBefore, 'not before'),
-    notAfter: der.readTime(notAfter, 'not after'),
+    ...certificateValidity(x509),
   };
   const extensions = rest.find((el) => el.tag === 0xa3);
   if (extensions) {

@@ -4,6 +4,7 @@
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { certificateValidity as validity } from '../certificate-validity.js';
 import { AgentError, describeError } from '../errors.js';
 import { type TrustAnchors, trustAnchorsFromPem } from './anchor-bundle.js';
 import { type ReadFile, readCredentialFile, readCredentialFileIfPresent } from './credential-file.js';
@@ -41,11 +42,6 @@ const MAX_CHAIN_DEPTH = 8;
 
 function invalid(message: string, cause?: unknown): AgentError {
   return new AgentError('CREDENTIALS_INVALID', message, cause === undefined ? undefined : { cause });
-}
-
-/** Validity of a certificate in ms since the epoch. */
-export function validity(cert: X509Certificate): { notBefore: number; notAfter: number } {
-  return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
 }
 
 async function readText(readFile: ReadFile | undefined, path: string, what: string): Promise<string> {

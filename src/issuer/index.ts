@@ -10,7 +10,6 @@ export {
   type LoadOptions,
   loadIssuer,
   loadTrustAnchors,
-  validity,
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
 export {
