@@ -48,6 +48,8 @@ export type AgentErrorCode =
   | 'SHUTTING_DOWN'
   /** the caller went away (hung up, cancelled) before its call was answered */
   | 'CANCELLED'
+  /** a client found no working agent: no socket, nothing listening, no answer in time */
+  | 'AGENT_UNAVAILABLE'
   /** a bug or an unexpected failure */
   | 'INTERNAL';
 

@@ -37,8 +37,10 @@ export function unreachableReason(details: string): string | undefined {
 }
 
 /**
- * Turns a failed call into an {@link AgentError} with one line a user can act on. Errors other
- * than {@link WorkloadApiError} are returned unchanged.
+ * Turns a failed call into an {@link AgentError} with one line a user can act on:
+ * `AGENT_UNAVAILABLE` when no working agent answered (no socket, nothing listening, no
+ * permission, unavailable, no answer in time). Errors other than {@link WorkloadApiError} are
+ * returned unchanged.
  */
 export function explainCallError(err: unknown, call: CallContext): unknown {
   if (!(err instanceof WorkloadApiError)) return err;
@@ -51,18 +53,18 @@ export function explainCallError(err: unknown, call: CallContext): unknown {
       const reason = unreachableReason(detail);
       if (reason === 'no socket there')
         return new AgentError(
-          'INTERNAL',
+          'AGENT_UNAVAILABLE',
           `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`,
         );
       if (reason === 'nothing is listening on it')
-        return new AgentError('INTERNAL', `nothing is listening on ${socketPath} (a stale socket file?)`);
-      if (reason === 'permission denied') return new AgentError('INTERNAL', `cannot connect to ${socketPath}: permission denied`);
-      return fail('INTERNAL', `the agent at ${socketPath} is unavailable (${detail})`);
+        return new AgentError('AGENT_UNAVAILABLE', `nothing is listening on ${socketPath} (a stale socket file?)`);
+      if (reason === 'permission denied') return new AgentError('AGENT_UNAVAILABLE', `cannot connect to ${socketPath}: permission denied`);
+      return fail('AGENT_UNAVAILABLE', `the agent at ${socketPath} is unavailable (${detail})`);
     }
     case grpc.status.PERMISSION_DENIED:
       return fail('NO_IDENTITY', `the agent issued no identity to this process (${detail})`);
     case grpc.status.DEADLINE_EXCEEDED:
-      return fail('INTERNAL', `no answer from ${socketPath} within ${formatDuration(call.timeoutMs)} (DEADLINE_EXCEEDED)`);
+      return fail('AGENT_UNAVAILABLE', `no answer from ${socketPath} within ${formatDuration(call.timeoutMs)} (DEADLINE_EXCEEDED)`);
     case grpc.status.UNIMPLEMENTED:
       return fail('NOT_IMPLEMENTED', call.unimplemented ?? `the server at ${socketPath} does not serve the Workload API (${detail})`);
     default:

@@ -73,16 +73,16 @@ export async function runFetchX509(options: FetchX509CommandOptions): Promise<Ex
 async function checkSocketFile(socketPath: string): Promise<void> {
   try {
     const info = await stat(socketPath);
-    if (!info.isSocket()) throw new AgentError('INTERNAL', `${socketPath} is not a unix socket`);
+    if (!info.isSocket()) throw new AgentError('AGENT_UNAVAILABLE', `${socketPath} is not a unix socket`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
       throw new AgentError(
-        'INTERNAL',
+        'AGENT_UNAVAILABLE',
         `no Workload API socket at ${socketPath} (is the agent running? use --socket or SPIFFE_ENDPOINT_SOCKET)`,
       );
     }
-    if (code === 'EACCES') throw new AgentError('INTERNAL', `cannot reach ${socketPath}: permission denied`);
+    if (code === 'EACCES') throw new AgentError('AGENT_UNAVAILABLE', `cannot reach ${socketPath}: permission denied`);
     throw err;
   }
 }

@@ -64,8 +64,9 @@ export interface ValidateJWTSVIDResponse {
 
 /**
  * A Workload API call that failed with a gRPC status. `status` is the gRPC code; the message is
- * `<STATUS_NAME>: <details>`. PERMISSION_DENIED maps to `NO_IDENTITY`, INVALID_ARGUMENT to
- * `INVALID_REQUEST`, everything else to `INTERNAL`.
+ * `<STATUS_NAME>: <details>`. Its code is `NO_IDENTITY` for PERMISSION_DENIED, `INVALID_REQUEST`
+ * for INVALID_ARGUMENT, `AGENT_UNAVAILABLE` for UNAVAILABLE and DEADLINE_EXCEEDED, else
+ * `INTERNAL`; `call-errors.ts` turns it into a message for users.
  */
 export class WorkloadApiError extends AgentError {
   readonly status: grpc.status;
@@ -84,6 +85,7 @@ export function statusName(status: grpc.status): string {
 function agentCodeFor(status: grpc.status): AgentErrorCode {
   if (status === grpc.status.PERMISSION_DENIED) return 'NO_IDENTITY';
   if (status === grpc.status.INVALID_ARGUMENT) return 'INVALID_REQUEST';
+  if (status === grpc.status.UNAVAILABLE || status === grpc.status.DEADLINE_EXCEEDED) return 'AGENT_UNAVAILABLE';
   return 'INTERNAL';
 }
 
