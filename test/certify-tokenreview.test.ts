@@ -17,7 +17,7 @@ import {
   loadTrustAnchors,
 } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
-import { createWatch } from '../src/watch.js';
+import { createValueChannel } from '../src/value-channel.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { randomPodUid } from './support/proc-fixture.js';
 import { assertLinkerdSans } from './support/san-order.js';
@@ -48,7 +48,7 @@ describe('Certify with TokenReview', () => {
       cacheTtlMs: 0,
     });
     certifier = createCertifier({
-      issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
       validator,
       naming: { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' },
       clock: { now: () => Date.now() },

@@ -22,7 +22,7 @@ import {
 } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
 import type { TokenValidator } from '../src/token-validator.js';
-import { createWatch } from '../src/watch.js';
+import { createValueChannel } from '../src/value-channel.js';
 import { createTestRoot, TEST_NOW } from './support/test-ca.js';
 
 const HOUR = 3_600_000;
@@ -62,7 +62,7 @@ async function linkerdStyleIssuer(validFrom: number, lifetimeMs: number): Promis
 
 function certifierFor(issuer: IssuerCredentials | undefined, o: { now: number; lifetimeMs?: number; validator?: TokenValidator }) {
   return createCertifier({
-    issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+    issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
     validator: o.validator ?? fakeValidator(),
     naming: NAMING,
     clock: { now: () => o.now },

@@ -21,7 +21,7 @@ import {
   warnSkippedAnchors,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
-import { createWatch, type Receiver } from '../watch.js';
+import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from './http-endpoints.js';
@@ -75,9 +75,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   );
   const metrics = createAgentMetrics();
   const attestor = await createAttestor(config, logger, metrics);
-  const anchorsWatch = createWatch(anchors);
-  const issuerWatch = createWatch<IssuerCredentials | undefined>(issuer);
-  const chainOk = createWatch(true);
+  const anchorsChannel = createValueChannel(anchors);
+  const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
+  const chainOk = createValueChannel(true);
   // What has been started, closed in reverse if a later step fails.
   const started: Array<() => unknown> = [];
   try {
@@ -85,8 +85,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       path: config.jwtKey,
       ttlMs: config.jwtTtlMs,
       forbidden: () => {
-        const current = issuerWatch.receiver.get();
-        return [...(current ? [current.privateKey] : []), ...anchorsWatch.receiver.get().certificates.map((c) => c.publicKey)];
+        const current = issuerChannel.receiver.get();
+        return [...(current ? [current.privateKey] : []), ...anchorsChannel.receiver.get().certificates.map((c) => c.publicKey)];
       },
       clock,
       logger,
@@ -94,7 +94,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     started.push(() => jwt.close());
     // The embedded issuer: signs the workload keys' public halves with the issuer in use.
     const signer = createX509SvidSigner({
-      issuer: issuerWatch.receiver,
+      issuer: issuerChannel.receiver,
       clock,
       lifetimeMs: config.svidTtlMs,
       clockSkewMs: config.clockSkewMs,
@@ -106,7 +106,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       naming,
       attestor,
       issuer: signer,
-      anchors: anchorsWatch.receiver,
+      anchors: anchorsChannel.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
       peers,
       clock,
@@ -122,8 +122,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       trustAnchorsPath: config.trustAnchors,
       issuerDir: config.issuerDir,
       initial: { anchors, issuer },
-      anchorsSink: anchorsWatch.sink,
-      issuerSink: issuerWatch.sink,
+      anchorsSink: anchorsChannel.sink,
+      issuerSink: issuerChannel.sink,
       chainOkSink: chainOk.sink,
       onIssuerChanged: () => workloadApi.store.reissueAll(REISSUE_SPREAD_MS),
       clock,
@@ -134,8 +134,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const http = await serveHealthAndMetrics(config.healthAddr, {
       metrics,
       workloadApi,
-      issuer: issuerWatch.receiver,
-      anchors: anchorsWatch.receiver,
+      issuer: issuerChannel.receiver,
+      anchors: anchorsChannel.receiver,
       issuerChainsToAnchors: chainOk.receiver,
       logger,
     });

@@ -11,7 +11,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { QUALIFIED_WORKLOAD_API_SERVICE, WORKLOAD_API_SERVICE } from '../protos.js';
-import type { Receiver } from '../watch.js';
+import type { Receiver } from '../value-channel.js';
 import type { StreamRegistry } from './stream-registry.js';
 
 const KNOWN_SERVICES = new Set(['', WORKLOAD_API_SERVICE, QUALIFIED_WORKLOAD_API_SERVICE]);

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { captureLogger } from '../../test/support/log-capture.js';
 import { isAgentError } from '../errors.js';
-import { createWatch } from '../watch.js';
+import { createValueChannel } from '../value-channel.js';
 import { type HttpEndpoints, readinessReport, startHttpEndpoints } from './http-endpoints.js';
 
 const METRICS = { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: async () => 'svid_agent_ready 1\n' };
@@ -34,8 +34,8 @@ describe('readinessReport', () => {
 });
 
 describe('http endpoints', () => {
-  const issuer = createWatch(false);
-  const socket = createWatch(true);
+  const issuer = createValueChannel(false);
+  const socket = createValueChannel(true);
   const log = captureLogger('trace');
   let http: HttpEndpoints;
 

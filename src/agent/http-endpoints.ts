@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AgentError, describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
-import type { Receiver } from '../watch.js';
+import type { Receiver } from '../value-channel.js';
 
 /** Named conditions that must all hold for `/ready` to answer 200 (e.g. `issuer`, `socket`). */
 export type ReadinessChecks = Readonly<Record<string, Pick<Receiver<boolean>, 'get'>>>;

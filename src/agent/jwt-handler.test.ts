@@ -12,12 +12,12 @@ import { captureLogger } from '../../test/support/log-capture.js';
 import { AgentError } from '../errors.js';
 import { workloadIdentityFor } from '../identity.js';
 import { createJwtKeySet, type JwtKeySet, type JwtSigningKey, jwtSigningKeyFrom } from '../issuer/index.js';
-import { createWatch, type Watch } from '../watch.js';
-import { createCallOutcomes } from './call-outcome.js';
+import { createValueChannel, type ValueChannel } from '../value-channel.js';
 import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
 import { agentServices } from './grpc-services.js';
 import { createJwtHandlers } from './jwt-handler.js';
 import { createStreamRegistry } from './stream-registry.js';
+import { createWorkloadCalls } from './workload-calls.js';
 
 const TD = 'cluster.local';
 const naming = { trustDomain: TD, identityDomain: `identity.linkerd.${TD}` };
@@ -64,7 +64,7 @@ class FakeStream extends EventEmitter {
 }
 
 interface Fixture {
-  keys: Watch<JwtKeySet>;
+  keys: ValueChannel<JwtKeySet>;
   signer: JwtSigningKey;
   now: { ms: number };
   resolve: { fn: Resolve };
@@ -79,7 +79,7 @@ async function newKey(): Promise<JwtSigningKey> {
 
 async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
   const signer = await newKey();
-  const keys = createWatch(createJwtKeySet(signer));
+  const keys = createValueChannel(createJwtKeySet(signer));
   const now = { ms: T0 };
   const resolve = { fn: attested() };
   const resolver: CallerResolver = { resolve: () => resolve.fn() };
@@ -93,7 +93,7 @@ async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
     resolver,
     streams: createStreamRegistry(),
     encode: services.encodeWorkloadResponse,
-    outcomes: createCallOutcomes(log.logger),
+    calls: createWorkloadCalls(log.logger),
   });
   return {
     keys,
@@ -200,7 +200,7 @@ describe('FetchJWTSVID', () => {
     assert.equal(svidsOf(value)[0]?.spiffe_id, WEB.spiffeId);
   });
 
-  test('attestation outcomes map like the X.509 methods: no identity, unavailable', async () => {
+  test('attestation calls map like the X.509 methods: no identity, unavailable', async () => {
     f.resolve.fn = async () => {
       throw new AgentError('NO_IDENTITY', 'not in a pod');
     };

@@ -12,13 +12,13 @@ import { AgentError } from '../errors.js';
 import { parseSpiffeId } from '../identity.js';
 import { type JwtKeyLookup, type JwtKeySet, type MintedJwtSvid, mintJwtSvid, validateJwtSvid } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
-import type { Receiver } from '../watch.js';
-import type { CallOutcomes } from './call-outcome.js';
+import type { Receiver } from '../value-channel.js';
 import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
 import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvidMessage } from './jwt-response.js';
 import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { WorkloadCalls } from './workload-calls.js';
 import type { Encode } from './x509-response.js';
 
 /** Most audiences one FetchJWTSVID may ask for. */
@@ -45,7 +45,7 @@ export interface JwtHandlerOptions {
   /** Encodes a response of a workload method once, for sharing between streams. */
   readonly encode: Encode;
   /** How calls end (status, log line, metrics). */
-  readonly outcomes: CallOutcomes;
+  readonly calls: WorkloadCalls;
 }
 
 /** The request messages as proto-loader decodes them; fields may be absent without `defaults: true`. */
@@ -103,7 +103,7 @@ export function requestedSpiffeId(spiffeId: string): string | undefined {
  * @throws TypeError when `ttlMs` is under one second
  */
 export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImplementation {
-  const { keys, trustDomain, clock, resolver, streams, outcomes } = options;
+  const { keys, trustDomain, clock, resolver, streams, calls } = options;
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   if (!(ttlMs >= 1000)) throw new TypeError('ttlMs must be at least 1000');
   const cache = options.cache ?? createJwtSvidCache();
@@ -140,7 +140,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
 
   const bundles = createJwtBundleResponses(options.encode, trustDomain);
   return {
-    FetchJWTSVID: outcomes.unary<JwtSvidRequest>('FetchJWTSVID', async (call, signal) => {
+    FetchJWTSVID: calls.unary<JwtSvidRequest>('FetchJWTSVID', async (call, signal) => {
       // The header rule comes first for every method (SPEC §2), then SPIRE's order:
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
@@ -153,7 +153,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       }
       return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
     }),
-    FetchJWTBundles: outcomes.stream('FetchJWTBundles', async (call, signal) => {
+    FetchJWTBundles: calls.serverStreaming('FetchJWTBundles', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       const receiver = keyReceiver('FetchJWTBundles');
       await resolver.resolve(call, signal);
@@ -162,7 +162,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       streams.track(call, receiver.subscribe(push));
       if (!call.cancelled) push();
     }),
-    ValidateJWTSVID: outcomes.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
+    ValidateJWTSVID: calls.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       const receiver = keyReceiver('ValidateJWTSVID');
       const { audience = '', svid = '' } = call.request;

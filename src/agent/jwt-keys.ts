@@ -1,6 +1,6 @@
 /**
  * The JWT-SVID signing keys of a running agent (issue 4): load `--jwt-key` (never one of the
- * X.509 CA keys), publish it through a watch, and follow the file so a rotated key signs at once
+ * X.509 CA keys), publish it through a value channel, and follow the file so a rotated key signs at once
  * while the retired one stays published until its tokens have expired.
  */
 import type { KeyObject } from 'node:crypto';
@@ -14,7 +14,7 @@ import {
   startJwtKeyReloader,
 } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
-import { createWatch, type Receiver } from '../watch.js';
+import { createValueChannel, type Receiver } from '../value-channel.js';
 
 /** Options of {@link loadJwtKeys}. */
 export interface JwtKeysOptions {
@@ -50,7 +50,7 @@ export async function loadJwtKeys(options: JwtKeysOptions): Promise<JwtKeys> {
   }
   const key = await loadJwtSigningKey(options.path, { forbidden: options.forbidden() });
   logger.info({ [F.path]: options.path, kid: key.kid, alg: key.alg }, 'loaded jwt signing key');
-  const keys = createWatch(createJwtKeySet(key));
+  const keys = createValueChannel(createJwtKeySet(key));
   const reloader: JwtKeyReloader = await startJwtKeyReloader({
     path: options.path,
     keys,

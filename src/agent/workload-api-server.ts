@@ -8,8 +8,7 @@ import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
-import { createWatch, type Receiver } from '../watch.js';
-import { createCallOutcomes } from './call-outcome.js';
+import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
 import { createPeerAddresses } from './grpc-peer-address.js';
@@ -19,6 +18,7 @@ import { createJwtHandlers } from './jwt-handler.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
+import { createWorkloadCalls } from './workload-calls.js';
 import { createWorkloadHandlers } from './workload-handler.js';
 import { createResponseCache } from './x509-response.js';
 import type { X509SvidIssuer } from './x509-svid-issuer.js';
@@ -66,7 +66,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const services = agentServices();
   const connections = createConnectionRegistry(createPeerAddresses());
   const streams = createStreamRegistry(options.onStreamsChanged);
-  const readiness = createWatch(false);
+  const readiness = createValueChannel(false);
   const store = createSvidStore({
     issuer: options.issuer,
     refresh: options.refresh,
@@ -79,7 +79,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     attestor: options.attestor,
     naming: options.naming,
   });
-  const outcomes = createCallOutcomes(options.logger, options.onCallResult);
+  const calls = createWorkloadCalls(options.logger, options.onCallResult);
   const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
   const workloadHandlers = createWorkloadHandlers({
     resolver,
@@ -88,7 +88,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     responses: createResponseCache(services.encodeWorkloadResponse, options.naming.trustDomain),
     streams,
     logger: options.logger,
-    outcomes,
+    calls,
     jwt: createJwtHandlers({
       keys: options.jwtKeys,
       trustDomain: options.naming.trustDomain,
@@ -98,7 +98,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       resolver,
       streams,
       encode: services.encodeWorkloadResponse,
-      outcomes,
+      calls,
     }),
   });
   // The same handlers, header rule included, under both names; the unqualified one is primary.

@@ -6,12 +6,12 @@ import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServi
 import { AgentError } from '../errors.js';
 import type { TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
-import type { Receiver } from '../watch.js';
-import type { CallOutcomes } from './call-outcome.js';
+import type { Receiver } from '../value-channel.js';
 import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
 import type { SvidStore } from './svid-store.js';
+import type { WorkloadCalls } from './workload-calls.js';
 import type { ResponseCache } from './x509-response.js';
 
 export interface WorkloadHandlerOptions {
@@ -22,7 +22,7 @@ export interface WorkloadHandlerOptions {
   readonly streams: StreamRegistry;
   readonly logger: Logger;
   /** How calls end (status, log line, metrics). */
-  readonly outcomes: CallOutcomes;
+  readonly calls: WorkloadCalls;
   /** The JWT methods (`jwt-handler.ts`), which answer UNIMPLEMENTED themselves when JWT-SVIDs are off. */
   readonly jwt: UntypedServiceImplementation;
 }
@@ -32,7 +32,7 @@ type Unary = ServerUnaryCall<unknown, unknown>;
 
 /** Builds the `SpiffeWorkloadAPI` implementation. */
 export function createWorkloadHandlers(options: WorkloadHandlerOptions): UntypedServiceImplementation {
-  const { resolver, store, anchors, responses, streams, outcomes } = options;
+  const { resolver, store, anchors, responses, streams, calls } = options;
   const log = options.logger.child({ subsystem: 'workload_api' });
 
   function unimplemented(method: string, message: string) {
@@ -42,13 +42,13 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
         checkSecurityHeader(call.metadata);
         throw new AgentError('NOT_IMPLEMENTED', message);
       } catch (err) {
-        outcomes.refuse(method, call, err, callback);
+        calls.fail(method, call, err, callback);
       }
     };
   }
 
   return {
-    FetchX509SVID: outcomes.stream('FetchX509SVID', async (call, signal) => {
+    FetchX509SVID: calls.serverStreaming('FetchX509SVID', async (call, signal) => {
       const resolved = await resolver.resolve(call, signal);
       const { identity, caller } = resolved;
       log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
@@ -64,7 +64,7 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       });
       if (!call.cancelled) push();
     }),
-    FetchX509Bundles: outcomes.stream('FetchX509Bundles', async (call, signal) => {
+    FetchX509Bundles: calls.serverStreaming('FetchX509Bundles', async (call, signal) => {
       await resolver.resolve(call, signal);
       const writer = createLatestWriter(call);
       const push = () => writer.write(responses.x509Bundles(anchors.get()));

@@ -11,7 +11,7 @@ import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.
 import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { TokenValidator } from '../token-validator.js';
-import { createWatch } from '../watch.js';
+import { createValueChannel } from '../value-channel.js';
 import { type Certifier, createCertifier } from './certify.js';
 import { certifyStatus } from './certify-status.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
@@ -54,7 +54,7 @@ describe('Certify', () => {
     const anchors = await loadTrustAnchors('/a', { now: TEST_NOW, readFile: read });
     issuer = await loadIssuer('/i', anchors, { now: TEST_NOW, readFile: read });
     certifier = createCertifier({
-      issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
       validator,
       naming,
       clock: { now: () => TEST_NOW },
@@ -81,7 +81,7 @@ describe('Certify', () => {
 
   test('expiry is clamped to the issuer chain', async () => {
     const late = createCertifier({
-      issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
       validator,
       naming,
       clock: { now: () => issuer.notAfter - HOUR },
@@ -95,7 +95,7 @@ describe('Certify', () => {
 
   test('the whole status table, in Linkerd order', async () => {
     const notReady = createCertifier({
-      issuer: createWatch<IssuerCredentials | undefined>(undefined).receiver,
+      issuer: createValueChannel<IssuerCredentials | undefined>(undefined).receiver,
       validator,
       naming,
       clock: { now: () => TEST_NOW },

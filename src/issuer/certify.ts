@@ -9,7 +9,7 @@ import { AgentError } from '../errors.js';
 import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import type { Logger } from '../log.js';
 import type { TokenValidator } from '../token-validator.js';
-import type { Receiver } from '../watch.js';
+import type { Receiver } from '../value-channel.js';
 import type { IssuerCredentials } from './credentials.js';
 import { parseCsr } from './csr.js';
 import { checkCsr } from './csr-rules.js';

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { describeError, isAgentError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Sink } from '../watch.js';
+import type { Sink } from '../value-channel.js';
 import { type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
 import { chainToAnchors, type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { type FileReloader, fingerprintFiles as fingerprint, startFileReloader } from './file-watch.js';

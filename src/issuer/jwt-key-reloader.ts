@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { describeError, isAgentError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Receiver, Sink } from '../watch.js';
+import type { Receiver, Sink } from '../value-channel.js';
 import { type FileReloader, fingerprintFiles, startFileReloader } from './file-watch.js';
 import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
 

@@ -117,7 +117,7 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
   };
 }
 
-function refuse(message: string, cause?: unknown): never {
+function cannotSign(message: string, cause?: unknown): never {
   throw new AgentError('SIGNING_FAILED', message, cause === undefined ? undefined : { cause });
 }
 
@@ -125,34 +125,34 @@ function refuse(message: string, cause?: unknown): never {
 function checkRequest(r: LeafRequest): { uri: Buffer; dns: Buffer; keyId: Buffer } {
   const serial = r.serial;
   if (!(serial instanceof Uint8Array) || serial.length === 0 || serial.length > 20 || serial.every((b) => b === 0)) {
-    refuse('leaf serial must be 1-20 octets and not zero');
+    cannotSign('leaf serial must be 1-20 octets and not zero');
   }
   // An integer() pad octet would make a 20-octet serial 21 octets, over RFC 5280's limit.
-  if (serial.length === 20 && (serial[0] as number) & 0x80) refuse('leaf serial must fit in 20 octets');
+  if (serial.length === 20 && (serial[0] as number) & 0x80) cannotSign('leaf serial must fit in 20 octets');
   if (!Number.isFinite(r.notBefore) || !Number.isFinite(r.notAfter) || r.notAfter < r.notBefore) {
-    refuse('leaf validity must be finite with notAfter not before notBefore');
+    cannotSign('leaf validity must be finite with notAfter not before notBefore');
   }
   try {
     der.time(r.notBefore);
     der.time(r.notAfter);
   } catch (cause) {
-    refuse('leaf validity is outside the years x.509 can hold', cause);
+    cannotSign('leaf validity is outside the years x.509 can hold', cause);
   }
   const uri = ia5Name(r.spiffeId, 'spiffe id');
   const dns = ia5Name(r.dnsName, 'dns name');
-  if (!(r.subjectPublicKeySpki instanceof Uint8Array)) refuse('leaf public key is not a subject public key info');
+  if (!(r.subjectPublicKeySpki instanceof Uint8Array)) cannotSign('leaf public key is not a subject public key info');
   let keyId: Buffer;
   try {
     keyId = keyIdentifier(r.subjectPublicKeySpki);
   } catch (cause) {
-    return refuse('leaf public key is not a subject public key info', cause);
+    return cannotSign('leaf public key is not a subject public key info', cause);
   }
   return { uri, dns, keyId };
 }
 
 function ia5Name(value: unknown, what: string): Buffer {
   if (typeof value !== 'string' || value === '' || !/^[\x21-\x7e]+$/.test(value)) {
-    refuse(`leaf ${what} must be a non-empty printable ascii string`);
+    cannotSign(`leaf ${what} must be a non-empty printable ascii string`);
   }
   return Buffer.from(value, 'latin1');
 }

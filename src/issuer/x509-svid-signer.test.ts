@@ -4,7 +4,7 @@ import { before, describe, test } from 'node:test';
 import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { workloadIdentityFor } from '../identity.js';
 import { silentLogger } from '../log.js';
-import { createWatch } from '../watch.js';
+import { createValueChannel } from '../value-channel.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { generateWorkloadKey } from './workload-key.js';
 import { createX509SvidSigner, type X509SvidSignerOptions } from './x509-svid-signer.js';
@@ -20,7 +20,7 @@ describe('the X.509-SVID signer (embedded issuer and Certify alike)', () => {
   let issuer: IssuerCredentials;
   const signer = (overrides: Partial<X509SvidSignerOptions> = {}) =>
     createX509SvidSigner({
-      issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
       clock: { now: () => TEST_NOW },
       lifetimeMs: 24 * HOUR,
       clockSkewMs: 20_000,
@@ -65,7 +65,7 @@ describe('the X.509-SVID signer (embedded issuer and Certify alike)', () => {
   });
 
   test('no issuer loaded: ISSUER_NOT_READY', async () => {
-    const none = signer({ issuer: createWatch<IssuerCredentials | undefined>(undefined).receiver });
+    const none = signer({ issuer: createValueChannel<IssuerCredentials | undefined>(undefined).receiver });
     assert.throws(() => none.issuerInUse(), { code: 'ISSUER_NOT_READY' });
     await assert.rejects(none.issueX509Svid({ identity: web, key: generateWorkloadKey() }), { code: 'ISSUER_NOT_READY' });
   });

@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
 import { F, type Logger } from '../log.js';
-import type { Receiver } from '../watch.js';
+import type { Receiver } from '../value-channel.js';
 import type { IssuerCredentials } from './credentials.js';
 import { randomSerial } from './serial.js';
 import type { WorkloadKey } from './workload-key.js';

@@ -7,7 +7,7 @@
 import { openSync } from 'node:fs';
 import { describeError, isAgentError } from '../../src/errors.js';
 import { loadIssuer, loadTrustAnchors, startCredentialReloader } from '../../src/issuer/index.js';
-import { createWatch } from '../../src/watch.js';
+import { createValueChannel } from '../../src/value-channel.js';
 import { captureLogger } from './log-capture.js';
 
 const [anchorsPath, issuerDir] = process.argv.slice(2) as [string, string];
@@ -15,13 +15,13 @@ const clock = { now: () => Date.now() };
 const anchors = await loadTrustAnchors(anchorsPath, { now: clock.now() });
 const issuer = await loadIssuer(issuerDir, anchors, { now: clock.now() });
 const log = captureLogger('info');
-const issuerWatch = createWatch<typeof issuer | undefined>(issuer);
+const issuerChannel = createValueChannel<typeof issuer | undefined>(issuer);
 const reloader = await startCredentialReloader({
   trustAnchorsPath: anchorsPath,
   issuerDir,
   initial: { anchors, issuer },
-  anchorsSink: createWatch(anchors).sink,
-  issuerSink: issuerWatch.sink,
+  anchorsSink: createValueChannel(anchors).sink,
+  issuerSink: issuerChannel.sink,
   clock,
   logger: log.logger,
   pollMs: 0,
@@ -46,7 +46,7 @@ const result = {
   issuer: await outcome(loadIssuer(issuerDir, anchors, { now: clock.now() })),
   anchors: await outcome(loadTrustAnchors(anchorsPath, { now: clock.now() })),
   reload: await outcome(reloader.reload()),
-  issuerKept: issuerWatch.receiver.get() === issuer,
+  issuerKept: issuerChannel.receiver.get() === issuer,
   log: log.entries.map((e) => ({ level: e.level, msg: e.msg, error: e.error })),
 };
 reloader.close();

@@ -9,7 +9,7 @@ import { type Certifier, type CertifyRequest, createCertifier } from '../../../s
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from '../../../src/issuer/credentials.js';
 import { silentLogger } from '../../../src/log.js';
 import type { TokenValidator } from '../../../src/token-validator.js';
-import { createWatch } from '../../../src/watch.js';
+import { createValueChannel } from '../../../src/value-channel.js';
 import { mutateBytes, mutateDer, mutateText } from '../mutate.js';
 import type { Rng } from '../prng.js';
 import { type FuzzTarget, showBytes, showText } from '../runner.js';
@@ -51,7 +51,7 @@ export function certifyTarget(): FuzzTarget<CertifyRequest> {
       const anchors = await loadTrustAnchors('/a', { now, readFile });
       const issuer = await loadIssuer('/i', anchors, { now, readFile });
       certifier = createCertifier({
-        issuer: createWatch<IssuerCredentials | undefined>(issuer).receiver,
+        issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
         validator,
         naming: NAMING,
         clock: { now: () => now },

@@ -17,13 +17,14 @@ export interface Receiver<T> {
   subscribe(listener: (value: T) => void): () => void;
 }
 
-export interface Watch<T> {
+/** Both ends of one channel. */
+export interface ValueChannel<T> {
   sink: Sink<T>;
   receiver: Receiver<T>;
 }
 
-/** Creates a watch holding `initial`. A listener that throws does not stop the others. */
-export function createWatch<T>(initial: T, onListenerError?: (err: unknown) => void): Watch<T> {
+/** Creates a channel holding `initial`. A listener that throws does not stop the others. */
+export function createValueChannel<T>(initial: T, onListenerError?: (err: unknown) => void): ValueChannel<T> {
   let value = initial;
   const listeners = new Set<(value: T) => void>();
   return {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { captureLogger } from '../../test/support/log-capture.js';
 import { AgentError } from '../errors.js';
-import { createCallOutcomes } from './call-outcome.js';
+import { createWorkloadCalls } from './workload-calls.js';
 
 class FakeStream extends EventEmitter {
   cancelled = false;
@@ -14,12 +14,12 @@ class FakeStream extends EventEmitter {
 test('a client that hangs up ends its call as CANCELLED: the body’s signal aborts, the log and the count say so', async () => {
   const log = captureLogger();
   const results: string[] = [];
-  const outcomes = createCallOutcomes(log.logger, (method, code) => results.push(`${method} ${code}`));
+  const calls = createWorkloadCalls(log.logger, (method, code) => results.push(`${method} ${code}`));
   const call = new FakeStream();
   const errors: unknown[] = [];
   call.on('error', (err) => errors.push(err));
   let aborted = false;
-  const handler = outcomes.stream('FetchX509SVID', (_call, signal) => {
+  const handler = calls.serverStreaming('FetchX509SVID', (_call, signal) => {
     return new Promise<void>((_resolve, reject) => {
       signal.addEventListener('abort', () => {
         aborted = true;

@@ -14,11 +14,12 @@ import { workloadStatus } from './status.js';
 type Stream = ServerWritableStream<unknown, unknown>;
 type Unary<T> = ServerUnaryCall<T, unknown>;
 
-export interface CallOutcomes {
+/** Builds Workload API handlers around their bodies, and ends calls that fail. */
+export interface WorkloadCalls {
   /** Ends `call` with the status for `err`; a unary call answers through `callback`. */
-  refuse(method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): void;
+  fail(method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): void;
   /** A server-streaming handler running `body`; a rejection ends the stream with its status. */
-  stream(method: string, body: (call: Stream, signal: AbortSignal) => Promise<void>): (call: Stream) => void;
+  serverStreaming(method: string, body: (call: Stream, signal: AbortSignal) => Promise<void>): (call: Stream) => void;
   /** A unary handler answering with what `body` resolves to, or the status of its rejection. */
   unary<T>(
     method: string,
@@ -37,9 +38,9 @@ function signalOf(call: Stream | Unary<unknown>): AbortSignal {
 /**
  * @param onResult counts each call's outcome (metrics); `code` is the gRPC status name or `OK`
  */
-export function createCallOutcomes(logger: Logger, onResult?: (method: string, code: string) => void): CallOutcomes {
+export function createWorkloadCalls(logger: Logger, onResult?: (method: string, code: string) => void): WorkloadCalls {
   const log = logger.child({ [F.subsystem]: 'workload_api' });
-  const refuse: CallOutcomes['refuse'] = (method, call, err, callback) => {
+  const fail: WorkloadCalls['fail'] = (method, call, err, callback) => {
     const st = workloadStatus(call.cancelled ? callerGone() : err);
     const code = status[st.code] ?? String(st.code);
     // Same field names as the attestor's entries (`conn`), so one call's lines can be joined.
@@ -52,11 +53,11 @@ export function createCallOutcomes(logger: Logger, onResult?: (method: string, c
     else if (!(call as Stream).cancelled) (call as Stream).emit('error', { code: st.code, details: st.details });
   };
   return {
-    refuse,
-    stream: (method, body) => (call) => {
+    fail,
+    serverStreaming: (method, body) => (call) => {
       body(call, signalOf(call)).then(
         () => onResult?.(method, 'OK'),
-        (err) => refuse(method, call, err),
+        (err) => fail(method, call, err),
       );
     },
     unary: (method, body) => (call, callback) => {
@@ -65,7 +66,7 @@ export function createCallOutcomes(logger: Logger, onResult?: (method: string, c
           onResult?.(method, 'OK');
           callback(null, response);
         },
-        (err) => refuse(method, call, err, callback),
+        (err) => fail(method, call, err, callback),
       );
     },
   };
