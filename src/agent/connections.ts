@@ -1,34 +1,40 @@
 /**
  * Open Workload API connections and the peer tracked for each, so that a call finds the process
- * on the other end of its connection (`call.getPeer()`, through `grpc-peer-address.ts`).
+ * on the other end of its connection. This is the one place that leans on how grpc-js names a
+ * call's peer: `call.getPeer()` is built from the socket's `remoteAddress` (and `remotePort`, when
+ * there is one), and a Unix-domain socket has neither; so each accepted socket gets a unique
+ * `uds:<n>` as its `remoteAddress`, and a call is traced back to its connection by that name
+ * (node-stack.md §1a). `connections.test.ts` checks this grpc-js behaviour on a real server.
  */
 import type { Socket } from 'node:net';
 import type { TrackedPeer } from '../attestor/index.js';
-import type { PeerAddresses } from './grpc-peer-address.js';
 
 export interface ConnectionRegistry {
-  /** Names an accepted socket (its calls report the name as their peer). */
-  name(socket: Socket): string;
-  /** Records the peer of a named socket until the socket closes. */
-  add(socket: Socket, connectionId: string, peer: TrackedPeer): void;
+  /**
+   * Names an accepted socket (its calls report the name as their peer) and records the peer
+   * `track` returns for that name until the socket closes.
+   */
+  add(socket: Socket, track: (connectionId: string) => TrackedPeer): void;
   /** The peer of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
   lookup(callPeer: string): TrackedPeer | undefined;
   /** Number of open connections. */
   size(): number;
 }
 
-export function createConnectionRegistry(addresses: PeerAddresses): ConnectionRegistry {
+const PREFIX = 'uds:';
+
+export function createConnectionRegistry(): ConnectionRegistry {
   const peers = new Map<string, TrackedPeer>();
+  let next = 0;
   return {
-    name: (socket) => addresses.name(socket),
-    add(socket, connectionId, peer) {
-      peers.set(connectionId, peer);
+    add(socket, track) {
+      const connectionId = `${PREFIX}${++next}`;
+      Object.defineProperty(socket, 'remoteAddress', { value: connectionId, configurable: true });
+      peers.set(connectionId, track(connectionId));
       socket.once('close', () => peers.delete(connectionId));
     },
-    lookup(callPeer) {
-      const connectionId = addresses.connectionOf(callPeer);
-      return connectionId === undefined ? undefined : peers.get(connectionId);
-    },
+    // grpc-js appends ":<port>" when a port exists; ours never has one, so such a peer is not ours.
+    lookup: (callPeer) => peers.get(callPeer),
     size: () => peers.size,
   };
 }

@@ -12,7 +12,6 @@ import type { ConnectionInjector } from '@grpc/grpc-js';
 import type { PeerCredentials, PeerTracker, TrackedPeer } from '../attestor/index.js';
 import { silentLogger } from '../log.js';
 import { createConnectionRegistry } from './connections.js';
-import { createPeerAddresses } from './grpc-peer-address.js';
 import { type ConnectionAdmission, listenOnSocket } from './socket-server.js';
 
 test('a refused peer is closed before any /proc read; an admitted one is tracked, injected and released', async () => {
@@ -33,7 +32,7 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     admit: (peer: PeerCredentials) => (peer.uid === 65534 ? 'uid 65534 has too many connections' : undefined),
     closed: (peer: PeerCredentials) => events.push(`closed ${peer.uid}`),
   };
-  const connections = createConnectionRegistry(createPeerAddresses());
+  const connections = createConnectionRegistry();
   const path = join(dir, 'agent.sock');
   const server = await listenOnSocket({ path, injector, connections, peers, admission, logger: silentLogger() });
   try {

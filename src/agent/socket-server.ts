@@ -107,8 +107,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       admission.closed(peer);
     });
     socket.on('error', () => undefined);
-    const connectionId = connections.name(socket);
-    connections.add(socket, connectionId, options.peers.track(peer, connectionId));
+    connections.add(socket, (connectionId) => options.peers.track(peer, connectionId));
     injector.injectConnection(socket);
   });
 

@@ -11,7 +11,6 @@ import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
 import { createConnectionRegistry } from './connections.js';
-import { createPeerAddresses } from './grpc-peer-address.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
@@ -64,7 +63,7 @@ export interface WorkloadApiServer {
 export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
   const log = options.logger.child({ subsystem: 'agent' });
   const services = agentServices();
-  const connections = createConnectionRegistry(createPeerAddresses());
+  const connections = createConnectionRegistry();
   const streams = createStreamRegistry(options.onStreamsChanged);
   const readiness = createValueChannel(false);
   const store = createSvidStore({

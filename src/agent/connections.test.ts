@@ -1,7 +1,7 @@
 /**
- * The grpc-js behaviour `grpc-peer-address.ts` relies on, against a real server: a call's
- * `getPeer()` is the `remoteAddress` given to the injected socket, so each call finds its
- * connection, and nothing else is taken for one of ours.
+ * The grpc-js behaviour `connections.ts` relies on, against a real server: a call's `getPeer()`
+ * is the `remoteAddress` given to the injected socket, so each call finds its connection's peer,
+ * and nothing else is taken for one of ours.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { credentials, Metadata, makeGenericClientConstructor, Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js';
-import { createPeerAddresses } from './grpc-peer-address.js';
+import type { TrackedPeer } from '../attestor/index.js';
+import { createConnectionRegistry } from './connections.js';
 
 const METHOD = {
   path: '/test.Peer/Who',
@@ -24,20 +25,24 @@ const METHOD = {
 
 test('each injected connection is found again from its calls, and only ours are', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'grpc-peer-'));
-  const addresses = createPeerAddresses();
+  const connections = createConnectionRegistry();
   const named: string[] = [];
   const grpcServer = new Server();
   grpcServer.addService(
     { Who: METHOD },
     {
       Who: (call: ServerUnaryCall<Buffer, Buffer>, callback: (err: null, value: Buffer) => void) => {
-        callback(null, Buffer.from(addresses.connectionOf(call.getPeer()) ?? `unknown ${call.getPeer()}`));
+        const peer = connections.lookup(call.getPeer()) as (TrackedPeer & { name: string }) | undefined;
+        callback(null, Buffer.from(peer?.name ?? `unknown ${call.getPeer()}`));
       },
     },
   );
   const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
   const listener = net.createServer((socket) => {
-    named.push(addresses.name(socket));
+    connections.add(socket, (connectionId) => {
+      named.push(connectionId);
+      return { name: connectionId } as unknown as TrackedPeer;
+    });
     injector.injectConnection(socket);
   });
   const path = join(dir, 's.sock');
@@ -59,8 +64,9 @@ test('each injected connection is found again from its calls, and only ours are'
     const second = await ask(b);
     assert.deepEqual([first, second], named);
     assert.notEqual(first, second);
-    assert.equal(addresses.connectionOf('127.0.0.1:5000'), undefined);
-    assert.equal(addresses.connectionOf(`${first}:5000`), undefined);
+    assert.equal(connections.size(), 2);
+    assert.equal(connections.lookup('127.0.0.1:5000'), undefined);
+    assert.equal(connections.lookup(`${first}:5000`), undefined);
   } finally {
     a.close();
     b.close();
