@@ -42,24 +42,35 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
  * Only single-octet identifiers (tag numbers 0-30) are supported.
  */
 export function tlv(tag: number, ...parts: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const head = header(tag, length);
+  const out = Buffer.allocUnsafe(head.length + length);
+  out.set(head, 0);
+  let at = head.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The identifier and length octets of an element of `length` content octets, for encoders that
+ * write the content themselves (one copy instead of one per nesting level).
+ */
+export function header(tag: number, length: number): Buffer {
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xff || (tag & 0x1f) === 0x1f) {
     throw new TypeError(`der tag ${tag} is not a single-octet identifier`);
   }
-  let length = 0;
-  for (const p of parts) length += p.length;
   const lengthOctets = length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
-  const out = Buffer.allocUnsafe(1 + lengthOctets + length);
+  const out = Buffer.allocUnsafe(1 + lengthOctets);
   out[0] = tag;
   if (lengthOctets === 1) {
     out[1] = length;
   } else {
     out[1] = 0x80 | (lengthOctets - 1);
     for (let i = lengthOctets - 1, v = length; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
-  }
-  let at = 1 + lengthOctets;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
   }
   return out;
 }
@@ -206,10 +217,13 @@ function checkTime(ms: number): number {
   return Math.floor(ms / 1000) * 1000;
 }
 
+/** `YYYYMMDDHHMMSS` (UTC) of `ms`; on the issuance path, so built without a regular expression. */
 function timeDigits(ms: number): string {
-  // toISOString is YYYY-MM-DDTHH:MM:SS.sssZ for years 0-9999.
-  const iso = new Date(checkTime(ms)).toISOString();
-  return iso.slice(0, 19).replace(/[-T:]/g, '');
+  const d = new Date(checkTime(ms));
+  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  const year = d.getUTCFullYear();
+  const yyyy = year < 1000 ? `${year}`.padStart(4, '0') : `${year}`;
+  return `${yyyy}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
 }
 
 /** `[n]` EXPLICIT: a constructed context-specific element wrapping one encoded element. */

@@ -55,17 +55,58 @@ export function ecKeyEncodings(key: KeyObject, namedCurve?: string): { spki: Buf
   if (!curve) return undefined;
   const sec1 = key.export({ type: 'sec1', format: 'der' });
   try {
-    const fields = der.sequenceOf(der.decode(sec1), 'ec private key');
-    const point = publicPointOf(fields, 1 + 2 * curve.coordinateLength);
-    if (!point) return undefined;
-    const inner = der.sequence(...fields.filter((el) => el.tag !== 0xa0).map((el) => el.raw));
-    return {
-      spki: der.sequence(curve.algorithmIdentifier, der.bitString(point)),
-      pkcs8: der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner)),
-    };
+    return encodingsOfSec1(sec1, curve.openssl);
   } finally {
     sec1.fill(0);
   }
+}
+
+/**
+ * {@link ecKeyEncodings} from a SEC1 DER private key (RFC 5915) on the curve OpenSSL calls
+ * `namedCurve`, e.g. what `generateKeyPairSync` returns with `privateKeyEncoding: sec1`.
+ * @returns `undefined` when the curve is not one of {@link EC_CURVES} or the key carries no
+ *   uncompressed public point
+ */
+export function encodingsOfSec1(sec1: Buffer, namedCurve: string): { spki: Buffer; pkcs8: Buffer } | undefined {
+  if (namedCurve === 'prime256v1') {
+    const fast = p256Encodings(sec1);
+    if (fast) return fast;
+  }
+  const curve = SPKI_SHAPES.find((c) => c.openssl === namedCurve);
+  if (!curve) return undefined;
+  const fields = der.sequenceOf(der.decode(sec1), 'ec private key');
+  const point = publicPointOf(fields, 1 + 2 * curve.coordinateLength);
+  if (!point) return undefined;
+  const inner = der.sequence(...fields.filter((el) => el.tag !== 0xa0).map((el) => el.raw));
+  return {
+    spki: der.sequence(curve.algorithmIdentifier, der.bitString(point)),
+    pkcs8: der.sequence(der.integer(0), curve.algorithmIdentifier, der.octetString(inner)),
+  };
+}
+
+/**
+ * The fixed pieces of P-256 keys as OpenSSL writes them (RFC 5915, RFC 5208, RFC 5480): a SEC1
+ * key is `HEAD private(32) MIDDLE point(65)`, its PKCS#8 `HEAD private(32) [1]-header point(65)`,
+ * its SPKI `HEAD point(65)`. Every workload key is P-256, so its encodings are assembled from
+ * these in two allocations instead of a DER decode and re-encode.
+ */
+const P256 = {
+  sec1Head: Buffer.from('30770201010420', 'hex'),
+  sec1Middle: Buffer.from('a00a06082a8648ce3d030107a144034200', 'hex'),
+  pkcs8Head: Buffer.from('308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b0201010420', 'hex'),
+  pkcs8Middle: Buffer.from('a144034200', 'hex'),
+  spkiHead: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+} as const;
+
+function p256Encodings(sec1: Buffer): { spki: Buffer; pkcs8: Buffer } | undefined {
+  if (sec1.length !== 121 || sec1[56] !== 0x04) return undefined;
+  if (!sec1.subarray(0, 7).equals(P256.sec1Head) || !sec1.subarray(39, 56).equals(P256.sec1Middle)) return undefined;
+  const privateKey = sec1.subarray(7, 39);
+  const point = sec1.subarray(56);
+  return {
+    spki: Buffer.concat([P256.spkiHead, point], 91),
+    pkcs8: Buffer.concat([P256.pkcs8Head, privateKey, P256.pkcs8Middle, point], 138),
+  };
 }
 
 /**

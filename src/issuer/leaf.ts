@@ -8,7 +8,7 @@
  * SEQUENCE); critical keyUsage digitalSignature + keyEncipherment; extKeyUsage serverAuth +
  * clientAuth; subjectKeyIdentifier (SHA-1 of the leaf key bits); authorityKeyIdentifier.
  */
-import type { KeyObject } from 'node:crypto';
+import { sign as createSignature, type KeyObject } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import { readCertificateInfo } from './cert-info.js';
 import { ecdsaSchemeFor } from './curves.js';
@@ -17,15 +17,13 @@ import {
   authorityKeyIdentifier,
   basicConstraints,
   EMPTY_NAME,
-  extension,
+  encodedOid,
   extKeyUsage,
   KEY_USAGE,
   keyIdentifier,
   keyUsage,
   OID,
-  signCertificate,
   subjectKeyIdentifier,
-  tbsCertificate,
 } from './x509-encoding.js';
 
 /** Options of {@link createLeafSigner}. */
@@ -83,38 +81,66 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
     extKeyUsage([OID.serverAuth, OID.clientAuth]),
   ];
   const aki = authorityKeyIdentifier(issuerKeyId);
+  // The constant runs of every leaf's TBSCertificate, so that `sign` copies each byte once.
+  const algorithm = scheme.algorithmIdentifier;
+  const afterSerial = Buffer.concat([algorithm, issuer.subjectDer]);
+  const afterValidity = EMPTY_NAME;
+  const fixedExtensionBytes = Buffer.concat(fixedExtensions);
+  const skiHeader = subjectKeyIdentifier(Buffer.alloc(20)).subarray(0, -20);
+  // extnID subjectAltName and critical TRUE: what precedes the extnValue OCTET STRING.
+  const sanHead = Buffer.concat([encodedOid(OID.subjectAltName), der.boolean(true)]);
 
   return {
     sign(request) {
       const fields = checkRequest(request);
-      const tbs = tbsCertificate({
-        serial: request.serial,
-        scheme,
-        issuerName: issuer.subjectDer,
-        notBefore: request.notBefore,
-        notAfter: request.notAfter,
-        subjectName: EMPTY_NAME,
-        spki: request.subjectPublicKeySpki,
-        // RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical. The DNS name comes
-        // first: a Linkerd proxy server takes a client's identity from the first SAN
-        // (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the
-        // one URI SAN wherever it is (docs/decisions.md, "SAN order").
-        extensions: [
-          extension(OID.subjectAltName, der.sequence(der.implicit(2, fields.dns), der.implicit(6, fields.uri)), {
-            critical: true,
-          }),
-          ...fixedExtensions,
-          subjectKeyIdentifier(fields.keyId),
-          aki,
-        ],
-      });
+      // RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical. The DNS name comes
+      // first: a Linkerd proxy server takes a client's identity from the first SAN
+      // (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the
+      // one URI SAN wherever it is (docs/decisions.md, "SAN order").
+      const names = [der.header(0x82, fields.dns.length), fields.dns, der.header(0x86, fields.uri.length), fields.uri];
+      const namesSequence = der.header(der.TAG.SEQUENCE, byteLength(names));
+      const sanValue = der.header(der.TAG.OCTET_STRING, namesSequence.length + byteLength(names));
+      const san = [sanHead, sanValue, namesSequence, ...names];
+      const sanExtension = der.header(der.TAG.SEQUENCE, byteLength(san));
+      const extensions = [sanExtension, ...san, fixedExtensionBytes, skiHeader, fields.keyId, aki];
+      const extensionsLength = byteLength(extensions);
+      const extensionsSequence = der.header(der.TAG.SEQUENCE, extensionsLength);
+      const content = [
+        VERSION_3,
+        der.integer(request.serial),
+        afterSerial,
+        der.sequence(der.time(request.notBefore), der.time(request.notAfter)),
+        afterValidity,
+        request.subjectPublicKeySpki,
+        der.header(0xa3, extensionsSequence.length + extensionsLength),
+        extensionsSequence,
+        ...extensions,
+      ];
+      const tbs = Buffer.concat([der.header(der.TAG.SEQUENCE, byteLength(content)), ...content]);
+      let signature: Buffer;
       try {
-        return signCertificate(tbs, scheme, options.privateKey);
+        signature = createSignature(scheme.hash, tbs, options.privateKey);
       } catch (cause) {
         throw new AgentError('SIGNING_FAILED', 'signing the leaf certificate failed', { cause });
       }
+      // Certificate ::= SEQUENCE { tbs, signatureAlgorithm, BIT STRING (no unused bits) signature }
+      const bitString = der.header(der.TAG.BIT_STRING, signature.length + 1);
+      const certificateLength = tbs.length + algorithm.length + bitString.length + 1 + signature.length;
+      return Buffer.concat([der.header(der.TAG.SEQUENCE, certificateLength), tbs, algorithm, bitString, NO_UNUSED_BITS, signature]);
     },
   };
+}
+
+const VERSION_3 = der.explicit(0, der.integer(2));
+const NO_UNUSED_BITS = Buffer.of(0);
+/** The first and last instants an X.509 time holds (years 0-9999). */
+const FIRST_TIME = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
+
+function byteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }
 
 function cannotSign(message: string, cause?: unknown): never {
@@ -132,12 +158,8 @@ function checkRequest(r: LeafRequest): { uri: Buffer; dns: Buffer; keyId: Buffer
   if (!Number.isFinite(r.notBefore) || !Number.isFinite(r.notAfter) || r.notAfter < r.notBefore) {
     cannotSign('leaf validity must be finite with notAfter not before notBefore');
   }
-  try {
-    der.time(r.notBefore);
-    der.time(r.notAfter);
-  } catch (cause) {
-    cannotSign('leaf validity is outside the years x.509 can hold', cause);
-  }
+  // der.time() holds years 0-9999; checked here rather than by encoding the times twice.
+  if (r.notBefore < FIRST_TIME || r.notAfter > LAST_TIME) cannotSign('leaf validity is outside the years x.509 can hold');
   const uri = ia5Name(r.spiffeId, 'spiffe id');
   const dns = ia5Name(r.dnsName, 'dns name');
   if (!(r.subjectPublicKeySpki instanceof Uint8Array)) cannotSign('leaf public key is not a subject public key info');

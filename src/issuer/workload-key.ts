@@ -3,10 +3,10 @@
  * anywhere but to its workload: the private key, its public half as the certificate will carry
  * it, and the PKCS#8 encoding the Workload API hands out (`x509_svid_key`).
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { curveNamed } from './curves.js';
-import { ecKeyEncodings } from './ec-keys.js';
+import { encodingsOfSec1 } from './ec-keys.js';
 
 /** Curve of every workload key: P-256, what the Linkerd proxy and every SPIFFE client accept. */
 const WORKLOAD_CURVE = curveNamed('prime256v1') as NonNullable<ReturnType<typeof curveNamed>>;
@@ -20,16 +20,55 @@ export interface WorkloadKey {
   readonly pkcs8: Buffer;
 }
 
-/** A fresh EC P-256 workload key: one key generation and one key export. */
+/**
+ * The private key must never reach a log line, even when someone logs the whole object. The
+ * `KeyObject` is made on first use: the embedded issuer needs only the encodings, and a key
+ * object made at generation time would cost an export of a freshly generated key (docs/performance.md).
+ */
+class RedactedWorkloadKey implements WorkloadKey {
+  readonly publicKeySpki: Buffer;
+  readonly pkcs8: Buffer;
+  #privateKey: KeyObject | undefined;
+
+  constructor(publicKeySpki: Buffer, pkcs8: Buffer) {
+    this.publicKeySpki = publicKeySpki;
+    this.pkcs8 = pkcs8;
+  }
+
+  get privateKey(): KeyObject {
+    this.#privateKey ??= createPrivateKey({ key: this.pkcs8, format: 'der', type: 'pkcs8' });
+    return this.#privateKey;
+  }
+
+  toJSON(): string {
+    return '[workload key]';
+  }
+
+  [inspect.custom](): string {
+    return 'WorkloadKey { [redacted] }';
+  }
+}
+
+/**
+ * `generateKeyPairSync` with only the private half encoded (the public half stays a `KeyObject`),
+ * which Node's type declarations do not describe: they want both encodings or neither.
+ */
+export const generateSec1 = generateKeyPairSync as unknown as (
+  type: 'ec',
+  options: { readonly namedCurve: string; readonly privateKeyEncoding: { readonly type: 'sec1'; readonly format: 'der' } },
+) => { readonly privateKey: Buffer; readonly publicKey: KeyObject };
+
+/**
+ * A fresh EC P-256 workload key. One native call makes the key and its SEC1 encoding, from which
+ * the SPKI and the PKCS#8 are assembled (`ec-keys.ts`).
+ */
 export function generateWorkloadKey(): WorkloadKey {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: WORKLOAD_CURVE.jwk });
-  const encoded = ecKeyEncodings(privateKey, WORKLOAD_CURVE.openssl);
-  if (!encoded) throw new TypeError('a generated P-256 key did not export as SEC1');
-  const key: WorkloadKey = { privateKey, publicKeySpki: encoded.spki, pkcs8: encoded.pkcs8 };
-  // The private key must never reach a log line, even when someone logs the whole object.
-  Object.defineProperties(key, {
-    toJSON: { value: () => '[workload key]', enumerable: false },
-    [inspect.custom]: { value: () => 'WorkloadKey { [redacted] }', enumerable: false },
-  });
-  return Object.freeze(key);
+  const { privateKey: sec1 } = generateSec1('ec', { namedCurve: WORKLOAD_CURVE.jwk, privateKeyEncoding: { type: 'sec1', format: 'der' } });
+  try {
+    const encoded = encodingsOfSec1(sec1, WORKLOAD_CURVE.openssl);
+    if (!encoded) throw new TypeError('a generated P-256 key has no public point in its SEC1 encoding');
+    return new RedactedWorkloadKey(encoded.spki, encoded.pkcs8);
+  } finally {
+    sec1.fill(0);
+  }
 }

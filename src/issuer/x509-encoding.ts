@@ -3,7 +3,7 @@
  * object identifiers, names, extensions, the TBSCertificate and the signed certificate envelope.
  * Everything returns DER built with `der.ts`.
  */
-import { createHash, type KeyObject, sign } from 'node:crypto';
+import { hash, type KeyObject, sign } from 'node:crypto';
 import * as der from './der.js';
 
 /** Object identifiers, dotted. */
@@ -55,7 +55,7 @@ export function keyIdentifier(spki: Uint8Array): Buffer {
   const [algorithm, bits, ...extra] = der.sequenceOf(der.decode(spki), 'subject public key info');
   der.sequenceOf(algorithm, 'public key algorithm');
   if (extra.length > 0) der.malformed('subject public key info has extra fields');
-  return createHash('sha1').update(der.readBitString(bits, 'subject public key').bytes).digest();
+  return hash('sha1', der.readBitString(bits, 'subject public key').bytes, 'buffer');
 }
 
 /** A Name holding one RDN, `CN=<commonName>` as a UTF8String. */

@@ -98,10 +98,12 @@ export function createX509SvidSigner(options: X509SvidSignerOptions): X509SvidSi
       throw new AgentError('SIGNING_FAILED', 'signing the certificate failed', { cause: err });
     }
     const serialHex = serial.toString('hex');
-    log.debug(
-      { [F.spiffeId]: identity.spiffeId, [F.serial]: serialHex, [F.notAfter]: new Date(notAfter).toISOString() },
-      'issued leaf certificate',
-    );
+    if (log.isLevelEnabled('debug')) {
+      log.debug(
+        { [F.spiffeId]: identity.spiffeId, [F.serial]: serialHex, [F.notAfter]: new Date(notAfter).toISOString() },
+        'issued leaf certificate',
+      );
+    }
     return { leaf, intermediates: issuer.chainDer, notBefore, notAfter, serialHex };
   }
 
