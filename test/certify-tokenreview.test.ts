@@ -7,21 +7,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/kubernetes.js';
-import {
-  type Certifier,
-  certifyStatus,
-  createCertifier,
-  createCsr,
-  type IssuerCredentials,
-  loadIssuer,
-  loadTrustAnchors,
-} from '../src/issuer/index.js';
+import { type Certifier, certifyStatus, createCertifier, createCsr, type IssuerCredentials } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
 import { createValueChannel } from '../src/value-channel.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { randomPodUid } from './support/proc-fixture.js';
 import { assertLinkerdSans } from './support/san-order.js';
 import { createTestCa, type TestCa } from './support/test-ca.js';
+import { loadTestCredentials } from './support/test-credentials.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 
@@ -33,15 +26,7 @@ describe('Certify with TokenReview', () => {
   before(async () => {
     api = await startFakeKubeApi();
     ca = await createTestCa();
-    const files: Record<string, string> = {
-      '/a': ca.root.pem,
-      '/i/tls.crt': ca.intermediate.pem,
-      '/i/tls.key': ca.intermediate.privateKeyPem,
-    };
-    const readFile = async (p: string) => Buffer.from(files[p] ?? '');
-    const now = Date.now();
-    const anchors = await loadTrustAnchors('/a', { now, readFile });
-    const issuer = await loadIssuer('/i', anchors, { now, readFile });
+    const { issuer } = await loadTestCredentials(ca, Date.now());
     const validator = createTokenReviewValidator({
       api: createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
       logger: silentLogger(),

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { createTestCa, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
+import { loadTestCredentials } from '../../test/support/test-credentials.js';
 import { workloadIdentityFor } from '../identity.js';
 import { silentLogger } from '../log.js';
 import { createValueChannel } from '../value-channel.js';
-import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
+import type { IssuerCredentials } from './credentials.js';
 import { generateWorkloadKey } from './workload-key.js';
 import { createX509SvidSigner, type X509SvidSignerOptions } from './x509-svid-signer.js';
 
@@ -30,14 +31,7 @@ describe('the X.509-SVID signer (embedded issuer and Certify alike)', () => {
 
   before(async () => {
     ca = await createTestCa();
-    const files: Record<string, string> = {
-      '/a': ca.root.pem,
-      '/i/tls.crt': ca.intermediate.pem,
-      '/i/tls.key': ca.intermediate.privateKeyPem,
-    };
-    const readFile = async (p: string) => Buffer.from(files[p] ?? '');
-    const anchors = await loadTrustAnchors('/a', { now: TEST_NOW, readFile });
-    issuer = await loadIssuer('/i', anchors, { now: TEST_NOW, readFile });
+    ({ issuer } = await loadTestCredentials(ca, TEST_NOW));
   });
 
   test('issues for the workload key it is given: the leaf certifies its public half, no CSR involved', async () => {
