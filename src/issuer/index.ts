@@ -46,6 +46,7 @@ export {
   type VerifiedTicket,
   verifyTicket,
 } from './renewal-ticket.js';
+export { issueServerCertificate, type ServerCertificate, type ServerCertificateOptions } from './server-certificate.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export {
   createX509SvidSigner,

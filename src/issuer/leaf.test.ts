@@ -92,6 +92,13 @@ describe('createLeafSigner', () => {
     assert.equal(text.match(/X509v3 [A-Z][A-Za-z ]+:/g)?.length, 6, 'exactly six extensions');
   });
 
+  it('without a SPIFFE ID carries the DNS name alone (a TLS server certificate that is no SVID)', () => {
+    const { spiffeId: _omitted, ...withoutUri } = request();
+    const leaf = new X509Certificate(signer.sign(withoutUri));
+    assert.equal(leaf.subjectAltName, 'DNS:web.emojivoto.serviceaccount.identity.linkerd.cluster.local');
+    assert.equal(leaf.verify(issuer.publicKey), true);
+  });
+
   it('agrees with node:crypto and @peculiar/x509', async () => {
     const leafKey = ecKey();
     const leaf = signer.sign(request({ subjectPublicKeySpki: spki(leafKey) }));

@@ -44,8 +44,11 @@ export interface LeafRequest {
   readonly notAfter: number;
   /** DER SubjectPublicKeyInfo of the leaf key (the caller checks it is EC P-256/P-384). */
   readonly subjectPublicKeySpki: Uint8Array;
-  /** The URI SAN, second, e.g. `spiffe://cluster.local/ns/web/sa/default` (ASCII). */
-  readonly spiffeId: string;
+  /**
+   * The URI SAN, second, e.g. `spiffe://cluster.local/ns/web/sa/default` (ASCII). Absent only for
+   * a certificate that is no SVID: the central issuer's TLS certificate for a name no account has.
+   */
+  readonly spiffeId?: string;
   /** The DNS SAN, first, e.g. `default.web.serviceaccount.identity.linkerd.cluster.local` (ASCII). */
   readonly dnsName: string;
 }
@@ -97,7 +100,8 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
       // first: a Linkerd proxy server takes a client's identity from the first SAN
       // (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the
       // one URI SAN wherever it is (docs/decisions.md, "SAN order").
-      const names = [der.header(0x82, fields.dns.length), fields.dns, der.header(0x86, fields.uri.length), fields.uri];
+      const names = [der.header(0x82, fields.dns.length), fields.dns];
+      if (fields.uri) names.push(der.header(0x86, fields.uri.length), fields.uri);
       const namesSequence = der.header(der.TAG.SEQUENCE, byteLength(names));
       const sanValue = der.header(der.TAG.OCTET_STRING, namesSequence.length + byteLength(names));
       const san = [sanHead, sanValue, namesSequence, ...names];
@@ -148,7 +152,7 @@ function cannotSign(message: string, cause?: unknown): never {
 }
 
 /** Checks everything `sign` encodes, so a bad request fails with a reason, not a stray TypeError. */
-function checkRequest(r: LeafRequest): { uri: Buffer; dns: Buffer; keyId: Buffer } {
+function checkRequest(r: LeafRequest): { uri: Buffer | undefined; dns: Buffer; keyId: Buffer } {
   const serial = r.serial;
   if (!(serial instanceof Uint8Array) || serial.length === 0 || serial.length > 20 || serial.every((b) => b === 0)) {
     cannotSign('leaf serial must be 1-20 octets and not zero');
@@ -160,7 +164,7 @@ function checkRequest(r: LeafRequest): { uri: Buffer; dns: Buffer; keyId: Buffer
   }
   // der.time() holds years 0-9999; checked here rather than by encoding the times twice.
   if (r.notBefore < FIRST_TIME || r.notAfter > LAST_TIME) cannotSign('leaf validity is outside the years x.509 can hold');
-  const uri = ia5Name(r.spiffeId, 'spiffe id');
+  const uri = r.spiffeId === undefined ? undefined : ia5Name(r.spiffeId, 'spiffe id');
   const dns = ia5Name(r.dnsName, 'dns name');
   if (!(r.subjectPublicKeySpki instanceof Uint8Array)) cannotSign('leaf public key is not a subject public key info');
   let keyId: Buffer;

@@ -58,6 +58,12 @@ describe('the X.509-SVID signer (embedded issuer and Certify alike)', () => {
     });
   });
 
+  test('notAfterAtMost shortens the leaf, never lengthens it', () => {
+    const spki = generateWorkloadKey().publicKeySpki;
+    assert.equal(signer().sign(web, spki, { notAfterAtMost: TEST_NOW + HOUR }).notAfter, TEST_NOW + HOUR);
+    assert.equal(signer().sign(web, spki, { notAfterAtMost: TEST_NOW + 48 * HOUR }).notAfter, TEST_NOW + 24 * HOUR + 20_000);
+  });
+
   test('no issuer loaded: ISSUER_NOT_READY', async () => {
     const none = signer({ issuer: createValueChannel<IssuerCredentials | undefined>(undefined).receiver });
     assert.throws(() => none.issuerInUse(), { code: 'ISSUER_NOT_READY' });

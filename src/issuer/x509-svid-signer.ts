@@ -48,10 +48,11 @@ export interface X509SvidSigner {
   /**
    * Signs a leaf for `identity` certifying `subjectPublicKeySpki` (EC P-256 or P-384; callers
    * check untrusted keys first, as Certify does).
+   * `notAfterAtMost` shortens the leaf further (a renewal on a ticket alone ends with the ticket).
    * @throws AgentError `ISSUER_NOT_READY` when no issuer is loaded, `SIGNING_FAILED` when the
    *   issuer chain has expired or signing fails
    */
-  sign(identity: WorkloadIdentity, subjectPublicKeySpki: Uint8Array): SignedX509Svid;
+  sign(identity: WorkloadIdentity, subjectPublicKeySpki: Uint8Array, options?: { readonly notAfterAtMost?: number }): SignedX509Svid;
   /**
    * The agent's issuing port, in process: signs the public half of the workload key. Attestation
    * evidence and renewal state, which a remote issuer needs, play no part here.
@@ -76,11 +77,15 @@ export function createX509SvidSigner(options: X509SvidSignerOptions): X509SvidSi
     return issuer;
   }
 
-  function sign(identity: WorkloadIdentity, subjectPublicKeySpki: Uint8Array): SignedX509Svid {
+  function sign(
+    identity: WorkloadIdentity,
+    subjectPublicKeySpki: Uint8Array,
+    limit?: { readonly notAfterAtMost?: number },
+  ): SignedX509Svid {
     const issuer = currentIssuer();
     const now = clock.now();
     const notBefore = now - clockSkewMs;
-    const notAfter = Math.min(now + lifetimeMs + clockSkewMs, issuer.notAfter);
+    const notAfter = Math.min(now + lifetimeMs + clockSkewMs, issuer.notAfter, limit?.notAfterAtMost ?? Number.POSITIVE_INFINITY);
     if (notAfter <= now) throw new AgentError('SIGNING_FAILED', 'issuer chain has expired');
     const serial = randomSerial();
     let leaf: Buffer;
