@@ -12,6 +12,7 @@ export {
   loadTrustAnchors,
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
+export { curveNamed, type EcCurve } from './curves.js';
 export {
   createJwtKeySet,
   type JwtKeySet,
@@ -24,6 +25,7 @@ export {
   loadJwtSigningKey,
 } from './jwt-key.js';
 export { type JwtKeyReloader, type JwtKeyReloaderOptions, startJwtKeyReloader } from './jwt-key-reloader.js';
+export { type JwtKeys, type JwtKeysOptions, loadJwtKeys } from './jwt-keys.js';
 export {
   JWT_LEEWAY_MS,
   JWT_SVID_ALGORITHMS,
