@@ -7,7 +7,8 @@
  * - messages are lower-case with no trailing period; details that must not reach a
  *   client go in `cause`, which only the log sees;
  * - gRPC status codes are decided in exactly one place per API
- *   (`src/agent/status.ts` for the Workload API, `src/issuer/certify-status.ts` for Certify).
+ *   (`src/agent/status.ts` for the Workload API, `src/issuer/certify-status.ts` for Certify,
+ *   `src/server/node-status.ts` for the central issuer's node service).
  */
 
 /** Every code an {@link AgentError} may carry. */
@@ -50,6 +51,12 @@ export type AgentErrorCode =
   | 'CANCELLED'
   /** a client found no working agent: no socket, nothing listening, no answer in time */
   | 'AGENT_UNAVAILABLE'
+  /** a node agent's own token is missing, or the API server does not authenticate it (central issuer) */
+  | 'AGENT_NOT_AUTHENTICATED'
+  /** a node agent asked for what its node may not have: another node's workload, a wrong account, another node's ticket (central issuer) */
+  | 'NOT_PERMITTED'
+  /** a node agent sent more requests than its node's share (central issuer); retryable after a pause */
+  | 'RATE_LIMITED'
   /** a bug or an unexpected failure */
   | 'INTERNAL';
 

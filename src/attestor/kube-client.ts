@@ -169,16 +169,17 @@ export function describeKubeFailure(err: unknown): string {
 }
 
 /**
- * Asks the API (SelfSubjectAccessReview) whether the agent may `create` `tokenreviews` in group
- * `authentication.k8s.io`. Call at start-up, before serving.
+ * Asks the API (SelfSubjectAccessReview) whether the agent (or the central issuer: `who`) may
+ * `create` `tokenreviews` in group `authentication.k8s.io`. Call at start-up, before serving.
  * @throws AgentError `CONFIG_INVALID` when it may not, or the API rejects the agent's own
  *   credentials (401/403), with a message fit for the operator;
  *   {@link KubeApiUnavailableError} when the API cannot be reached or fails
  */
 export async function checkTokenReviewAccess(
   api: Pick<KubeApi, 'createSelfSubjectAccessReview'>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; who?: 'agent' | 'issuer' } = {},
 ): Promise<void> {
+  const who = options.who ?? 'agent';
   let review: V1SelfSubjectAccessReview;
   try {
     review = await api.createSelfSubjectAccessReview(
@@ -192,16 +193,16 @@ export async function checkTokenReviewAccess(
   } catch (err) {
     const status = httpStatusOf(err);
     if (status === 401 || status === 403) {
-      throw new AgentError('CONFIG_INVALID', `the kubernetes api rejected the agent's credentials (${describeKubeFailure(err)})`);
+      throw new AgentError('CONFIG_INVALID', `the kubernetes api rejected the ${who}'s credentials (${describeKubeFailure(err)})`);
     }
     throw new KubeApiUnavailableError(
-      `the kubernetes api could not be asked whether the agent may create tokenreviews (${describeKubeFailure(err)})`,
+      `the kubernetes api could not be asked whether the ${who} may create tokenreviews (${describeKubeFailure(err)})`,
       status,
     );
   }
   const status = review.status;
   if (status?.allowed === true && status.denied !== true) return;
   const reason =
-    status?.reason || status?.evaluationError || "denied; bind the ClusterRole system:auth-delegator to the agent's service account";
-  throw new AgentError('CONFIG_INVALID', `the agent may not create tokenreviews: ${reason}`);
+    status?.reason || status?.evaluationError || `denied; bind the ClusterRole system:auth-delegator to the ${who}'s service account`;
+  throw new AgentError('CONFIG_INVALID', `the ${who} may not create tokenreviews: ${reason}`);
 }
