@@ -1,5 +1,5 @@
 /**
- * Stage one of the run configuration, file part: read the `--config` YAML file into raw,
+ * Stage one of the `run` and `issuer` configurations, file part: read the `--config` YAML file into raw,
  * type-checked values. Nothing is defaulted or cross-checked here (that is `config.ts`); every
  * problem is collected, prefixed with the file name and the key, e.g.
  * `agent.yaml: svidTtl: expected a duration string like "90s", got the number 60`.
@@ -23,8 +23,10 @@ export interface RawConfigFile {
   readonly unparsable: boolean;
 }
 
-/** Keys a config file may hold: every `run` option except `config` itself. */
-const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(RUN_OPTIONS.filter((o) => o.key !== 'config').map((o) => [o.key, o]));
+/** Keys a config file may hold: every option of the command except `config` itself. */
+function fileOptions(specs: readonly RunOptionSpec[]): ReadonlyMap<string, RunOptionSpec> {
+  return new Map(specs.filter((o) => o.key !== 'config').map((o) => [o.key, o]));
+}
 
 /** Largest config file read, in characters; the annotated reference config is ~5 KiB. */
 export const MAX_CONFIG_FILE_CHARS = 64 * 1024;
@@ -59,8 +61,10 @@ function flowDepth(text: string): number {
 /**
  * Parses a config file's text.
  * @param label how problems name the file, usually the path as the user gave it
+ * @param specs the options of the command (`run`'s by default)
  */
-export function parseRunConfigFile(text: string, label: string): RawConfigFile {
+export function parseRunConfigFile(text: string, label: string, specs: readonly RunOptionSpec[] = RUN_OPTIONS): RawConfigFile {
+  const options = fileOptions(specs);
   const problems: string[] = [];
   const values = new Map<string, RawValue>();
   const invalidKeys = new Set<string>();
@@ -90,9 +94,9 @@ export function parseRunConfigFile(text: string, label: string): RawConfigFile {
   if (data === null || data === undefined) return { values, problems, invalidKeys, unparsable: false };
   if (!isPlainObject(data)) return unparsable([`${label}: expected a mapping of options at the top level, got ${describeValue(data)}`]);
   for (const [key, value] of Object.entries(data)) {
-    const spec = FILE_OPTIONS.get(key);
+    const spec = options.get(key);
     if (!spec) {
-      problems.push(`${label}: ${key}: unknown key${suggestKey(key)}`);
+      problems.push(`${label}: ${key}: unknown key${suggestKey(key, options)}`);
       continue;
     }
     const checked = checkType(value, spec.kind);
@@ -148,16 +152,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** `trust-domain` or `trust_domain` written where `trustDomain` was meant. */
-function suggestKey(key: string): string {
+function suggestKey(key: string, options: ReadonlyMap<string, RunOptionSpec>): string {
   const camel = key.toLowerCase().replace(/[-_]+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-  if (camel !== key && FILE_OPTIONS.has(camel)) return ` (did you mean ${camel}?)`;
+  if (camel !== key && options.has(camel)) return ` (did you mean ${camel}?)`;
   const lower = key.toLowerCase();
-  for (const known of FILE_OPTIONS.keys()) {
+  for (const known of options.keys()) {
     if (known.toLowerCase() === lower) return ` (did you mean ${known}?)`;
   }
   // RunConfig's own names (`tokenPaths`, `svidTtlMs`) are easy to write by mistake.
   for (const near of [key.replace(/Ms$/, ''), key.replace(/s$/, '')]) {
-    if (near !== key && FILE_OPTIONS.has(near)) return ` (did you mean ${near}?)`;
+    if (near !== key && options.has(near)) return ` (did you mean ${near}?)`;
   }
   if (key === 'config') return ' (a config file cannot name another one)';
   return '';

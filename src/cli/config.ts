@@ -5,19 +5,26 @@
  * Every problem of both stages is collected and reported at once in one {@link ConfigError}.
  */
 
-import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parseDuration } from '../duration.js';
-import { fileErrorReason } from '../errors.js';
-import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
-import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { parseRunConfigFile, type RawValue } from './config-file.js';
+import { isDns1123Subdomain } from '../identity.js';
+import type { LogLevel } from '../log.js';
+import type { RawValue } from './config-file.js';
+import {
+  collectRawValues,
+  MAX_TIMER_MS,
+  type RawValues,
+  readHealthAndLog,
+  readNaming,
+  readSvidTimes,
+  valueReader,
+} from './config-sources.js';
 import { DEV_DIR_NAME, DEV_SOCKET_NAME, devCredentialPaths } from './credential-layout.js';
 import { ConfigError } from './exit.js';
 import type { AttestorKind, RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
 import { DEFAULT_SOCKET, parseSocketOption } from './socket-address.js';
 
+export { checkHostPort } from './config-sources.js';
 export { RUN_FLAGS, type RunFlags } from './run-options.js';
 
 /** Inputs of {@link loadRunConfig}; everything the process would read is passed in. */
@@ -52,15 +59,6 @@ export const RUN_DEFAULTS = {
   logLevel: 'info',
 } as const;
 
-/** Timers longer than 2^31-1 ms fire at once in Node.js; 24 days stays clear of that. */
-const MAX_TIMER_MS = 24 * 86_400_000;
-
-interface Sourced {
-  readonly value: RawValue;
-  /** How messages name the value's origin: `--svid-ttl`, `NODE_NAME`, `agent.yaml: svidTtl`. */
-  readonly label: string;
-}
-
 /**
  * Builds the `run` configuration. Precedence, highest first: **flags > environment > config
  * file > defaults** (SPEC §9 puts flags over the file and the file over defaults; env sits
@@ -78,7 +76,7 @@ interface Sourced {
  */
 export function loadRunConfig(options: LoadRunConfigOptions): RunConfig {
   const problems: string[] = [];
-  const stage1 = collectRawValues(options, problems);
+  const stage1 = collectRawValues(options, RUN_OPTIONS, problems);
   // A file that cannot be read or parsed says nothing about its keys: reporting them as
   // missing as well would only bury the one real problem.
   if (stage1 === undefined) throw new ConfigError(problems);
@@ -87,78 +85,12 @@ export function loadRunConfig(options: LoadRunConfigOptions): RunConfig {
   return config;
 }
 
-// === stage 1: raw values ===
-
-/** What stage 1 found: usable raw values, and the keys that were set to something unusable. */
-interface RawValues {
-  readonly raw: ReadonlyMap<string, Sourced>;
-  readonly invalid: ReadonlySet<string>;
-}
-
-/** The raw values, or `undefined` when the `--config` file could not be read or parsed. */
-function collectRawValues(options: LoadRunConfigOptions, problems: string[]): RawValues | undefined {
-  const raw = new Map<string, Sourced>();
-  let invalid: ReadonlySet<string> = new Set();
-  // Lowest precedence first; later sources overwrite earlier ones.
-  const file = options.flags.config;
-  if (file !== undefined) {
-    const text = readConfigFile(file, options, problems);
-    if (text === undefined) return undefined;
-    const parsed = parseRunConfigFile(text, file);
-    problems.push(...parsed.problems);
-    if (parsed.unparsable) return undefined;
-    invalid = parsed.invalidKeys;
-    for (const [key, value] of parsed.values) raw.set(key, { value, label: `${file}: ${key}` });
-  }
-  for (const spec of RUN_OPTIONS) {
-    if (!('env' in spec)) continue;
-    const value = options.env[spec.env];
-    if (value !== undefined && value !== '') raw.set(spec.key, { value, label: spec.env });
-  }
-  for (const spec of RUN_OPTIONS) {
-    const value = options.flags[spec.key];
-    if (value !== undefined && spec.key !== 'config') raw.set(spec.key, { value, label: `--${spec.flag}` });
-  }
-  return { raw, invalid };
-}
-
-function readConfigFile(file: string, options: LoadRunConfigOptions, problems: string[]): string | undefined {
-  if (file === '') {
-    problems.push('--config: must not be empty');
-    return undefined;
-  }
-  try {
-    return options.readFile(resolve(options.cwd, file));
-  } catch (err) {
-    problems.push(`--config: cannot read "${file}": ${fileErrorReason(err)}`);
-    return undefined;
-  }
-}
-
 // === stage 2: validate and build ===
 
-function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: string[]): RunConfig | undefined {
-  const flagOf = new Map<string, string>(RUN_OPTIONS.map((o) => [o.key, o.flag]));
-  const label = (key: RunOptionKey): string => raw.get(key)?.label ?? `--${flagOf.get(key)}`;
-  const fail = (key: RunOptionKey, message: string): void => void problems.push(`${label(key)}: ${message}`);
-  const str = (key: RunOptionKey): string | undefined => {
-    const v = raw.get(key)?.value;
-    return typeof v === 'string' ? v : undefined;
-  };
-  const path = (key: RunOptionKey): string | undefined => {
-    const v = str(key);
-    if (v === '') fail(key, 'must not be empty');
-    return v ? resolve(cwd, v) : undefined;
-  };
-  const duration = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): number | undefined => {
-    const text = str(key) ?? (RUN_DEFAULTS[key] as string);
-    try {
-      return parseDuration(text);
-    } catch (err) {
-      fail(key, (err as Error).message);
-      return undefined;
-    }
-  };
+function buildRunConfig(values: RawValues, cwd: string, problems: string[]): RunConfig | undefined {
+  const read = valueReader<RunOptionKey>(values, RUN_OPTIONS, RUN_DEFAULTS, cwd, problems);
+  const { raw, invalid } = values;
+  const { fail, str, path, duration, show } = read;
   const dev = raw.get('dev')?.value === true;
   const devDir = resolve(cwd, DEV_DIR_NAME);
 
@@ -170,10 +102,7 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     else socket = parsed.path;
   }
 
-  const trustDomain = str('trustDomain') ?? RUN_DEFAULTS.trustDomain;
-  if (!isTrustDomain(trustDomain)) {
-    fail('trustDomain', `invalid trust domain "${trustDomain}" (lower-case letters, digits, ".", "-" and "_"; at most 255 bytes)`);
-  }
+  const { trustDomain, identityDomain } = readNaming(read, RUN_DEFAULTS.trustDomain);
 
   let trustAnchors: string | undefined;
   let issuerDir: string | undefined;
@@ -214,28 +143,11 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
   const tokenPaths = buildTokenPaths(raw.get('tokenPath')?.value, (m) => fail('tokenPath', m));
   const tokenAudience = str('tokenAudience') ?? RUN_DEFAULTS.tokenAudience;
   if (tokenAudience === '') fail('tokenAudience', 'must not be empty');
-  const identityDomainText = str('identityDomain');
-  const identityDomain = identityDomainText ?? defaultIdentityDomain(trustDomain);
-  if (identityDomainText !== undefined && !isDns1123Subdomain(identityDomain)) {
-    fail(
-      'identityDomain',
-      `invalid identity domain "${identityDomain}" (expected a DNS-1123 subdomain, e.g. identity.linkerd.cluster.local)`,
-    );
-  } else if (!isDns1123Subdomain(identityDomain) && isTrustDomain(trustDomain)) {
-    fail(
-      'identityDomain',
-      `the default identity domain "${identityDomain}" (identity.linkerd.<trust domain>) is not a DNS-1123 subdomain; set --identity-domain`,
-    );
-  }
-
-  const svidTtl = duration('svidTtl');
+  const { svidTtl, clockSkew } = readSvidTimes(read);
   const jwtTtl = duration('jwtTtl');
-  const clockSkew = duration('clockSkew');
   const minRefresh = duration('minRefresh');
   const maxRefresh = duration('maxRefresh');
   const shutdownTimeout = duration('shutdownTimeout');
-  const show = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): string => `${label(key)} (${str(key) ?? RUN_DEFAULTS[key]})`;
-  if (svidTtl === 0) fail('svidTtl', 'must be longer than 0');
   if (jwtTtl !== undefined && jwtTtl < 1000) fail('jwtTtl', 'must be at least 1s (JWT expiry is counted in seconds)');
   if (minRefresh === 0) fail('minRefresh', 'must be longer than 0');
   for (const key of ['minRefresh', 'maxRefresh', 'shutdownTimeout'] as const) {
@@ -245,18 +157,11 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
   if (minRefresh !== undefined && maxRefresh !== undefined && minRefresh > maxRefresh) {
     fail('minRefresh', `must not be longer than ${show('maxRefresh')}`);
   }
-  if (svidTtl && clockSkew !== undefined && svidTtl <= clockSkew) {
-    fail('svidTtl', `must be longer than ${show('clockSkew')}`);
-  }
   if (svidTtl && minRefresh && minRefresh >= svidTtl) {
     fail('minRefresh', `must be shorter than ${show('svidTtl')}, or SVIDs would expire before they are rotated`);
   }
 
-  const healthAddr = str('healthAddr') ?? RUN_DEFAULTS.healthAddr;
-  const healthProblem = checkHostPort(healthAddr);
-  if (healthProblem) fail('healthAddr', healthProblem);
-  const logLevel = str('logLevel') ?? RUN_DEFAULTS.logLevel;
-  if (!isLogLevel(logLevel)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`);
+  const { healthAddr, logLevel } = readHealthAndLog(read, RUN_DEFAULTS);
 
   if (problems.length > 0) return undefined;
   return Object.freeze({
@@ -294,27 +199,4 @@ function buildTokenPaths(value: RawValue | undefined, fail: (message: string) =>
     if (!isAbsolute(p)) fail(`"${p}" is not an absolute path (token paths are read inside the pod's root)`);
   }
   return Object.freeze([...new Set(list)]);
-}
-
-/** `HOST:PORT` (IPv6 in brackets) or `''`; a message when it is neither. */
-export function checkHostPort(addr: string): string | undefined {
-  if (addr === '') return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
-  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" for no listener';
-  if (!m) return `"${addr}": ${usage}`;
-  const [, v6, host, port] = m;
-  if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;
-  if (
-    host !== undefined &&
-    isIP(host) === 0 &&
-    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
-  ) {
-    return `"${addr}": "${host}" is not a host name or IP address`;
-  }
-  if (Number(port) > 65535) return `"${addr}": port must be 0-65535`;
-  return undefined;
-}
-
-function isLogLevel(s: string): s is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(s);
 }

@@ -11,9 +11,11 @@ import { type CliIo, reportFailure } from './cli-io.js';
 import { loadRunConfig } from './config.js';
 import { ConfigError, EXIT } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
+import type { IssuerConfig } from './issuer-config.js';
+import { ISSUER_OPTIONS, type IssuerFlags } from './issuer-options.js';
 import type { RunAgentOptions } from './run.js';
 import type { RunConfig } from './run-config.js';
-import { RUN_OPTIONS, type RunFlags } from './run-options.js';
+import { RUN_OPTIONS, type RunFlags, type RunOptionSpec } from './run-options.js';
 import { checkSocketPathLength, DEFAULT_SOCKET, parseSocketOption, parseUnixSocketUri } from './socket-address.js';
 import { addFlagSuggestions, rewriteSpireFlags, valueFlags } from './spire-flags.js';
 import { packageVersion } from './version.js';
@@ -29,6 +31,8 @@ export interface CliContext {
   readonly readFile: (path: string) => string;
   /** Runs the agent; default: `runAgentCommand` from `./run.js`, imported only when `run` is used. */
   readonly runAgent?: (config: RunConfig, options?: RunAgentOptions) => Promise<number>;
+  /** Runs the central issuer; default: `runIssuerCommand` from `./issuer.js`, imported only when `issuer` is used. */
+  readonly runIssuer?: (config: IssuerConfig) => Promise<number>;
   /**
    * How to run this program again, for the commands it prints (see `invocation.ts`); default
    * `svid-agent`.
@@ -89,6 +93,16 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
     const { runValidateConfig } = await import('./validate-config.js');
     setExit(await runValidateConfig(config, ctx.io));
+  });
+
+  withOptions(
+    program.command('issuer').description('run the central issuer: sign for node agents that hold no signing key'),
+    ISSUER_OPTIONS,
+  ).action(async (flags: IssuerFlags) => {
+    const { loadIssuerConfig } = await import('./issuer-config.js');
+    const config = loadIssuerConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
+    const runIssuer = ctx.runIssuer ?? (await import('./issuer.js')).runIssuerCommand;
+    setExit(await runIssuer(config));
   });
 
   const api = program.command('api').description('talk to a running agent over the Workload API');
@@ -171,9 +185,14 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
 
 /** Declares every `run` option (shared by `run` and `validate`). */
 function withRunOptions(command: Command): Command {
-  for (const spec of RUN_OPTIONS) {
+  return withOptions(command, RUN_OPTIONS);
+}
+
+/** Declares the options of a table (`run`'s, `issuer`'s). */
+function withOptions(command: Command, specs: readonly RunOptionSpec[]): Command {
+  for (const spec of specs) {
     const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.arg}>`;
-    const env = 'env' in spec ? ` (env ${spec.env})` : '';
+    const env = spec.env !== undefined ? ` (env ${spec.env})` : '';
     const option = new Option(flags, `${spec.description}${env}`);
     if (spec.kind === 'list') option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
