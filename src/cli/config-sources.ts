@@ -4,13 +4,13 @@
  * stage 2 reads them through a {@link ValueReader} that records every problem with the label of
  * the value's origin (`--svid-ttl`, `NODE_NAME`, `agent.yaml: svidTtl`), so all are reported at once.
  */
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { fileErrorReason } from '../errors.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
+import { checkHostPort } from './host-port.js';
 import type { RunOptionSpec } from './run-options.js';
 
 /** Timers longer than 2^31-1 ms fire at once in Node.js; 24 days stays clear of that. */
@@ -182,25 +182,6 @@ export function readHealthAndLog(
   const logLevel = read.str('logLevel') ?? defaults.logLevel;
   if (!isLogLevel(logLevel)) read.fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}; got "${logLevel}"`);
   return { healthAddr, logLevel };
-}
-
-/** `HOST:PORT` (IPv6 in brackets) or `''`; a message when it is neither. */
-export function checkHostPort(addr: string): string | undefined {
-  if (addr === '') return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
-  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" for no listener';
-  if (!m) return `"${addr}": ${usage}`;
-  const [, v6, host, port] = m;
-  if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;
-  if (
-    host !== undefined &&
-    isIP(host) === 0 &&
-    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
-  ) {
-    return `"${addr}": "${host}" is not a host name or IP address`;
-  }
-  if (Number(port) > 65535) return `"${addr}": port must be 0-65535`;
-  return undefined;
 }
 
 /** True for a `--log-level` value. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from './exit.js';
-import { isLoopbackHost, loadIssuerConfig } from './issuer-config.js';
+import { isLoopbackHost } from './host-port.js';
+import { loadIssuerConfig } from './issuer-config.js';
 
 const REQUIRED = { trustAnchors: '/etc/anchors/ca-bundle.crt', issuerDir: '/etc/issuer' };
 

@@ -3,13 +3,11 @@
  * (`config-sources.ts`): raw values from the flags and the `--config` YAML file, then a readonly,
  * defaulted {@link IssuerConfig}; every problem reported at once in one {@link ConfigError}.
  */
-import { BlockList, isIP } from 'node:net';
 import { defaultIssuerServerName, isDns1123Label, isDns1123Subdomain } from '../identity.js';
 import type { LogLevel } from '../log.js';
 import type { IssuerServerConfig } from '../server/index.js';
 import {
   type ConfigInputs,
-  checkHostPort,
   collectRawValues,
   MAX_TIMER_MS,
   readHealthAndLog,
@@ -18,6 +16,7 @@ import {
   valueReader,
 } from './config-sources.js';
 import { ConfigError } from './exit.js';
+import { isLoopbackHost, parseHostPort } from './host-port.js';
 import { ISSUER_OPTIONS } from './issuer-options.js';
 
 /** What `issuer` runs with: the server's configuration plus the log level. */
@@ -41,17 +40,6 @@ export const ISSUER_DEFAULTS = {
   logLevel: 'info',
 } as const;
 
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** True for an address only this host reaches: 127.0.0.0/8, ::1, or the name `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  const family = isIP(host);
-  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
-}
-
 /**
  * Builds the `issuer` configuration. Precedence, highest first: flags > config file > defaults.
  * @throws ConfigError listing every problem, one line each, each naming its key
@@ -64,11 +52,10 @@ export function loadIssuerConfig(inputs: ConfigInputs): IssuerConfig {
   const { raw, invalid } = values;
 
   const listen = read.str('listen') ?? ISSUER_DEFAULTS.listen;
-  const listenProblem = listen === '' ? 'must not be empty' : checkHostPort(listen);
-  if (listenProblem) read.fail('listen', listenProblem);
+  const parsedListen = parseHostPort(listen);
+  if (typeof parsedListen === 'string') read.fail('listen', `"${listen}": ${parsedListen}`);
   const plaintext = raw.get('plaintext')?.value === true;
-  const listenHost = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
-  if (plaintext && !listenProblem && !isLoopbackHost(listenHost)) {
+  if (plaintext && typeof parsedListen !== 'string' && !isLoopbackHost(parsedListen.host)) {
     read.fail('plaintext', `h2c is only served on a loopback address, not on ${listen} (use TLS, or --listen 127.0.0.1:<port>)`);
   }
 
