@@ -12,7 +12,7 @@ import { createJwtSigningKey } from '../../src/issuer/index.js';
 import { silentLogger } from '../../src/log.js';
 import { type IssuerServerConfig, type RunningIssuer, startIssuerServer } from '../../src/server/index.js';
 import { type FakeKubeApi, startFakeKubeApi } from '../fakes/kube-api.js';
-import { createTestCa, type TestCa } from './test-ca.js';
+import { createTestCa, createTestIntermediate, type TestCa, type TestCert } from './test-ca.js';
 
 /** The agent account and audience every test issuer expects. */
 export const AGENT_NAMESPACE = 'svid-agent';
@@ -38,6 +38,8 @@ export interface CentralWorld {
   readonly clock: { now(): number };
   /** The issuer configuration for this world, with `overrides`. */
   config(overrides?: Partial<IssuerServerConfig>): IssuerServerConfig;
+  /** Replaces the issuer files with a new issuer under the same root (running issuers reload on `reloadCredentials`). */
+  swapIssuer(): Promise<TestCert>;
   /** Starts an issuer (stopped by `close`). */
   start(overrides?: Partial<IssuerServerConfig>, logger?: Parameters<typeof startIssuerServer>[1]['logger']): Promise<RunningIssuer>;
   /** The projected token of the agent pod on `node` (audience `svid-agent`), or of another account/audience. */
@@ -83,6 +85,12 @@ export async function createCentralWorld(): Promise<CentralWorld> {
       shutdownTimeoutMs: 2_000,
       ...overrides,
     }),
+    async swapIssuer() {
+      const next = await createTestIntermediate({ parent: ca.root, commonName: 'Test Issuer CA 2' });
+      await writeFile(join(dir, 'issuer', 'tls.crt'), next.pem);
+      await writeFile(join(dir, 'issuer', 'tls.key'), next.privateKeyPem, { mode: 0o600 });
+      return next;
+    },
     async start(overrides = {}, logger = silentLogger()) {
       const issuer = await startIssuerServer(world.config(overrides), { logger, clock: world.clock });
       running.push(issuer);
