@@ -137,9 +137,9 @@ describe('manifests under daemonset/', () => {
   });
 });
 
-describe('RBAC', () => {
+describe('RBAC of daemonset/ (the central-issuer mode has its own: central-issuer-manifests.test.ts)', () => {
   test('the only role grants exactly create on tokenreviews and selfsubjectaccessreviews', () => {
-    const roles = docs.filter((d) => ['ClusterRole', 'Role'].includes(String(d.value.kind)));
+    const roles = agentDocs.filter((d) => ['ClusterRole', 'Role'].includes(String(d.value.kind)));
     const role = single(roles, 'Role or ClusterRole').value as { kind: string; metadata: { name: string }; rules: unknown[] };
     assert.equal(role.kind, 'ClusterRole');
     const normalize = (rules: unknown[]): string[] =>
@@ -160,13 +160,13 @@ describe('RBAC', () => {
   });
 
   test("the binding gives that role to the DaemonSet's service account and nothing else", () => {
-    const bindings = docs.filter((d) => ['ClusterRoleBinding', 'RoleBinding'].includes(String(d.value.kind)));
+    const bindings = agentDocs.filter((d) => ['ClusterRoleBinding', 'RoleBinding'].includes(String(d.value.kind)));
     const binding = single(bindings, 'binding').value as {
       kind: string;
       roleRef: { kind: string; name: string };
       subjects: Array<{ kind: string; name: string; namespace?: string }>;
     };
-    const role = docs.find((d) => d.value.kind === 'ClusterRole')?.value as { metadata: { name: string } };
+    const role = agentDocs.find((d) => d.value.kind === 'ClusterRole')?.value as { metadata: { name: string } };
     assert.equal(binding.kind, 'ClusterRoleBinding');
     assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: agent.pod.serviceAccountName, namespace: agent.namespace }]);

@@ -1,7 +1,7 @@
 /**
  * The README and docs stand alone and stay true: no reference outside the repository, every
  * relative link resolves, the README's two commands are there, the documented `certs create
- * --out certs` cannot put keys into git, and every command and `run` option is documented.
+ * --out certs` cannot put keys into git, and every command and every `run` and `issuer` option is documented.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ISSUER_OPTIONS } from '../src/cli/issuer-options.js';
 import { RUN_OPTIONS } from '../src/cli/run-options.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -93,6 +94,7 @@ describe('the contract is documented', () => {
     for (const command of [
       'run',
       'validate',
+      'issuer',
       'api fetch x509',
       'api fetch jwt',
       'api validate jwt',
@@ -104,6 +106,14 @@ describe('the contract is documented', () => {
     }
     assert.match(cli, /^## Exit codes$/m);
     assert.match(cli, /--version/);
+  });
+
+  test('docs/central-issuer.md covers every option of issuer', () => {
+    const central = read('docs/central-issuer.md');
+    for (const { flag, key } of ISSUER_OPTIONS) {
+      assert.ok(central.includes(`\`--${flag}`), `docs/central-issuer.md does not name --${flag}`);
+      if (key !== 'config') assert.ok(central.includes(`\`${key}\``), `docs/central-issuer.md does not name ${key}`);
+    }
   });
 
   test('docs/configuration.md and config/agent-full.yaml cover every option of run', () => {

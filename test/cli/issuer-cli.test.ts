@@ -4,10 +4,12 @@
  * started issuer serves /live, /ready and /metrics and stops on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ISSUER_OPTIONS } from '../../src/cli/issuer-options.js';
 import { type FakeKubeApi, startFakeKubeApi } from '../fakes/kube-api.js';
 import { type CliResult, runCli, startCli } from '../support/cli-process.js';
 
@@ -74,6 +76,32 @@ describe('svid-agent issuer refuses to start', () => {
 
   test('with no server name to derive from a custom identity domain', async () => {
     assertOneLine(await issuer(['--identity-domain', 'mesh.example.org']), /^svid-agent: --server-name: required: the identity domain/);
+  });
+});
+
+describe('config/issuer-full.yaml', () => {
+  const FILE = fileURLToPath(new URL('../../config/issuer-full.yaml', import.meta.url));
+
+  test('runs as written after certs create --out certs (with a kubeconfig and a free port)', async () => {
+    assert.match(readFileSync(FILE, 'utf8'), /^# +svid-agent issuer --config config\/issuer-full\.yaml/m);
+    const proc = startCli(['issuer', '--config', FILE, '--kubeconfig', api.kubeconfigPath, '--listen', '127.0.0.1:0'], { cwd: work });
+    try {
+      await proc.waitFor(({ stderr }) => stderr.includes('central issuer serving'), 'the issuer to serve');
+      assert.equal(await proc.stop(), 0, proc.stderr());
+    } finally {
+      await proc.stop('SIGKILL');
+    }
+  });
+
+  test('documents every key with its type, and a default or that it is required', () => {
+    const blocks = readFileSync(FILE, 'utf8').split(/\n\s*\n/);
+    for (const { key } of ISSUER_OPTIONS) {
+      if (key === 'config') continue;
+      const block = blocks.find((b) => new RegExp(`^#? ?${key}:`, 'm').test(b));
+      assert.ok(block, `issuer-full.yaml has no entry for ${key}`);
+      assert.match(block, /^# Type: /m, `${key} has no Type line`);
+      assert.match(block, /Default: |Required/, `${key} says neither its default nor that it is required`);
+    }
   });
 });
 

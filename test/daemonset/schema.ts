@@ -7,6 +7,7 @@
 import type { Model, ModelConstructor } from '@kubernetes-models/base';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -39,6 +40,7 @@ export const SCHEMAS: Readonly<Record<string, KindSchema>> = {
   'v1/Pod': kind(Pod, 'V1Pod'),
   'apps/v1/DaemonSet': kind(DaemonSet, 'V1DaemonSet'),
   'apps/v1/Deployment': kind(Deployment, 'V1Deployment'),
+  'policy/v1/PodDisruptionBudget': kind(PodDisruptionBudget, 'V1PodDisruptionBudget'),
   'rbac.authorization.k8s.io/v1/ClusterRole': kind(ClusterRole, 'V1ClusterRole'),
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': kind(ClusterRoleBinding, 'V1ClusterRoleBinding'),
 };
