@@ -15,14 +15,14 @@ import type { NamingConfig } from '../identity.js';
 import {
   createX509SvidSigner,
   type IssuerCredentials,
-  loadIssuer,
   loadJwtKeys,
-  loadTrustAnchors,
+  loadStartupCredentials,
   startCredentialReloader,
   type TrustAnchors,
-  warnSkippedAnchors,
+  x509KeysInUse,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
+import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
@@ -61,18 +61,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
-  const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
-  warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
-  const issuer = await loadIssuer(config.issuerDir, anchors, { now: clock.now() });
-  logger.info(
-    {
-      path: issuer.certificatePath,
-      subject: issuer.certificate.subject,
-      not_after: new Date(issuer.notAfter).toISOString(),
-      anchors: anchors.certificates.length,
-    },
-    'loaded issuer credentials',
-  );
+  const { anchors, issuer } = await loadStartupCredentials(config, { now: clock.now(), logger });
   const metrics = createAgentMetrics();
   const attestor = await createAttestor(config, logger, metrics);
   const anchorsChannel = createValueChannel(anchors);
@@ -84,10 +73,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const jwt = await loadJwtKeys({
       path: config.jwtKey,
       ttlMs: config.jwtTtlMs,
-      forbidden: () => {
-        const current = issuerChannel.receiver.get();
-        return [...(current ? [current.privateKey] : []), ...anchorsChannel.receiver.get().certificates.map((c) => c.publicKey)];
-      },
+      forbidden: x509KeysInUse(issuerChannel.receiver, anchorsChannel.receiver),
       clock,
       logger,
     });
@@ -177,10 +163,7 @@ export interface RunAgentDeps extends AgentDeps {
  * @throws what {@link startAgent} throws when the agent cannot start
  */
 export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise<void> {
-  const running = await startAgent(config, deps);
-  deps.onServing?.();
-  if (!deps.signal.aborted) await new Promise((resolve) => deps.signal.addEventListener('abort', resolve, { once: true }));
-  await running.stop();
+  await serveUntilAborted(await startAgent(config, deps), deps.signal, () => deps.onServing?.());
 }
 
 /** What `/ready` and the state gauges read. */

@@ -10,6 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttestationOutcome } from '../attestor/index.js';
 import type { TokenReviewObservation } from '../attestor/kubernetes.js';
+import { scrapedGauge, timestampSeconds } from '../metric-gauges.js';
 import type { IssuedSvid } from './svid-store.js';
 
 /** Every metric name, each with the `svid_agent_` prefix. */
@@ -71,9 +72,6 @@ export interface AgentMetrics {
 /** A status code as its name (`PERMISSION_DENIED`), whether a hook passed the name or the number. */
 const codeName = (code: string): string => (/^\d+$/.test(code) ? (status[Number(code)] ?? code) : code);
 
-/** Prometheus timestamps are seconds; 0 stands for "none" (a gauge cannot be absent). */
-const seconds = (ms: number | undefined): number => (ms === undefined ? 0 : ms / 1000);
-
 /** Creates the metrics of one agent in a fresh registry. */
 export function createAgentMetrics(): AgentMetrics {
   const registry = new Registry();
@@ -120,21 +118,13 @@ export function createAgentMetrics(): AgentMetrics {
     observe(sources) {
       if (observed) throw new TypeError('metric sources are already set');
       observed = true;
-      const gauge = (name: string, help: string, read: () => number) =>
-        new Gauge({
-          name,
-          help,
-          registers,
-          collect() {
-            this.set(read());
-          },
-        });
+      const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registers, name, help, read);
       gauge(METRIC_NAMES.identities, 'Identities (SPIFFE IDs) the agent holds an X.509-SVID for', sources.identities);
       gauge(METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when no issuer is loaded)', () =>
-        seconds(sources.issuerNotAfterMs()),
+        timestampSeconds(sources.issuerNotAfterMs()),
       );
       gauge(METRIC_NAMES.trustAnchorsNotAfter, 'Earliest expiry among the trust anchors, Unix seconds', () =>
-        seconds(sources.trustAnchorsNotAfterMs()),
+        timestampSeconds(sources.trustAnchorsNotAfterMs()),
       );
       gauge(METRIC_NAMES.ready, '1 when /ready answers 200, else 0', () => (sources.ready() ? 1 : 0));
       gauge(METRIC_NAMES.issuerChainsToAnchors, '1 when the issuer in use chains to the trust anchors in use, else 0', () =>

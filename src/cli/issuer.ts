@@ -5,22 +5,11 @@
  * denied), 1 when something failed while starting.
  */
 import { describeError, isAgentError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { runIssuerServer } from '../server/index.js';
 import { EXIT } from './exit.js';
 import type { IssuerConfig } from './issuer-config.js';
-
-/** From now on, the first SIGTERM or SIGINT aborts `controller` instead of ending the process. */
-function stopOnSignal(controller: AbortController, logger: Logger): void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    logger.info({ signal }, 'shutting down');
-    controller.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}
+import { stopOnSignal } from './stop-on-signal.js';
 
 /** Runs the issuer until SIGTERM/SIGINT; returns the process exit code. */
 export async function runIssuerCommand(config: IssuerConfig): Promise<number> {

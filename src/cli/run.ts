@@ -5,29 +5,18 @@
  */
 import { dirname } from 'node:path';
 import { runAgent } from '../agent/index.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { ensureDevCredentials } from './dev-credentials.js';
 import { EXIT } from './exit.js';
 import { devServingMessage } from './invocation.js';
 import type { RunConfig } from './run-config.js';
 import { explainStartFailure } from './start-failure.js';
+import { stopOnSignal } from './stop-on-signal.js';
 
 /** Options of {@link runAgentCommand}. */
 export interface RunAgentOptions {
   /** How to run this program, for the commands it prints (`svid-agent`, `node bin/svid-agent.js`). */
   readonly self?: string;
-}
-
-/** From now on, the first SIGTERM or SIGINT aborts `controller` instead of ending the process. */
-function stopOnSignal(controller: AbortController, logger: Logger): void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    logger.info({ signal }, 'shutting down');
-    controller.abort();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
 }
 
 /** Runs the agent until SIGTERM/SIGINT; returns the process exit code (docs/cli.md). */

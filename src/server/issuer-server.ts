@@ -17,14 +17,14 @@ import {
   createRenewalKeys,
   createX509SvidSigner,
   type IssuerCredentials,
-  loadIssuer,
   loadJwtKeys,
-  loadTrustAnchors,
+  loadStartupCredentials,
   startCredentialReloader,
-  warnSkippedAnchors,
+  x509KeysInUse,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { nodeIssuerDefinition } from '../protos.js';
+import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel } from '../value-channel.js';
 import { createBundleWatch } from './bundle-watch.js';
 import type { IssuerServerConfig } from './config.js';
@@ -79,13 +79,7 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
   const clock = deps.clock ?? systemClock;
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
   const own = ownNamesOf(config.serverName, naming);
-  const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
-  warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
-  const issuer = await loadIssuer(config.issuerDir, anchors, { now: clock.now() });
-  logger.info(
-    { path: issuer.certificatePath, subject: issuer.certificate.subject, not_after: new Date(issuer.notAfter).toISOString() },
-    'loaded issuer credentials',
-  );
+  const { anchors, issuer } = await loadStartupCredentials(config, { now: clock.now(), logger });
   const metrics = createIssuerMetrics();
   const k8s = await import('../attestor/kubernetes.js');
   const api = k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
@@ -107,10 +101,7 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
     const jwt = await loadJwtKeys({
       path: config.jwtKey,
       ttlMs: config.jwtTtlMs,
-      forbidden: () => [
-        ...[issuerChannel.receiver.get()?.privateKey ?? []].flat(),
-        ...anchorsChannel.receiver.get().certificates.map((c) => c.publicKey),
-      ],
+      forbidden: x509KeysInUse(issuerChannel.receiver, anchorsChannel.receiver),
       clock,
       logger,
     });
@@ -238,8 +229,5 @@ export interface RunIssuerServerDeps extends IssuerServerDeps {
  * @throws what {@link startIssuerServer} throws when the issuer cannot start
  */
 export async function runIssuerServer(config: IssuerServerConfig, deps: RunIssuerServerDeps): Promise<void> {
-  const running = await startIssuerServer(config, deps);
-  deps.onServing?.(running);
-  if (!deps.signal.aborted) await new Promise((resolve) => deps.signal.addEventListener('abort', resolve, { once: true }));
-  await running.stop();
+  await serveUntilAborted(await startIssuerServer(config, deps), deps.signal, deps.onServing);
 }

@@ -4,6 +4,7 @@
  * latency by audience, and state gauges read at scrape time. A registry of its own per issuer.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { scrapedGauge, timestampSeconds } from '../metric-gauges.js';
 import type { NodeReason } from './node-errors.js';
 
 /** Every metric name, each with the `svid_issuer_` prefix. */
@@ -47,7 +48,6 @@ export interface IssuerMetrics {
 }
 
 const TOKEN_REVIEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-const seconds = (ms: number | undefined): number => (ms === undefined ? 0 : ms / 1000);
 
 /** Creates the metrics in a fresh registry. */
 export function createIssuerMetrics(): IssuerMetrics {
@@ -95,25 +95,17 @@ export function createIssuerMetrics(): IssuerMetrics {
     observe(sources) {
       if (observed) throw new TypeError('metric sources are already set');
       observed = true;
-      const gauge = (name: string, help: string, read: () => number) =>
-        new Gauge({
-          name,
-          help,
-          registers,
-          collect() {
-            this.set(read());
-          },
-        });
+      const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registers, name, help, read);
       gauge(ISSUER_METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when none is loaded)', () =>
-        seconds(sources.issuerNotAfterMs()),
+        timestampSeconds(sources.issuerNotAfterMs()),
       );
       gauge(ISSUER_METRIC_NAMES.trustAnchorsNotAfter, 'Earliest expiry among the trust anchors, Unix seconds', () =>
-        seconds(sources.trustAnchorsNotAfterMs()),
+        timestampSeconds(sources.trustAnchorsNotAfterMs()),
       );
       gauge(
         ISSUER_METRIC_NAMES.serverCertificateNotAfter,
         "Expiry of the issuer's own TLS certificate, Unix seconds (0 with --plaintext)",
-        () => seconds(sources.serverCertificateNotAfterMs()),
+        () => timestampSeconds(sources.serverCertificateNotAfterMs()),
       );
       gauge(ISSUER_METRIC_NAMES.ready, '1 when /ready answers 200, else 0', () => (sources.ready() ? 1 : 0));
     },

@@ -1,0 +1,44 @@
+/**
+ * The credentials an embedded or central issuer starts with: the trust anchors, then the issuer
+ * verified against them, logged once; and the keys the JWT key must never be.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Receiver } from '../value-channel.js';
+import { type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
+import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
+
+/**
+ * Loads `--trust-anchors` and `--issuer-dir` at start, warning about skipped anchors and logging
+ * the issuer loaded.
+ * @throws AgentError `CREDENTIALS_INVALID` / `CREDENTIALS_UNREADABLE` (the caller refuses to start)
+ */
+export async function loadStartupCredentials(
+  paths: { readonly trustAnchors: string; readonly issuerDir: string },
+  options: { readonly now: number; readonly logger: Logger },
+): Promise<{ anchors: TrustAnchors; issuer: IssuerCredentials }> {
+  const anchors = await loadTrustAnchors(paths.trustAnchors, { now: options.now });
+  warnSkippedAnchors(options.logger.child({ subsystem: 'credentials' }), paths.trustAnchors, anchors);
+  const issuer = await loadIssuer(paths.issuerDir, anchors, { now: options.now });
+  options.logger.info(
+    {
+      path: issuer.certificatePath,
+      subject: issuer.certificate.subject,
+      not_after: new Date(issuer.notAfter).toISOString(),
+      anchors: anchors.certificates.length,
+    },
+    'loaded issuer credentials',
+  );
+  return { anchors, issuer };
+}
+
+/** The X.509 keys in use (the issuer's and the anchors'), which the JWT key must be none of. */
+export function x509KeysInUse(
+  issuer: Receiver<IssuerCredentials | undefined>,
+  anchors: Receiver<TrustAnchors>,
+): () => readonly KeyObject[] {
+  return () => {
+    const current = issuer.get();
+    return [...(current ? [current.privateKey] : []), ...anchors.get().certificates.map((c) => c.publicKey)];
+  };
+}
