@@ -1,5 +1,5 @@
 /**
- * The one proto loader of agent and CLI: the Workload API and gRPC health service definitions,
+ * The one proto loader of agent, issuer and CLI: the Workload API, gRPC health and node service definitions,
  * read from `proto/` at run time (no generated code) with one set of loader options, each once per
  * process. A root file, so that the CLI's client commands load no agent code.
  *
@@ -20,6 +20,8 @@ export const WORKLOAD_API_SERVICE = 'SpiffeWorkloadAPI';
 export const QUALIFIED_WORKLOAD_API_SERVICE = 'spiffe.workloadapi.SpiffeWorkloadAPI';
 /** The gRPC health service. */
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
+/** The central issuer's node service (`proto/node/node.proto`): `/svidagent.node.v1.NodeIssuer/<Method>`. */
+export const NODE_ISSUER_SERVICE = 'svidagent.node.v1.NodeIssuer';
 
 /** Field names as in the .proto, bytes as Buffers, enums as names, defaults filled in, `oneof` names set. */
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
@@ -79,4 +81,9 @@ export function workloadApiDefinition(
 /** The `grpc.health.v1.Health` service definition. */
 export function healthDefinition(): AnyServiceDefinition {
   return load('health/health.proto', HEALTH_SERVICE);
+}
+
+/** The `svidagent.node.v1.NodeIssuer` service definition (central issuer ↔ node agents). */
+export function nodeIssuerDefinition(): AnyServiceDefinition {
+  return load('node/node.proto', NODE_ISSUER_SERVICE);
 }
