@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { accountFromName, dnsNameFor, isDns1123Label, parseSpiffeId, spiffeIdFor, workloadIdentityFor } from './identity.js';
+import {
+  accountFromName,
+  controlPlaneNamespaceOf,
+  defaultIssuerServerName,
+  dnsNameFor,
+  isDns1123Label,
+  parseSpiffeId,
+  spiffeIdFor,
+  workloadIdentityFor,
+} from './identity.js';
 
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const web = { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' };
@@ -44,5 +53,17 @@ test('SPIFFE ID syntax', () => {
     'spiffe://example.org/a b',
   ]) {
     assert.equal(typeof parseSpiffeId(bad), 'string', bad);
+  }
+});
+
+test("the issuer's default server name is Linkerd's identity controller name in the identity domain's namespace", () => {
+  assert.equal(
+    defaultIssuerServerName('identity.linkerd.cluster.local'),
+    'linkerd-identity.linkerd.serviceaccount.identity.linkerd.cluster.local',
+  );
+  assert.equal(defaultIssuerServerName('identity.mesh.example.org'), 'linkerd-identity.mesh.serviceaccount.identity.mesh.example.org');
+  assert.equal(controlPlaneNamespaceOf('identity.mesh.example.org'), 'mesh');
+  for (const domain of ['identity.linkerd', 'mesh.example.org', 'identity..cluster.local', 'identity.Linkerd.cluster.local']) {
+    assert.equal(defaultIssuerServerName(domain), undefined, domain);
   }
 });

@@ -64,6 +64,34 @@ export function defaultIdentityDomain(trustDomain: string): string {
   return `identity.${LINKERD_CONTROL_PLANE_NAMESPACE}.${trustDomain}`;
 }
 
+/** The service account Linkerd's identity controller runs as, in the control-plane namespace. */
+export const LINKERD_IDENTITY_SERVICE_ACCOUNT = 'linkerd-identity';
+
+/**
+ * The control-plane namespace an identity domain names: the `<cp-ns>` of
+ * `identity.<cp-ns>.<trust-domain>`.
+ * @returns `undefined` when `identityDomain` does not have that shape
+ */
+export function controlPlaneNamespaceOf(identityDomain: string): string | undefined {
+  const [first, namespace, ...rest] = identityDomain.split('.');
+  if (first !== 'identity' || namespace === undefined || rest.length === 0 || !isDns1123Label(namespace)) return undefined;
+  return namespace;
+}
+
+/**
+ * The central issuer's own TLS name (`issuer --server-name`, `run --issuer-server-name`) unless
+ * one is given: the name Linkerd's proxies expect of the identity controller
+ * (`LINKERD2_PROXY_IDENTITY_SVC_NAME` in linkerd2 `charts/partials/templates/_proxy.tpl`),
+ * `linkerd-identity.<cp-ns>.serviceaccount.<identity-domain>` with `<cp-ns>` taken from
+ * `identity.<cp-ns>.<trust-domain>`.
+ * @returns `undefined` when the identity domain does not have that shape (then the name must be given)
+ */
+export function defaultIssuerServerName(identityDomain: string): string | undefined {
+  const namespace = controlPlaneNamespaceOf(identityDomain);
+  if (namespace === undefined) return undefined;
+  return `${LINKERD_IDENTITY_SERVICE_ACCOUNT}.${namespace}.${SERVICE_ACCOUNT_TYPE}.${identityDomain}`;
+}
+
 /** `spiffe://<td>` — the key of bundle maps. */
 export function trustDomainId(trustDomain: string): string {
   return `spiffe://${trustDomain}`;
