@@ -63,7 +63,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
   const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
   warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
-  const issuer = await loadIssuer(config.issuerDir, anchors, { now: clock.now() });
+  const issuerDir = config.issuerDir;
+  if (issuerDir === undefined) throw new TypeError('the embedded issuer needs an issuer directory');
+  const issuer = await loadIssuer(issuerDir, anchors, { now: clock.now() });
   logger.info(
     {
       path: issuer.certificatePath,
@@ -120,7 +122,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     });
     const reloader = await startCredentialReloader({
       trustAnchorsPath: config.trustAnchors,
-      issuerDir: config.issuerDir,
+      issuerDir,
       initial: { anchors, issuer },
       anchorsSink: anchorsChannel.sink,
       issuerSink: issuerChannel.sink,

@@ -5,19 +5,21 @@
  * Every problem of both stages is collected and reported at once in one {@link ConfigError}.
  */
 
-import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from '../duration.js';
 import { fileErrorReason } from '../errors.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
+import { buildCentralIssuer } from './central-issuer-config.js';
 import { parseRunConfigFile, type RawValue } from './config-file.js';
 import { DEV_DIR_NAME, DEV_SOCKET_NAME, devCredentialPaths } from './credential-layout.js';
 import { ConfigError } from './exit.js';
+import { checkHostPort } from './host-port.js';
 import type { AttestorKind, RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
 import { DEFAULT_SOCKET, parseSocketOption } from './socket-address.js';
 
+export { checkHostPort } from './host-port.js';
 export { RUN_FLAGS, type RunFlags } from './run-options.js';
 
 /** Inputs of {@link loadRunConfig}; everything the process would read is passed in. */
@@ -191,8 +193,8 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     const missing = (key: RunOptionKey): boolean => !raw.has(key) && !invalid.has(key) && !invalid.has('dev');
     if (missing('trustAnchors'))
       fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
-    if (missing('issuerDir'))
-      fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
+    if (missing('issuerDir') && !raw.has('issuerAddr'))
+      fail('issuerDir', 'required unless --dev or --issuer-addr (the directory with tls.crt and tls.key; issuerDir in a config file)');
   }
 
   const attestor = str('attestor') ?? (dev ? 'unix' : RUN_DEFAULTS.attestor);
@@ -227,6 +229,20 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
       `the default identity domain "${identityDomain}" (identity.linkerd.<trust domain>) is not a DNS-1123 subdomain; set --identity-domain`,
     );
   }
+
+  const centralIssuer = buildCentralIssuer({
+    has: (key) => raw.has(key) || invalid.has(key),
+    str,
+    bool: (key) => {
+      const v = raw.get(key)?.value;
+      return typeof v === 'boolean' ? v : undefined;
+    },
+    label,
+    fail,
+    attestor,
+    identityDomain,
+    cwd,
+  });
 
   const svidTtl = duration('svidTtl');
   const jwtTtl = duration('jwtTtl');
@@ -265,7 +281,7 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     socket,
     trustDomain,
     trustAnchors: trustAnchors as string,
-    issuerDir: issuerDir as string,
+    issuerDir,
     jwtKey,
     attestor: attestor as AttestorKind,
     kubeconfig,
@@ -280,6 +296,7 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     minRefreshMs: minRefresh as number,
     maxRefreshMs: maxRefresh as number,
     shutdownTimeoutMs: shutdownTimeout as number,
+    centralIssuer,
     healthAddr,
     logLevel: logLevel as LogLevel,
   });
@@ -294,25 +311,6 @@ function buildTokenPaths(value: RawValue | undefined, fail: (message: string) =>
     if (!isAbsolute(p)) fail(`"${p}" is not an absolute path (token paths are read inside the pod's root)`);
   }
   return Object.freeze([...new Set(list)]);
-}
-
-/** `HOST:PORT` (IPv6 in brackets) or `''`; a message when it is neither. */
-export function checkHostPort(addr: string): string | undefined {
-  if (addr === '') return undefined;
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(addr);
-  const usage = 'expected HOST:PORT (e.g. 127.0.0.1:9090 or [::1]:9090), or "" for no listener';
-  if (!m) return `"${addr}": ${usage}`;
-  const [, v6, host, port] = m;
-  if (v6 !== undefined && isIP(v6) !== 6) return `"${addr}": "${v6}" is not an IPv6 address`;
-  if (
-    host !== undefined &&
-    isIP(host) === 0 &&
-    !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)
-  ) {
-    return `"${addr}": "${host}" is not a host name or IP address`;
-  }
-  if (Number(port) > 65535) return `"${addr}": port must be 0-65535`;
-  return undefined;
 }
 
 function isLogLevel(s: string): s is LogLevel {

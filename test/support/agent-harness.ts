@@ -52,6 +52,7 @@ export function testAgentConfig(dir: string, overrides: Partial<AgentConfig> = {
     minRefreshMs: 10_000,
     maxRefreshMs: 24 * 3_600_000,
     shutdownTimeoutMs: 5_000,
+    centralIssuer: undefined,
     healthAddr: '',
     ...overrides,
   };
