@@ -1,90 +1,11 @@
 import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { test } from 'node:test';
-import { AgentError } from '../errors.js';
-import { workloadIdentityFor } from '../identity.js';
-import { silentLogger } from '../log.js';
-import { createSvidStore, type IdentityHolder, type SvidStore, type Timers } from './svid-store.js';
-import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
+import { attestedAs, type FailSwitch, HOUR, storeHarness, webIdentity } from '../../test/support/store-harness.js';
+import type { X509SvidRequest } from './x509-svid-issuer.js';
 
-const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
-const webIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'web' }, naming);
-const apiIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'api' }, naming);
-const attestedAs = (identity: typeof webIdentity, podUid: string): IdentityHolder => ({
-  identity,
-  attestation: { account: identity.account, attestor: 'k8s', podUid, token: `token-of-${podUid}` },
-});
 const web = attestedAs(webIdentity, 'pod-1');
-const api = attestedAs(apiIdentity, 'pod-2');
-const HOUR = 3_600_000;
-
-/** Timers driven by the test: `advance(ms)` fires what is due. */
-function manualTimers(clock: { ms: number }) {
-  const pending = new Map<number, { at: number; fn: () => void }>();
-  let next = 0;
-  const timers: Timers = {
-    setTimeout(fn, ms) {
-      pending.set(++next, { at: clock.ms + ms, fn });
-      return next;
-    },
-    clearTimeout(handle) {
-      pending.delete(handle as number);
-    },
-  };
-  return {
-    timers,
-    delays: () => [...pending.values()].map((p) => p.at - clock.ms).sort((a, b) => a - b),
-    async advance(ms: number) {
-      clock.ms += ms;
-      for (const [id, p] of [...pending]) {
-        if (p.at <= clock.ms) {
-          pending.delete(id);
-          p.fn();
-        }
-      }
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-    },
-  };
-}
-
-/** An issuing port that signs nothing: it records requests and returns 24 h validity and a ticket. */
-function fakeIssuer(clock: { ms: number }, fail: { next: boolean } = { next: false }) {
-  const requests: X509SvidRequest[] = [];
-  const issuer: X509SvidIssuer = {
-    async issueX509Svid(request) {
-      requests.push(request);
-      if (fail.next) throw new AgentError('ISSUER_NOT_READY', 'cert issuer not ready yet');
-      return {
-        leaf: Buffer.from(`leaf-${requests.length}`),
-        intermediates: [Buffer.from('issuer')],
-        notBefore: clock.ms,
-        notAfter: clock.ms + 24 * HOUR,
-        serialHex: String(requests.length),
-        renewalTicket: `ticket-${requests.length}`,
-      };
-    },
-  };
-  return { issuer, requests };
-}
-
-function setup(fail = { next: false }): {
-  store: SvidStore;
-  clock: { ms: number };
-  t: ReturnType<typeof manualTimers>;
-  requests: X509SvidRequest[];
-} {
-  const clock = { ms: 1_000_000 };
-  const t = manualTimers(clock);
-  const { issuer, requests } = fakeIssuer(clock, fail);
-  const store = createSvidStore({
-    issuer,
-    refresh: { minRefreshMs: 10_000, maxRefreshMs: 24 * HOUR },
-    clock: { now: () => clock.ms },
-    logger: silentLogger(),
-    timers: t.timers,
-  });
-  return { store, clock, t, requests };
-}
+const setup = (fail?: FailSwitch) => storeHarness(fail ? { fail } : {});
 
 test('callers of one identity share one SVID, issued for a key the store generated', async () => {
   const { store, requests } = setup();
@@ -115,6 +36,9 @@ test('a rotation asks with a fresh key, the previous SVID and its ticket, and th
   assert.ok(rotation.reason === 'rotation' && rotation.previous.key === (requests[0] as X509SvidRequest).key);
   assert.notEqual(rotation.key, (requests[0] as X509SvidRequest).key);
   assert.equal(rotation.attestation, newer.attestation);
+  assert.ok(rotation.reason === 'rotation');
+  assert.deepEqual(rotation.holders, [newer.attestation, web.attestation], 'every holder, newest first');
+  assert.deepEqual(rotation.previous.leaf, Buffer.from('leaf-1'));
   second.release();
   await t.advance(Math.floor(24 * HOUR * 0.7));
   assert.equal((requests[2] as X509SvidRequest).attestation, web.attestation, 'the newest holder still connected');
@@ -124,7 +48,7 @@ test('a rotation asks with a fresh key, the previous SVID and its ticket, and th
 test('rotation at 70 % of the lifetime reaches every subscriber', async () => {
   const { store, t } = setup();
   const lease = await store.acquire(web);
-  assert.deepEqual(t.delays(), [Math.floor(24 * HOUR * 0.7)]);
+  assert.deepEqual(t.delays(), [Math.floor(24 * HOUR * 0.7), 24 * HOUR], 'rotation, and the expiry cut-off');
   const seen: string[] = [];
   lease.subscribe((svid) => seen.push(svid.serialHex));
   await t.advance(Math.floor(24 * HOUR * 0.7));
@@ -154,23 +78,15 @@ test('a failed first issuance rejects its callers and does not poison later ones
   assert.equal(lease.current().serialHex, '2');
 });
 
-test('a failed rotation keeps the current SVID and retries', async () => {
+test('a failed rotation keeps the current SVID and retries with backoff', async () => {
   const fail = { next: false };
   const { store, t } = setup(fail);
   const lease = await store.acquire(web);
   fail.next = true;
   await t.advance(Math.floor(24 * HOUR * 0.7));
   assert.equal(lease.current().serialHex, '1');
-  assert.equal(t.delays().length, 1, 'a retry is scheduled');
+  assert.equal(t.delays()[0], 500, 'the first retry comes after half of 1 s (random 0)');
   fail.next = false;
-  await t.advance(t.delays()[0] as number);
+  await t.advance(500);
   assert.equal(lease.current().serialHex, '3');
-});
-
-test('reissueAll spreads re-issuance over the window', async () => {
-  const { store, t } = setup();
-  await store.acquire(web);
-  await store.acquire(api);
-  store.reissueAll(5_000);
-  assert.deepEqual(t.delays(), [0, 5_000]);
 });

@@ -34,7 +34,7 @@ export {
   type ValidatedJwtSvid,
   validateJwtSvid,
 } from './jwt-svid.js';
-export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
+export { clampUnit, REFRESH_FRACTION, RENEWAL_JITTER, type RefreshPolicy, refreshIn, renewalDelay } from './refresh.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export {
   createX509SvidSigner,
