@@ -35,6 +35,17 @@ export {
   validateJwtSvid,
 } from './jwt-svid.js';
 export { clampUnit, REFRESH_FRACTION, RENEWAL_JITTER, type RefreshPolicy, refreshIn, renewalDelay } from './refresh.js';
+export { createRenewalKeys, type RenewalKeys, type RenewalKeysOptions, type TicketKey } from './renewal-keys.js';
+export { keyFingerprint, RENEWAL_PROOF_CONTEXT, renewalProofMessage, signRenewalProof, verifyRenewalProof } from './renewal-proof.js';
+export {
+  encodeTicket,
+  MAX_TICKET_BYTES,
+  type RenewalTicket,
+  type TicketProblem,
+  ticketKeyFor,
+  type VerifiedTicket,
+  verifyTicket,
+} from './renewal-ticket.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export {
   createX509SvidSigner,
