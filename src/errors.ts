@@ -50,6 +50,8 @@ export type AgentErrorCode =
   | 'CANCELLED'
   /** a client found no working agent: no socket, nothing listening, no answer in time */
   | 'AGENT_UNAVAILABLE'
+  /** a call to the central issuer failed or was refused; `NodeServiceError.status` says how */
+  | 'ISSUER_CALL_FAILED'
   /** a bug or an unexpected failure */
   | 'INTERNAL';
 
