@@ -26,6 +26,7 @@ import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from './http-endpoints.js';
 import { loadJwtKeys } from './jwt-keys.js';
+import { localJwtSource } from './jwt-source.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 import { createWorkloadApiServer, type WorkloadApiServer } from './workload-api-server.js';
 
@@ -112,8 +113,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
       peers,
       clock,
-      jwtKeys: jwt.keys,
-      jwtTtlMs: config.jwtTtlMs,
+      jwt: jwt.keys && localJwtSource(jwt.keys, config.jwtTtlMs),
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       onIssued: metrics.onIssued,

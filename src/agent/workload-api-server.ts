@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
-import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
+import type { RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
@@ -14,6 +14,7 @@ import { createConnectionRegistry } from './connections.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
+import type { JwtSource } from './jwt-source.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
@@ -37,10 +38,8 @@ export interface WorkloadApiServerOptions {
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
   readonly shutdownTimeoutMs: number;
-  /** The trust domain's JWT keys; `undefined` (no `--jwt-key`) makes the JWT methods answer UNIMPLEMENTED. */
-  readonly jwtKeys: Receiver<JwtKeySet> | undefined;
-  /** JWT-SVID lifetime (`--jwt-ttl`), ms. */
-  readonly jwtTtlMs: number;
+  /** JWT keys and minting: the agent's key or the central issuer; `undefined` makes the JWT methods answer UNIMPLEMENTED. */
+  readonly jwt: JwtSource | undefined;
   /** Metrics hooks. */
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
   readonly onCallResult?: (method: string, code: string) => void;
@@ -89,9 +88,8 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     logger: options.logger,
     calls,
     jwt: createJwtHandlers({
-      keys: options.jwtKeys,
+      jwt: options.jwt,
       trustDomain: options.naming.trustDomain,
-      ttlMs: options.jwtTtlMs,
       clock: options.clock,
       logger: options.logger,
       resolver,

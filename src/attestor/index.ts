@@ -1,7 +1,7 @@
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
 export { createFreshTokenReader, type FreshTokenReader, type FreshTokenReaderOptions } from './fresh-token.js';
-export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createK8sAttestor, K8S_ATTESTOR_NAME, type K8sAttestorOptions } from './k8s-attestor.js';
+export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 export { parseBearerAuthorization } from './token-source.js';
 export type {

@@ -13,6 +13,7 @@ export {
   loadTrustAnchors,
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
+export { MAX_JWKS_KEYS, parseJwks } from './jwks.js';
 export {
   createJwtKeySet,
   type JwtKeySet,
