@@ -5,7 +5,9 @@
  * the list only shrinks.
  *
  * - Parts: the root files `src/*.ts` (shared vocabulary: errors, log, clock, identity, ...),
- *   `cli`, `agent`, `attestor`, `issuer`. cli → agent → attestor and issuer; everything → root.
+ *   `cli`, `agent`, `server`, `attestor`, `issuer`. cli → agent → attestor and issuer; cli →
+ *   server (the central issuer) → attestor and issuer; agent and server never import each other;
+ *   everything → root.
  * - Another part is reached only through its entry (`index.ts`, re-exports only); the Kubernetes
  *   part of the attestor has an entry of its own that only a dynamic `import()` reaches, so other
  *   modes never load the Kubernetes client.
@@ -21,14 +23,15 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const PARTS = ['cli', 'agent', 'attestor', 'issuer'] as const;
+const PARTS = ['cli', 'agent', 'server', 'attestor', 'issuer'] as const;
 type Part = (typeof PARTS)[number] | 'root';
 
 /** Which parts each part may import (besides itself). */
 const ALLOWED: Record<Part, readonly Part[]> = {
   root: [],
-  cli: ['agent', 'root'],
+  cli: ['agent', 'server', 'root'],
   agent: ['attestor', 'issuer', 'root'],
+  server: ['attestor', 'issuer', 'root'],
   attestor: ['root'],
   issuer: ['root'],
 };
@@ -39,6 +42,7 @@ const ENTRIES: Record<string, 'static' | 'dynamic'> = {
   'src/attestor/index.ts': 'static',
   'src/attestor/kubernetes.ts': 'dynamic',
   'src/issuer/index.ts': 'static',
+  'src/server/index.ts': 'static',
 };
 
 /** Imports no rule allows, each with the reason it is still there. */
@@ -54,7 +58,7 @@ const EXCEPTIONS: ReadonlyArray<{ readonly from: string; readonly to: string; re
 ];
 
 /** Modules that must not load the Kubernetes client, even indirectly (unix and dev mode, CLI clients). */
-const NO_KUBE_CLIENT = ['src/agent/index.ts', 'src/attestor/index.ts', 'src/cli/program.ts'];
+const NO_KUBE_CLIENT = ['src/agent/index.ts', 'src/attestor/index.ts', 'src/server/index.ts', 'src/cli/program.ts'];
 /** Of those, the ones that still load it (shrinks to nothing). */
 const KUBE_CLIENT_EXCEPTIONS = new Set<string>([]);
 /** CLI modules that must load no agent, attestor or issuer code: the client commands. */
@@ -171,9 +175,9 @@ test('unix and dev mode and the CLI clients never load the Kubernetes client', (
   }
 });
 
-test('the CLI client commands load no agent, attestor or issuer code', () => {
+test('the CLI client commands load no agent, server, attestor or issuer code', () => {
   for (const file of CLIENT_COMMANDS) {
-    const loaded = [...loadedBy(file)].filter((f) => /^src\/(agent|attestor|issuer)\//.test(f));
+    const loaded = [...loadedBy(file)].filter((f) => /^src\/(agent|server|attestor|issuer)\//.test(f));
     assert.deepEqual(loaded, [], `${file} loads them`);
   }
 });

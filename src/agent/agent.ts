@@ -10,11 +10,13 @@
 
 import { createPeerTracker, createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
+import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from '../http-endpoints.js';
 import type { NamingConfig } from '../identity.js';
 import {
   createX509SvidSigner,
   type IssuerCredentials,
   loadIssuer,
+  loadJwtKeys,
   loadTrustAnchors,
   startCredentialReloader,
   type TrustAnchors,
@@ -24,8 +26,6 @@ import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
-import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from './http-endpoints.js';
-import { loadJwtKeys } from './jwt-keys.js';
 import { localJwtSource } from './jwt-source.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 import { createWorkloadApiServer, type WorkloadApiServer } from './workload-api-server.js';

@@ -13,6 +13,7 @@ export {
   loadTrustAnchors,
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
+export { curveNamed, type EcCurve } from './curves.js';
 export { MAX_JWKS_KEYS, parseJwks } from './jwks.js';
 export {
   createJwtKeySet,
@@ -26,6 +27,7 @@ export {
   loadJwtSigningKey,
 } from './jwt-key.js';
 export { type JwtKeyReloader, type JwtKeyReloaderOptions, startJwtKeyReloader } from './jwt-key-reloader.js';
+export { type JwtKeys, type JwtKeysOptions, loadJwtKeys } from './jwt-keys.js';
 export {
   JWT_LEEWAY_MS,
   JWT_SVID_ALGORITHMS,

@@ -5,9 +5,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentError, describeError } from '../errors.js';
-import { F, type Logger } from '../log.js';
-import type { Receiver } from '../value-channel.js';
+import { AgentError, describeError } from './errors.js';
+import { F, type Logger } from './log.js';
+import type { Receiver } from './value-channel.js';
 
 /** Named conditions that must all hold for `/ready` to answer 200 (e.g. `issuer`, `socket`). */
 export type ReadinessChecks = Readonly<Record<string, Pick<Receiver<boolean>, 'get'>>>;

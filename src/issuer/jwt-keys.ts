@@ -1,20 +1,15 @@
 /**
- * The JWT-SVID signing keys of a running agent (issue 4): load `--jwt-key` (never one of the
+ * The JWT-SVID signing keys of a running agent or central issuer (issue 4): load `--jwt-key` (never one of the
  * X.509 CA keys), publish it through a value channel, and follow the file so a rotated key signs at once
  * while the retired one stays published until its tokens have expired.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import {
-  createJwtKeySet,
-  JWT_LEEWAY_MS,
-  type JwtKeyReloader,
-  type JwtKeySet,
-  loadJwtSigningKey,
-  startJwtKeyReloader,
-} from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
+import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
+import { type JwtKeyReloader, startJwtKeyReloader } from './jwt-key-reloader.js';
+import { JWT_LEEWAY_MS } from './jwt-svid.js';
 
 /** Options of {@link loadJwtKeys}. */
 export interface JwtKeysOptions {

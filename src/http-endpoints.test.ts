@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { captureLogger } from '../../test/support/log-capture.js';
-import { isAgentError } from '../errors.js';
-import { createValueChannel } from '../value-channel.js';
+import { captureLogger } from '../test/support/log-capture.js';
+import { isAgentError } from './errors.js';
 import { type HttpEndpoints, readinessReport, startHttpEndpoints } from './http-endpoints.js';
+import { createValueChannel } from './value-channel.js';
 
 const METRICS = { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: async () => 'svid_agent_ready 1\n' };
 
