@@ -35,6 +35,8 @@ export interface WorkloadApiServerOptions {
   /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
   readonly peers: PeerTracker;
   readonly clock: Clock;
+  /** Uniform in [0, 1): jitter of the SVID store; default `Math.random`. */
+  readonly random?: () => number;
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
   readonly shutdownTimeoutMs: number;
@@ -69,6 +71,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     issuer: options.issuer,
     refresh: options.refresh,
     clock: options.clock,
+    ...(options.random ? { random: options.random } : {}),
     logger: options.logger,
     onIssued: options.onIssued,
   });
