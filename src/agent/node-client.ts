@@ -106,12 +106,13 @@ export interface NodeIssuerClientOptions {
 const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 
 /**
- * Channel options: reconnect within 10 s once the issuer is back (grpc's default waits up to
- * 2 minutes; its backoff is jittered), and notice a dead peer on the long-lived bundle stream.
+ * Channel options: reconnect within about 5 s once the issuer is back (grpc's default waits up to
+ * 2 minutes; its backoff is jittered ±20 %), so that the retries of the SVID store, which back off
+ * on their own clock, find a connection; and notice a dead peer on the long-lived bundle stream.
  */
 const CHANNEL_OPTIONS = {
   'grpc.initial_reconnect_backoff_ms': 1_000,
-  'grpc.max_reconnect_backoff_ms': 10_000,
+  'grpc.max_reconnect_backoff_ms': 5_000,
   'grpc.keepalive_time_ms': 60_000,
   'grpc.keepalive_timeout_ms': 20_000,
 } as const;
