@@ -11,31 +11,12 @@ import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { METRIC_NAMES } from '../src/agent/index.js';
 import { jwtSigningKeyFrom } from '../src/issuer/index.js';
-import { addPod, type CentralWorld, startCentralWorld } from './support/central-world.js';
-import { type ChildEvent, finalStatus, firstSvid, startChild } from './support/child.js';
+import { addPod, type CentralWorld, holdStream, logged, startCentralWorld } from './support/central-world.js';
+import { type ChildEvent, finalStatus, firstSvid } from './support/child.js';
 import { callAs } from './support/k8s-world.js';
 import { sampleValue } from './support/metrics-text.js';
 
 const UNREACHABLE = 'central issuer unreachable; serving the identities held, new ones fail until it is back';
-
-/** Resolves once the agent has logged `msg` (polls its captured log; no fixed sleep decides anything). */
-async function logged(w: CentralWorld, msg: string, count = 1): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (w.agent.log.entries.filter((e) => e.msg === msg).length < count) {
-    if (Date.now() > deadline) throw new Error(`no "${msg}" in ${w.agent.log.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** A stream held open by a pod's process, until it has received `count` messages or ended. */
-async function holdStream(w: CentralWorld, process: Parameters<typeof w.proc.addProcess>[1], count: number) {
-  const child = startChild(['--socket', w.socketPath, '--wait-stdin', '--count', String(count), '--timeout', '90000']);
-  const ready = await child.waitFor((e) => e.event === 'ready');
-  await w.proc.addProcess(ready.pid as number, process);
-  child.go();
-  await child.waitFor((e) => e.event === 'data');
-  return child;
-}
 
 const data = (events: readonly ChildEvent[]) => events.filter((e) => e.event === 'data');
 

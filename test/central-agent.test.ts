@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { parseCsr } from '../src/issuer/index.js';
-import { addPod, type CentralWorld, startCentralWorld } from './support/central-world.js';
+import { parseCsr, verifyRenewalProof } from '../src/issuer/index.js';
+import { addPod, type CentralWorld, holdStream, startCentralWorld } from './support/central-world.js';
 import { type ChildEvent, finalStatus, firstData, firstSvid } from './support/child.js';
-import { callAs, spiffeIdOf } from './support/k8s-world.js';
+import { callAs, spiffeIdOf, TOKEN_PATH } from './support/k8s-world.js';
 
 describe('a node agent using the central issuer', () => {
   let w: CentralWorld;
@@ -93,5 +93,39 @@ describe('a node agent using the central issuer', () => {
         w.issuer.failWith = undefined;
       }
     });
+  });
+
+  test('a rotation sends the token read again from the live caller, and a proof by the current key; on the ticket alone while the API is down', async () => {
+    const pod = addPod(w, { sa: 'rotating' });
+    const held = await holdStream(w, pod.process, 3);
+    const svidAt = (i: number) => firstSvid(held.events.filter((e) => e.event === 'data')[i]);
+    // The kubelet rotated the pod's token.
+    const rotated = `${pod.token.slice(0, -3)}new`;
+    w.issuer.pods.set(rotated, w.issuer.pods.get(pod.token) as NonNullable<ReturnType<typeof w.issuer.pods.get>>);
+    await w.proc.writeFileInRoot(held.pid, TOKEN_PATH, rotated);
+    w.agent.running.workloadApi.store.reissueAll(0);
+    await held.waitFor((e) => e.event === 'data' && held.events.filter((d) => d.event === 'data').length === 2);
+    const rotation = callsOf('SignX509SVID').at(-1)?.request as { csr: Buffer; workload: unknown; renewal: Record<string, Buffer> };
+    assert.deepEqual(rotation.workload, { token: rotated, pod_uid: pod.uid });
+    const firstLeaf = new X509Certificate(svidAt(0).x509_svid);
+    assert.deepEqual(rotation.renewal.certificate, firstLeaf.raw);
+    assert.ok(
+      verifyRenewalProof(firstLeaf.publicKey, rotation.renewal.ticket as Buffer, rotation.csr, rotation.renewal.signature as Buffer),
+    );
+
+    // The API server is down (the issuer renews on ticket and proof), and the caller has no token to read.
+    w.issuer.apiDown = true;
+    await w.proc.writeFileInRoot(held.pid, TOKEN_PATH, '');
+    try {
+      w.agent.running.workloadApi.store.reissueAll(0);
+      const events = await held.done;
+      assert.equal(events.filter((e) => e.event === 'data').length, 3);
+      const renewal = callsOf('SignX509SVID').at(-1)?.request;
+      assert.equal(renewal?.workload, null, 'no evidence to send');
+      assert.ok(renewal?.renewal);
+      assert.equal(svidAt(2).spiffe_id, 'spiffe://cluster.local/ns/emojivoto/sa/rotating');
+    } finally {
+      w.issuer.apiDown = false;
+    }
   });
 });
