@@ -57,6 +57,8 @@ export type AgentErrorCode =
   | 'NOT_PERMITTED'
   /** a node agent sent more requests than its node's share (central issuer); retryable after a pause */
   | 'RATE_LIMITED'
+  /** a call to the central issuer failed or was refused; `NodeServiceError.status` says how */
+  | 'ISSUER_CALL_FAILED'
   /** a bug or an unexpected failure */
   | 'INTERNAL';
 

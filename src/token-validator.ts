@@ -29,6 +29,10 @@ export interface ValidatedToken {
  * - `CANCELLED` when `signal` aborted first.
  */
 export interface TokenValidator {
-  /** `signal` ends the caller's wait (`CANCELLED`); whether the validation itself goes on is the validator's. */
-  validate(token: string, options?: { signal?: AbortSignal | undefined }): Promise<ValidatedToken>;
+  /**
+   * `signal` ends the caller's wait (`CANCELLED`); whether the validation itself goes on is the
+   * validator's. `podUid` is the pod the caller runs in, for a validator that checks the binding
+   * itself (the central issuer's ReviewWorkload); a TokenReview ignores it.
+   */
+  validate(token: string, options?: { signal?: AbortSignal | undefined; podUid?: string | undefined }): Promise<ValidatedToken>;
 }

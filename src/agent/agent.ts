@@ -3,9 +3,11 @@
  * `pkg/agent/agent.go` does for `cmd/spire-agent/cli/run`. The CLI parses the configuration and
  * calls {@link runAgent}; tests call {@link startAgent} and stop it themselves.
  *
- * Order: credentials (refuse to start when unusable) → attestor (may refuse: tokenreviews denied)
- * → JWT keys → X.509-SVID signer → Workload API server → credential reloader → `/live`, `/ready`,
- * `/metrics` → socket. Everything started is closed again when a later step fails.
+ * Order: trust anchors → the issuing side (embedded: issuer credentials, attestor — may refuse:
+ * tokenreviews denied —, JWT keys, X.509-SVID signer; central: the node-service client, the
+ * attestor reviewing through it, the remote issuing port) → Workload API server → credential
+ * reloader → `/live`, `/ready`, `/metrics` → socket. Everything started is closed again when a
+ * later step fails.
  */
 
 import { createPeerTracker, createProcReader } from '../attestor/index.js';
@@ -13,30 +15,31 @@ import { type Clock, systemClock } from '../clock.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from '../http-endpoints.js';
 import type { NamingConfig } from '../identity.js';
 import {
-  createX509SvidSigner,
   type IssuerCredentials,
-  loadJwtKeys,
-  loadStartupCredentials,
+  loadTrustAnchors,
   startCredentialReloader,
   type TrustAnchors,
-  x509KeysInUse,
+  warnSkippedAnchors,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
-import { createAttestor } from './attestors.js';
+import { startCentralIssuing } from './central-issuing.js';
 import type { AgentConfig } from './config.js';
+import { REISSUE_SPREAD_MS, startEmbeddedIssuing } from './embedded-issuing.js';
+import type { Issuing, IssuingDeps } from './issuing.js';
 import { type AgentMetrics, createAgentMetrics } from './metrics.js';
 import { createWorkloadApiServer, type WorkloadApiServer } from './workload-api-server.js';
 
-/** After an issuer swap every identity is re-issued, spread over this window (not all at once). */
-export const REISSUE_SPREAD_MS = 5_000;
+export { REISSUE_SPREAD_MS } from './embedded-issuing.js';
 
 /** What the agent takes from its caller besides the configuration. */
 export interface AgentDeps {
   readonly logger: Logger;
   /** Default the wall clock. */
   readonly clock?: Clock;
+  /** Uniform in [0, 1): jitter of renewals, retries and re-issues; default `Math.random`. */
+  readonly random?: () => number;
 }
 
 /** A started agent, and what tests and the HTTP endpoints need from it. */
@@ -45,12 +48,21 @@ export interface RunningAgent {
   readonly metrics: AgentMetrics;
   /** Where `/live`, `/ready` and `/metrics` are served; `undefined` with `--health-addr ''`. */
   readonly httpUrl: string | undefined;
-  /** False while the issuer in use does not chain to the trust anchors in use (a loud problem). */
+  /** False while the issuer in use does not chain to the trust anchors in use (a loud problem); always true in central mode. */
   readonly issuerChainsToAnchors: Receiver<boolean>;
+  /** Central mode: whether the issuer answers; `undefined` with the embedded issuer. */
+  readonly issuerReachable: Receiver<boolean> | undefined;
   /** Checks the credential files now instead of waiting for the file watch or the poll. */
   reloadCredentials(): Promise<void>;
   /** Stops serving; bounded by `--shutdown-timeout`. */
   stop(): Promise<void>;
+}
+
+/** The embedded issuer, or the central one with `--issuer-addr`. */
+async function startIssuing(config: AgentConfig, deps: IssuingDeps): Promise<Issuing> {
+  if (config.centralIssuer) return startCentralIssuing(config, config.centralIssuer, deps);
+  if (config.issuerDir === undefined) throw new TypeError('the embedded issuer needs an issuer directory');
+  return startEmbeddedIssuing(config, config.issuerDir, deps);
 }
 
 /**
@@ -61,55 +73,47 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
-  const { anchors, issuer } = await loadStartupCredentials(config, { now: clock.now(), logger });
+  const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
+  warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
   const metrics = createAgentMetrics();
-  const attestor = await createAttestor(config, logger, metrics);
   const anchorsChannel = createValueChannel(anchors);
-  const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
   const chainOk = createValueChannel(true);
+  const issuing = await startIssuing(config, {
+    anchors: anchorsChannel.receiver,
+    metrics,
+    logger,
+    clock,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
   // What has been started, closed in reverse if a later step fails.
-  const started: Array<() => unknown> = [];
+  const started: Array<() => unknown> = [() => issuing.close()];
   try {
-    const jwt = await loadJwtKeys({
-      path: config.jwtKey,
-      ttlMs: config.jwtTtlMs,
-      forbidden: x509KeysInUse(issuerChannel.receiver, anchorsChannel.receiver),
-      clock,
-      logger,
-    });
-    started.push(() => jwt.close());
-    // The embedded issuer: signs the workload keys' public halves with the issuer in use.
-    const signer = createX509SvidSigner({
-      issuer: issuerChannel.receiver,
-      clock,
-      lifetimeMs: config.svidTtlMs,
-      clockSkewMs: config.clockSkewMs,
-      logger,
-    });
     const peers = createPeerTracker({ proc: createProcReader({ procRoot: config.procRoot }) });
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
       naming,
-      attestor,
-      issuer: signer,
+      attestor: issuing.attestor,
+      issuer: issuing.x509,
       anchors: anchorsChannel.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
       peers,
       clock,
-      jwtKeys: jwt.keys,
-      jwtTtlMs: config.jwtTtlMs,
+      ...(deps.random ? { random: deps.random } : {}),
+      jwt: issuing.jwt,
       logger,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       onIssued: metrics.onIssued,
       onCallResult: metrics.onCallResult,
       onStreamsChanged: metrics.onStreamsChanged,
     });
+    issuing.attach(workloadApi.store);
+    const embedded = issuing.issuer;
     const reloader = await startCredentialReloader({
       trustAnchorsPath: config.trustAnchors,
-      issuerDir: config.issuerDir,
-      initial: { anchors, issuer },
+      issuerDir: embedded ? config.issuerDir : undefined,
+      initial: { anchors, issuer: embedded?.initial },
       anchorsSink: anchorsChannel.sink,
-      issuerSink: issuerChannel.sink,
+      issuerSink: embedded?.channel.sink ?? createValueChannel<IssuerCredentials | undefined>(undefined).sink,
       chainOkSink: chainOk.sink,
       onIssuerChanged: () => workloadApi.store.reissueAll(REISSUE_SPREAD_MS),
       clock,
@@ -120,7 +124,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const http = await serveHealthAndMetrics(config.healthAddr, {
       metrics,
       workloadApi,
-      issuer: issuerChannel.receiver,
+      issuer: embedded?.channel.receiver,
       anchors: anchorsChannel.receiver,
       issuerChainsToAnchors: chainOk.receiver,
       logger,
@@ -132,15 +136,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       metrics,
       httpUrl: http?.url,
       issuerChainsToAnchors: chainOk.receiver,
+      issuerReachable: issuing.reachable,
       async reloadCredentials() {
         await reloader.reload();
-        await jwt.reload();
+        await issuing.reload();
       },
       async stop() {
         reloader.close();
-        jwt.close();
         // `/ready` answers 503 while streams drain; the listener goes last.
         await workloadApi.stop();
+        issuing.close();
         await http?.close();
       },
     };
@@ -170,8 +175,8 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
 interface HealthSources {
   readonly metrics: AgentMetrics;
   readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store'>;
-  /** The issuer in use; `undefined` while none is loaded. */
-  readonly issuer: Receiver<IssuerCredentials | undefined>;
+  /** The embedded issuer in use (`undefined` while none is loaded); absent with the central issuer. */
+  readonly issuer: Receiver<IssuerCredentials | undefined> | undefined;
   readonly anchors: Receiver<TrustAnchors>;
   /** False while the issuer does not chain to the anchors (after an anchor rotation dropped its root). */
   readonly issuerChainsToAnchors: Receiver<boolean>;
@@ -182,23 +187,26 @@ interface HealthSources {
  * Points the state gauges at the agent and starts the `--health-addr` listener. Ready means: an
  * issuer is loaded, it chains to the trust anchors in use, and the Workload API socket serves
  * (issues 5 and 6). An issuer cut off from the anchors keeps signing — workloads keep their
- * identities — but the node reports not ready, so the problem is loud, not silent.
+ * identities — but the node reports not ready, so the problem is loud, not silent. With the
+ * central issuer, ready means the socket serves: an issuer away must not stall a rollout (the
+ * identities held keep being served; `svid_agent_issuer_reachable` and the log say it is away).
  * @returns the listener, or `undefined` when `address` is `''` (metrics are still kept)
  * @throws AgentError `CONFIG_INVALID` when the address cannot be bound
  */
 async function serveHealthAndMetrics(address: string, sources: HealthSources): Promise<HttpEndpoints | undefined> {
   const { workloadApi, issuer, anchors, metrics } = sources;
-  const readiness: ReadinessChecks = {
-    issuer: { get: () => issuer.get() !== undefined },
-    issuer_chains_to_anchors: sources.issuerChainsToAnchors,
-    socket: workloadApi.ready,
-  };
+  const readiness: ReadinessChecks = issuer
+    ? {
+        issuer: { get: () => issuer.get() !== undefined },
+        issuer_chains_to_anchors: sources.issuerChainsToAnchors,
+        socket: workloadApi.ready,
+      }
+    : { socket: workloadApi.ready };
   metrics.observe({
     identities: () => workloadApi.store.size(),
-    issuerNotAfterMs: () => issuer.get()?.notAfter,
+    ...(issuer ? { issuerNotAfterMs: () => issuer.get()?.notAfter, issuerChainsToAnchors: () => sources.issuerChainsToAnchors.get() } : {}),
     trustAnchorsNotAfterMs: () => anchors.get().notAfter,
     ready: () => readinessReport(readiness).ready,
-    issuerChainsToAnchors: () => sources.issuerChainsToAnchors.get(),
   });
   if (address === '') return undefined;
   return startHttpEndpoints({ address, readiness, metrics, logger: sources.logger });

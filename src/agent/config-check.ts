@@ -29,12 +29,14 @@ export async function checkAgentFiles(config: AgentConfig, options: CheckAgentFi
   if (options.credentials) {
     await check('--trust-anchors', async () => {
       const anchors = await loadTrustAnchors(config.trustAnchors, { now });
-      await check('--issuer-dir', () => loadIssuer(config.issuerDir, anchors, { now }));
+      const issuerDir = config.issuerDir;
+      if (issuerDir !== undefined) await check('--issuer-dir', () => loadIssuer(issuerDir, anchors, { now }));
     });
     const jwtKey = config.jwtKey;
     if (jwtKey !== undefined) await check('--jwt-key', () => loadJwtSigningKey(jwtKey));
   }
-  if (config.attestor === 'k8s') {
+  // With the central issuer the attestor asks the issuer to review tokens: no Kubernetes client.
+  if (config.attestor === 'k8s' && config.centralIssuer === undefined) {
     // Loaded on use: the Kubernetes client is heavy, and only this attestor needs it.
     const { loadKubeConfig } = await import('../attestor/kubernetes.js');
     await check('--kubeconfig', async () => loadKubeConfig({ kubeconfigPath: config.kubeconfig }));

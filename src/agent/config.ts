@@ -7,6 +7,18 @@
 /** `--attestor`. */
 export type AttestorKind = 'k8s' | 'unix';
 
+/** How the agent reaches the central issuer (`run --issuer-addr`; docs/central-issuer.md). */
+export interface CentralIssuerConfig {
+  /** `--issuer-addr` HOST:PORT of the issuer's node service. */
+  readonly address: string;
+  /** `--issuer-server-name`: the TLS name the issuer must present, verified against the trust anchors only. */
+  readonly serverName: string;
+  /** `--issuer-plaintext`: h2c without TLS; only to a loopback address. */
+  readonly plaintext: boolean;
+  /** `--agent-token-path`: the agent's own projected token, re-read on every call. */
+  readonly agentTokenPath: string;
+}
+
 /** The readonly, defaulted, validated configuration of one agent. */
 export interface AgentConfig {
   /** `--socket` (env SVID_AGENT_SOCKET): absolute Workload API socket path. */
@@ -15,8 +27,11 @@ export interface AgentConfig {
   readonly trustDomain: string;
   /** `--trust-anchors`: PEM bundle of roots. */
   readonly trustAnchors: string;
-  /** `--issuer-dir`: holds tls.crt+tls.key or crt.pem+key.pem. */
-  readonly issuerDir: string;
+  /**
+   * `--issuer-dir`: holds tls.crt+tls.key or crt.pem+key.pem (the embedded issuer). `undefined`
+   * only with {@link AgentConfig.centralIssuer}: the agent then holds no signing key.
+   */
+  readonly issuerDir: string | undefined;
   /** `--jwt-key`: PEM private key for JWT-SVIDs; `undefined` disables JWT-SVIDs. */
   readonly jwtKey: string | undefined;
   /** `--attestor`, default `k8s` (`unix` with `--dev`). */
@@ -45,6 +60,8 @@ export interface AgentConfig {
   readonly maxRefreshMs: number;
   /** `--shutdown-timeout` in ms, default 5s: how long a stop waits for streams to end. */
   readonly shutdownTimeoutMs: number;
+  /** `--issuer-addr` and its options: use the central issuer; `undefined` = the embedded issuer. */
+  readonly centralIssuer: CentralIssuerConfig | undefined;
   /** `--health-addr` HOST:PORT for `/live`, `/ready` and `/metrics`; default `''`: no HTTP listener. */
   readonly healthAddr: string;
 }

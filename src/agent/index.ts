@@ -1,6 +1,6 @@
 export { type AgentDeps, REISSUE_SPREAD_MS, type RunAgentDeps, type RunningAgent, runAgent, startAgent } from './agent.js';
 export { SECURITY_HEADER } from './caller-resolver.js';
-export type { AgentConfig, AttestorKind } from './config.js';
+export type { AgentConfig, AttestorKind, CentralIssuerConfig } from './config.js';
 export { type CheckAgentFilesOptions, checkAgentFiles } from './config-check.js';
 export { METRIC_NAMES } from './metrics.js';
 export type { IssuedSvid, SvidLease, SvidStore } from './svid-store.js';

@@ -16,6 +16,7 @@ import { createValueChannel, type ValueChannel } from '../value-channel.js';
 import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
 import { agentServices } from './grpc-services.js';
 import { createJwtHandlers } from './jwt-handler.js';
+import { localJwtSource } from './jwt-source.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createWorkloadCalls } from './workload-calls.js';
 
@@ -85,9 +86,8 @@ async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {
   const resolver: CallerResolver = { resolve: () => resolve.fn() };
   const log = captureLogger('debug');
   const handlers = createJwtHandlers({
-    keys: options.disabled ? undefined : keys.receiver,
+    jwt: options.disabled ? undefined : localJwtSource(keys.receiver, 300_000),
     trustDomain: TD,
-    ttlMs: 300_000,
     clock: { now: () => now.ms },
     logger: log.logger,
     resolver,

@@ -1,20 +1,22 @@
 /**
  * The JWT methods of the Workload API (SPEC §2, §7; SPIRE `handler.go`): FetchJWTSVID,
  * FetchJWTBundles and ValidateJWTSVID. Thin like the X.509 handlers: check the request, resolve
- * the caller, mint or validate through the issuer, fail through `workloadStatus`.
+ * the caller, mint through the {@link JwtSource} (the agent's key or the central issuer) or
+ * validate against its bundle, fail through `workloadStatus`.
  *
- * Without a JWT key (`--jwt-key` unset) the three methods answer UNIMPLEMENTED: the operator
- * disabled the profile (SPIFFE Workload API §2), which clients must not retry.
+ * Without JWT-SVIDs (no `--jwt-key`, or a central issuer without one) the three methods answer
+ * UNIMPLEMENTED: the operator disabled the profile (SPIFFE Workload API §2).
  */
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { stopWaitingOnAbort } from '../abort.js';
 import type { Clock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { parseSpiffeId } from '../identity.js';
-import { type JwtKeyLookup, type JwtKeySet, type MintedJwtSvid, mintJwtSvid, validateJwtSvid } from '../issuer/index.js';
+import { type JwtKeyLookup, type MintedJwtSvid, validateJwtSvid } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
-import type { Receiver } from '../value-channel.js';
-import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
+import { type CallerResolver, checkSecurityHeader, type ResolvedCaller } from './caller-resolver.js';
 import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvidMessage } from './jwt-response.js';
+import type { JwtBundle, JwtSource } from './jwt-source.js';
 import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
@@ -30,12 +32,10 @@ export const MAX_AUDIENCES_TOTAL_BYTES = 16 * 1024;
 
 /** Options of {@link createJwtHandlers}. */
 export interface JwtHandlerOptions {
-  /** The trust domain's JWT keys; `undefined` disables JWT-SVIDs (the methods answer UNIMPLEMENTED). */
-  readonly keys: Receiver<JwtKeySet> | undefined;
+  /** Keys and minting; `undefined` disables JWT-SVIDs (the methods answer UNIMPLEMENTED). */
+  readonly jwt: JwtSource | undefined;
   /** Our trust domain: the key set is its bundle. */
   readonly trustDomain: string;
-  /** JWT-SVID lifetime (`--jwt-ttl`), ms; default 5 minutes, SPIRE's `default_jwt_svid_ttl`. */
-  readonly ttlMs?: number;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries. */
@@ -58,7 +58,6 @@ interface ValidateRequest {
   readonly svid?: string;
 }
 
-const DEFAULT_TTL_MS = 5 * 60_000;
 const AUDIENCES_FIELD = 'audiences';
 const KID_FIELD = 'kid';
 const CACHED_FIELD = 'cached';
@@ -98,24 +97,27 @@ export function requestedSpiffeId(spiffeId: string): string | undefined {
   return `spiffe://${id.trustDomain}${id.path}`;
 }
 
-/**
- * Builds the JWT methods of the `SpiffeWorkloadAPI` implementation.
- * @throws TypeError when `ttlMs` is under one second
- */
+/** Builds the JWT methods of the `SpiffeWorkloadAPI` implementation. */
 export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImplementation {
-  const { keys, trustDomain, clock, resolver, streams, calls } = options;
-  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-  if (!(ttlMs >= 1000)) throw new TypeError('ttlMs must be at least 1000');
+  const { jwt, trustDomain, clock, resolver, streams, calls } = options;
   const cache = options.cache ?? createJwtSvidCache();
   const log = options.logger.child({ [F.subsystem]: 'jwt_api' });
-  const lookups = new WeakMap<JwtKeySet, JwtKeyLookup>();
+  const lookups = new WeakMap<JwtBundle, JwtKeyLookup>();
 
-  function keyReceiver(method: string): Receiver<JwtKeySet> {
-    if (!keys) throw new AgentError('NOT_IMPLEMENTED', `${method} is disabled: the agent runs without --jwt-key`);
-    return keys;
+  function source(method: string): JwtSource {
+    if (!jwt) throw new AgentError('NOT_IMPLEMENTED', `${method} is disabled: the agent runs without --jwt-key`);
+    return jwt;
   }
 
-  function lookupFor(set: JwtKeySet): JwtKeyLookup {
+  /** The bundle in use: UNAVAILABLE until the issuer has sent one, UNIMPLEMENTED when it mints none. */
+  function bundle(method: string): JwtBundle {
+    const current = source(method).bundle.get();
+    if (!current) throw new AgentError('ISSUER_NOT_READY', 'the jwt bundle has not come from the issuer yet');
+    if (current.keys.length === 0) throw new AgentError('NOT_IMPLEMENTED', `${method} is disabled: the issuer mints no JWT-SVIDs`);
+    return current;
+  }
+
+  function lookupFor(set: JwtBundle): JwtKeyLookup {
     const known = lookups.get(set);
     if (known) return known;
     const lookup = jwtKeyLookup(trustDomain, set);
@@ -123,16 +125,17 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     return lookup;
   }
 
-  async function fetchSvid(spiffeId: string, audience: readonly string[]): Promise<MintedJwtSvid> {
-    const set = keyReceiver('FetchJWTSVID').get();
+  async function fetchSvid({ identity, attestation }: ResolvedCaller, audience: readonly string[]): Promise<MintedJwtSvid> {
+    const from = source('FetchJWTSVID');
     const now = clock.now();
-    const fields = { [F.spiffeId]: spiffeId, [KID_FIELD]: set.signer.kid, [AUDIENCES_FIELD]: audience.length };
-    const cached = cache.get(spiffeId, audience, set.signer.kid, now);
+    const kid = from.signingKid();
+    const fields = { [F.spiffeId]: identity.spiffeId, [KID_FIELD]: kid, [AUDIENCES_FIELD]: audience.length };
+    const cached = kid === undefined ? undefined : cache.get(identity.spiffeId, audience, kid, now);
     if (cached) {
       log.debug({ ...fields, [CACHED_FIELD]: true }, 'jwt-svid issued');
       return cached;
     }
-    const minted = await mintJwtSvid({ key: set.signer, spiffeId, audience, ttlMs, now });
+    const minted = await from.mint({ identity, attestation, audience, now });
     cache.set(audience, minted);
     log.debug({ ...fields, [CACHED_FIELD]: false, [F.notAfter]: new Date(minted.expiresAt).toISOString() }, 'jwt-svid issued');
     return minted;
@@ -144,34 +147,39 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       // The header rule comes first for every method (SPEC §2), then SPIRE's order:
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
-      keyReceiver('FetchJWTSVID');
+      source('FetchJWTSVID');
       const audience = checkAudiences(call.request.audience ?? []);
       const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
-      const { identity } = await resolver.resolve(call, signal);
-      if (requested !== undefined && requested !== identity.spiffeId) {
-        throw new AgentError('NO_IDENTITY', `caller ${identity.spiffeId} is not entitled to ${requested}`);
+      const resolved = await resolver.resolve(call, signal);
+      if (requested !== undefined && requested !== resolved.identity.spiffeId) {
+        throw new AgentError('NO_IDENTITY', `caller ${resolved.identity.spiffeId} is not entitled to ${requested}`);
       }
-      return jwtSvidMessage([await fetchSvid(identity.spiffeId, audience)]);
+      return jwtSvidMessage([await stopWaitingOnAbort(fetchSvid(resolved, audience), signal)]);
     }),
     FetchJWTBundles: calls.serverStreaming('FetchJWTBundles', async (call, signal) => {
       checkSecurityHeader(call.metadata);
-      const receiver = keyReceiver('FetchJWTBundles');
+      const { bundle: receiver } = source('FetchJWTBundles');
+      bundle('FetchJWTBundles');
       await resolver.resolve(call, signal);
       const writer = createLatestWriter(call);
-      const push = () => writer.write(bundles(receiver.get()));
+      // A bundle gone empty (the issuer stopped minting) is not pushed; the last one stands.
+      const push = () => {
+        const current = receiver.get();
+        if (current && current.keys.length > 0) writer.write(bundles(current));
+      };
       streams.track(call, receiver.subscribe(push));
       if (!call.cancelled) push();
     }),
     ValidateJWTSVID: calls.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
       checkSecurityHeader(call.metadata);
-      const receiver = keyReceiver('ValidateJWTSVID');
+      bundle('ValidateJWTSVID');
       const { audience = '', svid = '' } = call.request;
       if (audience === '') throw badRequest('audience must be specified');
       if (svid === '') throw badRequest('svid must be specified');
       if (Buffer.byteLength(audience) > MAX_AUDIENCE_BYTES) throw badRequest(`audience longer than ${MAX_AUDIENCE_BYTES} bytes`);
       // Any attested caller may validate; no entitlement to the token's subject is needed.
       await resolver.resolve(call, signal);
-      const result = await validateJwtSvid(svid, audience, { keys: lookupFor(receiver.get()), now: clock.now() });
+      const result = await validateJwtSvid(svid, audience, { keys: lookupFor(bundle('ValidateJWTSVID')), now: clock.now() });
       log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
       return validateJwtSvidMessage(result.spiffeId, result.claims);
     }),

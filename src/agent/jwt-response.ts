@@ -61,7 +61,7 @@ export function validateJwtSvidMessage(spiffeId: string, claims: Readonly<Record
 }
 
 /** The `JWTBundlesResponse` message: the trust domain's JWK Set, keyed `spiffe://<td>`. */
-export function jwtBundlesMessage(trustDomain: string, set: JwtKeySet): unknown {
+export function jwtBundlesMessage(trustDomain: string, set: Pick<JwtKeySet, 'keys'>): unknown {
   return { bundles: { [trustDomainId(trustDomain)]: Buffer.from(jwksJson(set.keys)) } };
 }
 
@@ -70,8 +70,8 @@ export function jwtBundlesMessage(trustDomain: string, set: JwtKeySet): unknown 
  * reload of an unchanged file) returns the previous `Buffer`, which the stream writers skip as
  * already sent, so streams are re-sent only when the keys really change.
  */
-export function createJwtBundleResponses(encode: Encode, trustDomain: string): (set: JwtKeySet) => Buffer {
-  const bySet = new WeakMap<JwtKeySet, Buffer>();
+export function createJwtBundleResponses(encode: Encode, trustDomain: string): (set: Pick<JwtKeySet, 'keys'>) => Buffer {
+  const bySet = new WeakMap<Pick<JwtKeySet, 'keys'>, Buffer>();
   let last: { json: string; bytes: Buffer } | undefined;
   return (set) => {
     const hit = bySet.get(set);
@@ -85,7 +85,7 @@ export function createJwtBundleResponses(encode: Encode, trustDomain: string): (
 }
 
 /** The validator's key lookup for our trust domain: every published key of `set` by `kid`. */
-export function jwtKeyLookup(trustDomain: string, set: JwtKeySet): JwtKeyLookup {
+export function jwtKeyLookup(trustDomain: string, set: Pick<JwtKeySet, 'keys'>): JwtKeyLookup {
   const byKid = new Map<string, JwtPublicKey>(set.keys.map((k) => [k.kid, k]));
   return { keysFor: (td) => (td === trustDomain ? byKid : undefined) };
 }

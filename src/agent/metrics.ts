@@ -26,6 +26,7 @@ export const METRIC_NAMES = {
   trustAnchorsNotAfter: 'svid_agent_trust_anchors_not_after_timestamp_seconds',
   ready: 'svid_agent_ready',
   issuerChainsToAnchors: 'svid_agent_issuer_chains_to_anchors',
+  issuerReachable: 'svid_agent_issuer_reachable',
 } as const;
 
 /** TokenReview latency buckets, seconds: a healthy API answers in ms; the call is cut at 5 s. */
@@ -35,14 +36,17 @@ const TOKEN_REVIEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 
 export interface MetricSources {
   /** Identities the SVID store holds. */
   identities(): number;
-  /** The loaded issuer's `notAfter`, ms since the epoch; `undefined` when none is loaded. */
-  issuerNotAfterMs(): number | undefined;
+  /**
+   * The loaded issuer's `notAfter`, ms since the epoch; `undefined` when none is loaded. Absent
+   * with the central issuer (the agent holds none): the gauge is then not registered.
+   */
+  issuerNotAfterMs?(): number | undefined;
   /** The earliest `notAfter` among the trust anchors, ms since the epoch. */
   trustAnchorsNotAfterMs(): number | undefined;
   /** Same answer as `/ready`. */
   ready(): boolean;
-  /** Whether the issuer in use chains to the trust anchors in use (issue 5). */
-  issuerChainsToAnchors(): boolean;
+  /** Whether the issuer in use chains to the trust anchors in use (issue 5); absent with the central issuer. */
+  issuerChainsToAnchors?(): boolean;
 }
 
 /** One agent's metrics: hooks for the producers, and the text for `/metrics`. */
@@ -67,6 +71,8 @@ export interface AgentMetrics {
    * @throws TypeError when called twice
    */
   observe(sources: MetricSources): void;
+  /** Registers `svid_agent_issuer_reachable` (central issuer only), read at every scrape. */
+  observeIssuerReachable(reachable: () => boolean): void;
 }
 
 /** A status code as its name (`PERMISSION_DENIED`), whether a hook passed the name or the number. */
@@ -120,15 +126,29 @@ export function createAgentMetrics(): AgentMetrics {
       observed = true;
       const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registers, name, help, read);
       gauge(METRIC_NAMES.identities, 'Identities (SPIFFE IDs) the agent holds an X.509-SVID for', sources.identities);
-      gauge(METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when no issuer is loaded)', () =>
-        timestampSeconds(sources.issuerNotAfterMs()),
-      );
+      const issuerNotAfterMs = sources.issuerNotAfterMs;
+      if (issuerNotAfterMs) {
+        gauge(METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when no issuer is loaded)', () =>
+          timestampSeconds(issuerNotAfterMs()),
+        );
+      }
       gauge(METRIC_NAMES.trustAnchorsNotAfter, 'Earliest expiry among the trust anchors, Unix seconds', () =>
         timestampSeconds(sources.trustAnchorsNotAfterMs()),
       );
       gauge(METRIC_NAMES.ready, '1 when /ready answers 200, else 0', () => (sources.ready() ? 1 : 0));
-      gauge(METRIC_NAMES.issuerChainsToAnchors, '1 when the issuer in use chains to the trust anchors in use, else 0', () =>
-        sources.issuerChainsToAnchors() ? 1 : 0,
+      const chains = sources.issuerChainsToAnchors;
+      if (chains) {
+        gauge(METRIC_NAMES.issuerChainsToAnchors, '1 when the issuer in use chains to the trust anchors in use, else 0', () =>
+          chains() ? 1 : 0,
+        );
+      }
+    },
+    observeIssuerReachable(reachable) {
+      scrapedGauge(
+        registers,
+        METRIC_NAMES.issuerReachable,
+        '1 while the central issuer answers the agent, else 0 (the agent keeps serving the identities it holds)',
+        () => (reachable() ? 1 : 0),
       );
     },
   };

@@ -6,6 +6,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { isAgentError } from '../errors.js';
+import { NodeServiceError } from './node-service-error.js';
 
 export interface WorkloadStatus {
   readonly code: status;
@@ -15,6 +16,22 @@ export interface WorkloadStatus {
 export const SECURITY_HEADER_MISSING = 'security header missing from request';
 export const NO_IDENTITY_ISSUED = 'no identity issued';
 export const ATTESTATION_FAILED = 'workload attestation failed';
+export const ISSUER_UNAVAILABLE = 'issuer unavailable';
+
+/**
+ * A central-issuer failure as a workload sees it: a refusal (the issuer will not sign for this
+ * caller: another node's token, a deleted pod) is PERMISSION_DENIED; a JWT-SVID from an issuer
+ * with no JWT key is UNIMPLEMENTED; anything else — unreachable, rate-limited, the agent's own
+ * token refused, even a malformed request — is UNAVAILABLE, which clients retry. The issuer's
+ * INVALID_ARGUMENT never reaches a workload: clients take it as fatal.
+ */
+function issuerCallStatus(err: NodeServiceError): WorkloadStatus {
+  if (err.status === status.PERMISSION_DENIED) return { code: status.PERMISSION_DENIED, details: NO_IDENTITY_ISSUED };
+  if (err.status === status.UNIMPLEMENTED && err.method === 'MintJWTSVID') {
+    return { code: status.UNIMPLEMENTED, details: 'the issuer mints no JWT-SVIDs' };
+  }
+  return { code: status.UNAVAILABLE, details: ISSUER_UNAVAILABLE };
+}
 
 /** Maps any error raised while serving a Workload API call to the status the client sees. */
 export function workloadStatus(err: unknown): WorkloadStatus {
@@ -33,6 +50,8 @@ export function workloadStatus(err: unknown): WorkloadStatus {
     case 'ATTESTATION_UNAVAILABLE':
     case 'TOKEN_REVIEW_FAILED':
       return { code: status.UNAVAILABLE, details: ATTESTATION_FAILED };
+    case 'ISSUER_CALL_FAILED':
+      return err instanceof NodeServiceError ? issuerCallStatus(err) : { code: status.UNAVAILABLE, details: ISSUER_UNAVAILABLE };
     case 'ISSUER_NOT_READY':
       return { code: status.UNAVAILABLE, details: 'issuer not ready' };
     case 'NOT_IMPLEMENTED':

@@ -2,23 +2,23 @@ import assert from 'node:assert/strict';
 import { createPublicKey } from 'node:crypto';
 import { test } from 'node:test';
 import { AgentError } from '../errors.js';
-import { workloadIdentityFor } from '../identity.js';
+import { type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import { silentLogger } from '../log.js';
 import { createSvidStore, type IdentityHolder, type SvidStore, type Timers } from './svid-store.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
+const HOUR = 3_600_000;
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const webIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'web' }, naming);
 const apiIdentity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: 'api' }, naming);
-const attestedAs = (identity: typeof webIdentity, podUid: string): IdentityHolder => ({
+
+/** A holder of `identity` attested in pod `podUid`. */
+const attestedAs = (identity: WorkloadIdentity, podUid: string): IdentityHolder => ({
   identity,
   attestation: { account: identity.account, attestor: 'k8s', podUid, token: `token-of-${podUid}` },
 });
-const web = attestedAs(webIdentity, 'pod-1');
-const api = attestedAs(apiIdentity, 'pod-2');
-const HOUR = 3_600_000;
 
-/** Timers driven by the test: `advance(ms)` fires what is due. */
+/** Timers driven by the test: `advance(ms)` fires what is due, in order. */
 function manualTimers(clock: { ms: number }) {
   const pending = new Map<number, { at: number; fn: () => void }>();
   let next = 0;
@@ -31,24 +31,36 @@ function manualTimers(clock: { ms: number }) {
       pending.delete(handle as number);
     },
   };
+  const settle = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
   return {
     timers,
+    /** Pending timers, as waits from now, shortest first. */
     delays: () => [...pending.values()].map((p) => p.at - clock.ms).sort((a, b) => a - b),
     async advance(ms: number) {
-      clock.ms += ms;
-      for (const [id, p] of [...pending]) {
-        if (p.at <= clock.ms) {
-          pending.delete(id);
-          p.fn();
-        }
+      const until = clock.ms + ms;
+      for (;;) {
+        const due = [...pending].filter(([, p]) => p.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        pending.delete(due[0]);
+        clock.ms = Math.max(clock.ms, due[1].at);
+        due[1].fn();
+        await settle();
       }
-      for (let i = 0; i < 10; i++) await Promise.resolve();
+      clock.ms = until;
+      await settle();
     },
   };
 }
 
-/** An issuing port that signs nothing: it records requests and returns 24 h validity and a ticket. */
-function fakeIssuer(clock: { ms: number }, fail: { next: boolean } = { next: false }) {
+/** Fails the port's calls while `down` is true. */
+interface FailSwitch {
+  next: boolean;
+}
+
+/** An issuing port that records requests and returns `lifetimeMs` of validity and a ticket. */
+function fakeIssuer(clock: { ms: number }, fail: FailSwitch = { next: false }, lifetimeMs = 24 * HOUR) {
   const requests: X509SvidRequest[] = [];
   const issuer: X509SvidIssuer = {
     async issueX509Svid(request) {
@@ -58,7 +70,7 @@ function fakeIssuer(clock: { ms: number }, fail: { next: boolean } = { next: fal
         leaf: Buffer.from(`leaf-${requests.length}`),
         intermediates: [Buffer.from('issuer')],
         notBefore: clock.ms,
-        notAfter: clock.ms + 24 * HOUR,
+        notAfter: clock.ms + lifetimeMs,
         serialHex: String(requests.length),
         renewalTicket: `ticket-${requests.length}`,
       };
@@ -67,7 +79,8 @@ function fakeIssuer(clock: { ms: number }, fail: { next: boolean } = { next: fal
   return { issuer, requests };
 }
 
-function setup(fail = { next: false }): {
+/** A store on manual timers; `random` defaults to 0 (no jitter), `lifetimeMs` to 24 h. */
+function storeHarness(options: { fail?: FailSwitch; random?: () => number; lifetimeMs?: number } = {}): {
   store: SvidStore;
   clock: { ms: number };
   t: ReturnType<typeof manualTimers>;
@@ -75,16 +88,20 @@ function setup(fail = { next: false }): {
 } {
   const clock = { ms: 1_000_000 };
   const t = manualTimers(clock);
-  const { issuer, requests } = fakeIssuer(clock, fail);
+  const { issuer, requests } = fakeIssuer(clock, options.fail, options.lifetimeMs);
   const store = createSvidStore({
     issuer,
     refresh: { minRefreshMs: 10_000, maxRefreshMs: 24 * HOUR },
     clock: { now: () => clock.ms },
     logger: silentLogger(),
     timers: t.timers,
+    random: options.random ?? (() => 0),
   });
   return { store, clock, t, requests };
 }
+
+const web = attestedAs(webIdentity, 'pod-1');
+const setup = (fail?: FailSwitch) => storeHarness(fail ? { fail } : {});
 
 test('callers of one identity share one SVID, issued for a key the store generated', async () => {
   const { store, requests } = setup();
@@ -115,6 +132,9 @@ test('a rotation asks with a fresh key, the previous SVID and its ticket, and th
   assert.ok(rotation.reason === 'rotation' && rotation.previous.key === (requests[0] as X509SvidRequest).key);
   assert.notEqual(rotation.key, (requests[0] as X509SvidRequest).key);
   assert.equal(rotation.attestation, newer.attestation);
+  assert.ok(rotation.reason === 'rotation');
+  assert.deepEqual(rotation.holders, [newer.attestation, web.attestation], 'every holder, newest first');
+  assert.deepEqual(rotation.previous.leaf, Buffer.from('leaf-1'));
   second.release();
   await t.advance(Math.floor(24 * HOUR * 0.7));
   assert.equal((requests[2] as X509SvidRequest).attestation, web.attestation, 'the newest holder still connected');
@@ -124,7 +144,7 @@ test('a rotation asks with a fresh key, the previous SVID and its ticket, and th
 test('rotation at 70 % of the lifetime reaches every subscriber', async () => {
   const { store, t } = setup();
   const lease = await store.acquire(web);
-  assert.deepEqual(t.delays(), [Math.floor(24 * HOUR * 0.7)]);
+  assert.deepEqual(t.delays(), [Math.floor(24 * HOUR * 0.7), 24 * HOUR], 'rotation, and the expiry cut-off');
   const seen: string[] = [];
   lease.subscribe((svid) => seen.push(svid.serialHex));
   await t.advance(Math.floor(24 * HOUR * 0.7));
@@ -154,23 +174,99 @@ test('a failed first issuance rejects its callers and does not poison later ones
   assert.equal(lease.current().serialHex, '2');
 });
 
-test('a failed rotation keeps the current SVID and retries', async () => {
+test('a failed rotation keeps the current SVID and retries with backoff', async () => {
   const fail = { next: false };
   const { store, t } = setup(fail);
   const lease = await store.acquire(web);
   fail.next = true;
   await t.advance(Math.floor(24 * HOUR * 0.7));
   assert.equal(lease.current().serialHex, '1');
-  assert.equal(t.delays().length, 1, 'a retry is scheduled');
+  assert.equal(t.delays()[0], 500, 'the first retry comes after half of 1 s (random 0)');
   fail.next = false;
-  await t.advance(t.delays()[0] as number);
+  await t.advance(500);
   assert.equal(lease.current().serialHex, '3');
 });
 
-test('reissueAll spreads re-issuance over the window', async () => {
-  const { store, t } = setup();
+// === the store while its issuer fails (a central issuer unreachable) ===
+
+const api = attestedAs(apiIdentity, 'pod-2');
+
+/** Returns the given values in turn, then the last one forever. */
+function sequence(...values: number[]): () => number {
+  let i = 0;
+  return () => values[Math.min(i++, values.length - 1)] as number;
+}
+
+test('renewal comes up to 5 % before 70 % of the lifetime, as the injected randomness says', async () => {
+  const { store, t } = storeHarness({ random: () => 0.5 });
+  await store.acquire(web);
+  assert.equal(t.delays()[0], Math.floor(24 * HOUR * 0.7 * 0.975));
+});
+
+test('failed rotations back off 1 s, 2 s, 4 s … (each halved at random) and start over after a success', async () => {
+  const fail = { next: false };
+  const { store, t, requests } = storeHarness({ fail, random: () => 0 });
+  const lease = await store.acquire(web);
+  fail.next = true;
+  await t.advance(Math.floor(24 * HOUR * 0.7));
+  const retries: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const next = t.delays()[0] as number;
+    retries.push(next);
+    await t.advance(next);
+  }
+  assert.deepEqual(retries, [500, 1_000, 2_000, 4_000]);
+  assert.equal(lease.current().serialHex, '1', 'the current SVID is still served');
+  fail.next = false;
+  await t.advance(t.delays()[0] as number);
+  assert.equal(lease.current().serialHex, String(requests.length), 'the next SVID as soon as the issuer answers');
+  fail.next = true;
+  await t.advance(t.delays()[0] as number);
+  assert.equal(t.delays()[0], 500, 'the backoff starts over');
+});
+
+test('an SVID that expires unrenewed ends its leases with the last failure and drops the identity', async () => {
+  const fail = { next: false };
+  const { store, t, requests } = storeHarness({ fail, lifetimeMs: HOUR });
+  const lease = await store.acquire(web);
+  const ended: unknown[] = [];
+  lease.onEnd((reason) => ended.push(reason));
+  const pushed: string[] = [];
+  lease.subscribe((svid) => pushed.push(svid.serialHex));
+  fail.next = true;
+  await t.advance(HOUR - 1);
+  assert.deepEqual(ended, [], 'still valid: still served');
+  assert.equal(store.size(), 1);
+  await t.advance(1);
+  assert.equal(ended.length, 1);
+  assert.equal((ended[0] as { code?: string } | undefined)?.code, 'ISSUER_NOT_READY');
+  assert.deepEqual(pushed, [], 'nothing was pushed');
+  assert.equal(store.size(), 0);
+  assert.deepEqual(t.delays(), [], 'no timer is left');
+  const before = requests.length;
+  await assert.rejects(store.acquire(web), { code: 'ISSUER_NOT_READY' });
+  assert.equal(requests.length, before + 1, 'a new caller asks for a new SVID');
+  lease.release();
+});
+
+test('an expired SVID is never handed out, even before its expiry timer ran', async () => {
+  const fail = { next: false };
+  const { store, clock, requests } = storeHarness({ fail, lifetimeMs: HOUR });
+  const first = await store.acquire(web);
+  clock.ms += HOUR;
+  const second = await store.acquire(attestedAs(webIdentity, 'pod-3'));
+  assert.notEqual(second.current().serialHex, first.current().serialHex);
+  assert.equal(requests.at(-1)?.reason, 'first-issuance');
+});
+
+test('reissueAll puts each identity at a random moment of the window, never later than it was due', async () => {
+  const { store, t } = storeHarness({ random: sequence(0, 0, 0.25, 0.75) });
   await store.acquire(web);
   await store.acquire(api);
-  store.reissueAll(5_000);
-  assert.deepEqual(t.delays(), [0, 5_000]);
+  store.reissueAll(5 * 60_000);
+  assert.deepEqual(t.delays().slice(0, 2), [75_000, 225_000]);
+  await t.advance(75_000);
+  const dueSoon = t.delays()[0] as number;
+  store.reissueAll(10 * 24 * HOUR);
+  assert.equal(t.delays()[0], dueSoon, 'a wider window does not postpone a rotation');
 });

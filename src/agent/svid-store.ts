@@ -3,17 +3,23 @@
  *
  * The first caller of an identity triggers issuance: the store generates the key and asks its
  * issuing port ({@link X509SvidIssuer}) for an SVID for that identity and key; later callers share
- * the result. Each identity rotates at 70 % of its remaining lifetime, clamped to [min, max]
- * (`refreshIn`), with a fresh key, and every subscriber is told. When the last caller of an
+ * the result. Each identity rotates at 70 % of its remaining lifetime, clamped to [min, max], less
+ * a few per cent at random (`renewalDelay`), with a fresh key, and every subscriber is told. When the last caller of an
  * identity leaves, the identity is dropped, key and all.
+ *
+ * A failed rotation keeps the current SVID and is retried with jittered exponential backoff
+ * (`backoffDelay`), so a new SVID follows soon after the issuer is back. An SVID that reaches its
+ * `notAfter` without a successor is never served expired: its leases end with the last failure
+ * (`onEnd`) and the identity is dropped, so the next caller asks for a new one.
  */
 import { stopWaitingOnAbort } from '../abort.js';
 import type { Attestation } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
-import { describeError } from '../errors.js';
+import { AgentError, describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { generateWorkloadKey, type RefreshPolicy, refreshIn, type WorkloadKey } from '../issuer/index.js';
+import { clampUnit, generateWorkloadKey, type RefreshPolicy, renewalDelay, type WorkloadKey } from '../issuer/index.js';
 import { F, type Logger } from '../log.js';
+import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 /** An issued SVID. Immutable: rotation replaces the object. */
@@ -21,6 +27,8 @@ export interface IssuedSvid {
   readonly spiffeId: string;
   /** DER leaf then intermediates, concatenated (the `x509_svid` encoding). */
   readonly chainDer: Buffer;
+  /** The DER leaf alone (the start of `chainDer`). */
+  readonly leaf: Buffer;
   /** Its key; `key.pkcs8` is the `x509_svid_key` encoding. */
   readonly key: WorkloadKey;
   readonly notBefore: number;
@@ -41,6 +49,11 @@ export interface SvidLease {
   current(): IssuedSvid;
   /** Called after every rotation; returns the function that stops it. */
   subscribe(listener: (svid: IssuedSvid) => void): () => void;
+  /**
+   * Called once if the SVID expires before a successor could be issued, with the last issuance
+   * failure: the identity is gone, and the caller must not serve the expired SVID.
+   */
+  onEnd(listener: (reason: unknown) => void): () => void;
   /** Gives the lease back; the last one drops the identity. Idempotent. */
   release(): void;
 }
@@ -58,6 +71,10 @@ export interface SvidStoreOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly timers?: Timers;
+  /** Uniform in [0, 1): jitter of renewals, retries and re-issues; default `Math.random` (tests inject it). */
+  readonly random?: () => number;
+  /** Backoff of failed rotations; default {@link ISSUER_RETRY} (1 s doubling to 30 s). */
+  readonly retry?: BackoffPolicy;
   /** Called after every successful issuance (metrics). */
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
 }
@@ -69,7 +86,10 @@ export interface SvidStore {
    * as `signal` aborts (the issuance goes on for the identity's other callers).
    */
   acquire(holder: IdentityHolder, options?: { readonly signal?: AbortSignal }): Promise<SvidLease>;
-  /** Re-issues every identity now (after an issuer change), spread over `spreadMs`. */
+  /**
+   * Re-issues every identity (after an issuer change), each at a random moment within `spreadMs`,
+   * or sooner if its rotation was due sooner.
+   */
   reissueAll(spreadMs: number): void;
   /** Number of identities held. */
   size(): number;
@@ -84,8 +104,20 @@ interface Entry {
   /** The attestations of the callers holding a lease, oldest first. */
   readonly holders: Attestation[];
   timer: unknown;
+  /** Clock time the timer fires. */
+  dueAt: number;
+  /** Fires at the SVID's `notAfter`. */
+  expiryTimer: unknown;
+  /** Rotations failed in a row, and the last failure. */
+  failures: number;
+  lastError: unknown;
+  rotating: boolean;
   readonly listeners: Set<(svid: IssuedSvid) => void>;
+  readonly endListeners: Set<(reason: unknown) => void>;
 }
+
+/** Longest wait a Node.js timer takes (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const nodeTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
@@ -95,6 +127,8 @@ const nodeTimers: Timers = {
 export function createSvidStore(options: SvidStoreOptions): SvidStore {
   const { issuer, clock, refresh } = options;
   const timers = options.timers ?? nodeTimers;
+  const random = options.random ?? Math.random;
+  const retry = options.retry ?? ISSUER_RETRY;
   const log = options.logger.child({ [F.subsystem]: 'svid_store' });
   const entries = new Map<string, Entry>();
   let closed = false;
@@ -104,12 +138,13 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     const { identity } = entry;
     const key = generateWorkloadKey();
     const request: X509SvidRequest = entry.svid
-      ? { identity, key, attestation, reason: 'rotation', previous: entry.svid }
+      ? { identity, key, attestation, reason: 'rotation', previous: entry.svid, holders: [...entry.holders].reverse() }
       : { identity, key, attestation, reason: 'first-issuance' };
     const issued = await issuer.issueX509Svid(request);
     return {
       spiffeId: identity.spiffeId,
       chainDer: Buffer.concat([issued.leaf, ...issued.intermediates]),
+      leaf: issued.leaf,
       key,
       notBefore: issued.notBefore,
       notAfter: issued.notAfter,
@@ -124,100 +159,171 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     [F.notAfter]: new Date(svid.notAfter).toISOString(),
   });
 
+  const held = (entry: Entry): boolean => entries.get(entry.identity.spiffeId) === entry;
+
   function schedule(entry: Entry, delayMs: number): void {
     if (closed) return;
     timers.clearTimeout(entry.timer);
+    entry.dueAt = clock.now() + delayMs;
     entry.timer = timers.setTimeout(() => void rotate(entry), delayMs);
+  }
+
+  /** Takes `svid` into use: rotation and expiry timers follow it. */
+  function install(entry: Entry, svid: IssuedSvid): void {
+    entry.svid = svid;
+    entry.failures = 0;
+    entry.lastError = undefined;
+    if (closed) return;
+    schedule(entry, renewalDelay(clock.now(), svid.notAfter, refresh, random));
+    armExpiry(entry, svid);
+  }
+
+  function armExpiry(entry: Entry, svid: IssuedSvid): void {
+    timers.clearTimeout(entry.expiryTimer);
+    const delay = Math.min(Math.max(0, svid.notAfter - clock.now()), MAX_TIMER_MS);
+    entry.expiryTimer = timers.setTimeout(() => expire(entry, svid), delay);
   }
 
   async function rotate(entry: Entry): Promise<void> {
     const newest = entry.holders.at(-1);
-    if (entries.get(entry.identity.spiffeId) !== entry || newest === undefined) return;
+    if (!held(entry) || newest === undefined || entry.rotating) return;
+    entry.rotating = true;
     try {
       const svid = await issue(entry, newest);
-      if (entries.get(entry.identity.spiffeId) !== entry) return;
-      entry.svid = svid;
+      if (!held(entry)) return;
+      install(entry, svid);
       log.info(logFields(svid), 'rotated svid');
       options.onIssued?.(svid, true);
       for (const listener of [...entry.listeners]) listener(svid);
-      schedule(entry, refreshIn(clock.now(), svid.notAfter, refresh));
     } catch (err) {
-      // Keep serving the current SVID and try again; refreshIn never returns less than min.
-      const retryMs = entry.svid ? refreshIn(clock.now(), entry.svid.notAfter, refresh) : refresh.minRefreshMs;
+      if (!held(entry)) return;
+      // Keep serving the current SVID and try again, backing off; the expiry timer ends it in time.
+      entry.lastError = err;
+      const retryMs = backoffDelay(entry.failures++, retry, random);
       log.warn({ [F.spiffeId]: entry.identity.spiffeId, [F.error]: describeError(err), retry_ms: retryMs }, 'svid rotation failed');
       schedule(entry, retryMs);
+    } finally {
+      entry.rotating = false;
     }
+  }
+
+  /** `svid` reached its `notAfter` with no successor: end its leases rather than serve it expired. */
+  function expire(entry: Entry, svid: IssuedSvid): void {
+    if (!held(entry) || entry.svid !== svid) return;
+    if (svid.notAfter > clock.now()) {
+      // Early (a timer capped at 2^31 - 1 ms): wait on.
+      armExpiry(entry, svid);
+      return;
+    }
+    const reason = entry.lastError ?? new AgentError('INTERNAL', 'svid expired before it was renewed');
+    log.warn({ ...logFields(svid), [F.error]: describeError(reason) }, 'svid expired before it could be renewed; ending its streams');
+    const listeners = [...entry.endListeners];
+    drop(entry);
+    for (const listener of listeners) listener(reason);
   }
 
   function drop(entry: Entry): void {
     timers.clearTimeout(entry.timer);
+    timers.clearTimeout(entry.expiryTimer);
     entry.listeners.clear();
-    if (entries.get(entry.identity.spiffeId) === entry) entries.delete(entry.identity.spiffeId);
-    log.debug({ [F.spiffeId]: entry.identity.spiffeId }, 'dropped identity with no callers');
+    entry.endListeners.clear();
+    if (held(entry)) entries.delete(entry.identity.spiffeId);
+    log.debug({ [F.spiffeId]: entry.identity.spiffeId }, 'dropped identity');
   }
 
   function lease(entry: Entry, attestation: Attestation): SvidLease {
     entry.holders.push(attestation);
     const mine = new Set<(svid: IssuedSvid) => void>();
+    const myEnds = new Set<(reason: unknown) => void>();
     let released = false;
+    const add = <T>(set: Set<T>, own: Set<T>, listener: T) => {
+      set.add(listener);
+      own.add(listener);
+      return () => {
+        set.delete(listener);
+        own.delete(listener);
+      };
+    };
     return {
       current: () => entry.svid as IssuedSvid,
-      subscribe(listener) {
-        entry.listeners.add(listener);
-        mine.add(listener);
-        return () => {
-          entry.listeners.delete(listener);
-          mine.delete(listener);
-        };
-      },
+      subscribe: (listener) => add(entry.listeners, mine, listener),
+      onEnd: (listener) => add(entry.endListeners, myEnds, listener),
       release() {
         if (released) return;
         released = true;
         for (const listener of mine) entry.listeners.delete(listener);
+        for (const listener of myEnds) entry.endListeners.delete(listener);
         entry.holders.splice(entry.holders.lastIndexOf(attestation), 1);
         if (entry.holders.length === 0) drop(entry);
       },
     };
   }
 
+  function newEntry(identity: WorkloadIdentity, attestation: Attestation): Entry {
+    const created: Entry = {
+      identity,
+      svid: undefined,
+      ready: Promise.resolve(),
+      holders: [],
+      timer: undefined,
+      dueAt: Number.POSITIVE_INFINITY,
+      expiryTimer: undefined,
+      failures: 0,
+      lastError: undefined,
+      rotating: false,
+      listeners: new Set(),
+      endListeners: new Set(),
+    };
+    created.ready = issue(created, attestation).then((svid) => {
+      log.info(logFields(svid), 'issued svid');
+      options.onIssued?.(svid, false);
+      // Every caller may have gone away while it was issued; then nothing is left to rotate.
+      if (held(created)) install(created, svid);
+      else created.svid = svid;
+    });
+    // A failed first issuance must not poison later callers: forget the entry.
+    created.ready.catch(() => {
+      if (held(created)) entries.delete(identity.spiffeId);
+    });
+    return created;
+  }
+
   return {
     async acquire({ identity, attestation }, { signal } = {}) {
       let entry = entries.get(identity.spiffeId);
-      if (!entry) {
-        const created: Entry = { identity, svid: undefined, ready: Promise.resolve(), holders: [], timer: undefined, listeners: new Set() };
-        created.ready = issue(created, attestation).then((svid) => {
-          created.svid = svid;
-          log.info(logFields(svid), 'issued svid');
-          options.onIssued?.(svid, false);
-          // Every caller may have gone away while it was issued; then nothing is left to rotate.
-          if (entries.get(identity.spiffeId) === created) schedule(created, refreshIn(clock.now(), svid.notAfter, refresh));
-        });
-        // A failed first issuance must not poison later callers: forget the entry.
-        created.ready.catch(() => {
-          if (entries.get(identity.spiffeId) === created) entries.delete(identity.spiffeId);
-        });
-        entries.set(identity.spiffeId, created);
-        entry = created;
+      // Its expiry timer may not have run yet: an expired SVID is never handed out.
+      if (entry?.svid && entry.svid.notAfter <= clock.now()) {
+        expire(entry, entry.svid);
+        entry = entries.get(identity.spiffeId);
       }
-      const held = lease(entry, attestation);
+      if (!entry) {
+        entry = newEntry(identity, attestation);
+        entries.set(identity.spiffeId, entry);
+      }
+      const hold = lease(entry, attestation);
       try {
         await stopWaitingOnAbort(entry.ready, signal);
       } catch (err) {
-        held.release();
+        hold.release();
         throw err;
       }
-      return held;
+      return hold;
     },
     reissueAll(spreadMs) {
-      const list = [...entries.values()].filter((e) => e.svid);
-      list.forEach((entry, i) => {
-        schedule(entry, list.length > 1 ? Math.floor((spreadMs * i) / (list.length - 1)) : 0);
-      });
+      const now = clock.now();
+      for (const entry of entries.values()) {
+        if (!entry.svid) continue;
+        const delay = Math.floor(spreadMs * clampUnit(random()));
+        if (now + delay < entry.dueAt) schedule(entry, delay);
+      }
     },
     size: () => entries.size,
     close() {
       closed = true;
-      for (const entry of entries.values()) timers.clearTimeout(entry.timer);
+      for (const entry of entries.values()) {
+        timers.clearTimeout(entry.timer);
+        timers.clearTimeout(entry.expiryTimer);
+      }
     },
   };
 }

@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
-import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
+import type { RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
@@ -14,6 +14,7 @@ import { createConnectionRegistry } from './connections.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
+import type { JwtSource } from './jwt-source.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
@@ -34,13 +35,13 @@ export interface WorkloadApiServerOptions {
   /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
   readonly peers: PeerTracker;
   readonly clock: Clock;
+  /** Uniform in [0, 1): jitter of the SVID store; default `Math.random`. */
+  readonly random?: () => number;
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
   readonly shutdownTimeoutMs: number;
-  /** The trust domain's JWT keys; `undefined` (no `--jwt-key`) makes the JWT methods answer UNIMPLEMENTED. */
-  readonly jwtKeys: Receiver<JwtKeySet> | undefined;
-  /** JWT-SVID lifetime (`--jwt-ttl`), ms. */
-  readonly jwtTtlMs: number;
+  /** JWT keys and minting: the agent's key or the central issuer; `undefined` makes the JWT methods answer UNIMPLEMENTED. */
+  readonly jwt: JwtSource | undefined;
   /** Metrics hooks. */
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
   readonly onCallResult?: (method: string, code: string) => void;
@@ -70,6 +71,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     issuer: options.issuer,
     refresh: options.refresh,
     clock: options.clock,
+    ...(options.random ? { random: options.random } : {}),
     logger: options.logger,
     onIssued: options.onIssued,
   });
@@ -89,9 +91,8 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     logger: options.logger,
     calls,
     jwt: createJwtHandlers({
-      keys: options.jwtKeys,
+      jwt: options.jwt,
       trustDomain: options.naming.trustDomain,
-      ttlMs: options.jwtTtlMs,
       clock: options.clock,
       logger: options.logger,
       resolver,

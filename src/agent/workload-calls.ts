@@ -18,6 +18,11 @@ type Unary<T> = ServerUnaryCall<T, unknown>;
 export interface WorkloadCalls {
   /** Ends `call` with the status for `err`; a unary call answers through `callback`. */
   fail(method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): void;
+  /**
+   * Ends a stream that was set up (and counted) with the status for `err`, logged like a failure
+   * but not counted again: an SVID that expired before it could be renewed.
+   */
+  endStream(method: string, call: Stream, err: unknown): void;
   /** A server-streaming handler running `body`; a rejection ends the stream with its status. */
   serverStreaming(method: string, body: (call: Stream, signal: AbortSignal) => Promise<void>): (call: Stream) => void;
   /** A unary handler answering with what `body` resolves to, or the status of its rejection. */
@@ -40,7 +45,7 @@ function signalOf(call: Stream | Unary<unknown>): AbortSignal {
  */
 export function createWorkloadCalls(logger: Logger, onResult?: (method: string, code: string) => void): WorkloadCalls {
   const log = logger.child({ [F.subsystem]: 'workload_api' });
-  const fail: WorkloadCalls['fail'] = (method, call, err, callback) => {
+  const end = (method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): string => {
     const st = workloadStatus(call.cancelled ? callerGone() : err);
     const code = status[st.code] ?? String(st.code);
     // Same field names as the attestor's entries (`conn`), so one call's lines can be joined.
@@ -48,12 +53,17 @@ export function createWorkloadCalls(logger: Logger, onResult?: (method: string, 
     if (st.code === status.UNAVAILABLE) log.warn(fields, 'workload api call failed');
     else if (st.code === status.CANCELLED) log.info(fields, 'workload api call cancelled');
     else log.info(fields, 'workload api call refused');
-    onResult?.(method, code);
     if (callback) callback({ code: st.code, details: st.details });
     else if (!(call as Stream).cancelled) (call as Stream).emit('error', { code: st.code, details: st.details });
+    return code;
+  };
+  const fail: WorkloadCalls['fail'] = (method, call, err, callback) => {
+    const code = end(method, call, err, callback);
+    onResult?.(method, code);
   };
   return {
     fail,
+    endStream: (method, call, err) => void end(method, call, err),
     serverStreaming: (method, body) => (call) => {
       body(call, signalOf(call)).then(
         () => onResult?.(method, 'OK'),

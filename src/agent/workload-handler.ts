@@ -57,9 +57,12 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       const push = () => writer.write(responses.x509Svid(lease.current(), anchors.get()));
       const stopSvid = lease.subscribe(push);
       const stopAnchors = anchors.subscribe(push);
+      // Its SVID expired unrenewed (issuer unreachable or refusing): end, never push it expired.
+      const stopEnd = lease.onEnd((reason) => calls.endStream('FetchX509SVID', call, reason));
       streams.track(call, () => {
         stopSvid();
         stopAnchors();
+        stopEnd();
         lease.release();
       });
       if (!call.cancelled) push();

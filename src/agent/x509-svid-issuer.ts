@@ -11,6 +11,8 @@ import type { WorkloadKey } from '../issuer/index.js';
 
 /** An SVID the store holds, as far as an issuer needs to know it for a rotation. */
 export interface PreviousX509Svid {
+  /** Its DER leaf: what a remote issuer renews. */
+  readonly leaf: Buffer;
   /** Its key: proves possession to a remote issuer. */
   readonly key: WorkloadKey;
   readonly notAfter: number;
@@ -29,7 +31,18 @@ export type X509SvidRequest = {
    * the attestor used one (never log it).
    */
   readonly attestation: Attestation;
-} & ({ readonly reason: 'first-issuance' } | { readonly reason: 'rotation'; readonly previous: PreviousX509Svid });
+} & (
+  | { readonly reason: 'first-issuance' }
+  | {
+      readonly reason: 'rotation';
+      readonly previous: PreviousX509Svid;
+      /**
+       * Every caller holding the identity, newest first (`attestation` is the first): a port that
+       * needs fresh evidence from a live caller tries them in turn.
+       */
+      readonly holders: readonly Attestation[];
+    }
+);
 
 /** What the port returns: the certificates, and what the store keeps for the next rotation. */
 export interface X509SvidIssuance {

@@ -1,4 +1,6 @@
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
+export { createFreshTokenReader, type FreshTokenReader, type FreshTokenReaderOptions } from './fresh-token.js';
+export { createK8sAttestor, K8S_ATTESTOR_NAME, type K8sAttestorOptions } from './k8s-attestor.js';
 export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 export { parseBearerAuthorization } from './token-source.js';
@@ -12,3 +14,9 @@ export type {
   WorkloadAttestor,
 } from './types.js';
 export { createUnixAttestor, UNIX_NAMESPACE } from './unix-attestor.js';
+export {
+  type CachingTokenValidator,
+  type CachingValidatorOptions,
+  createCachingValidator,
+  MAX_REVIEW_CACHE_TTL_MS,
+} from './validation-cache.js';

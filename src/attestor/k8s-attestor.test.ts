@@ -89,24 +89,26 @@ describe('k8s attestor', () => {
   }
 
   /** The attestation keeps the token that proved it, as evidence for a remote issuer. */
-  const expectAttested = (attestation: Attestation, token: string): void =>
+  const expectAttested = (attestation: Attestation, token: string, tokenSource: 'bearer' | 'file'): void =>
     assert.deepEqual(attestation, {
       account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
       attestor: K8S_ATTESTOR_NAME,
       podUid: POD_P.uid,
       token,
+      tokenSource,
+      caller: request().caller,
     });
 
   test('happy path: the projected token file, no token on the wire (the Linkerd proxy)', async () => {
     const token = await mint();
     await callerInPodP(token);
-    expectAttested(await attestor.attest(request()), token);
+    expectAttested(await attestor.attest(request()), token, 'file');
   });
 
   test('happy path: a presented bearer token of its own pod', async () => {
     await callerInPodP();
     const token = await mint();
-    expectAttested(await attestor.attest(request(token)), token);
+    expectAttested(await attestor.attest(request(token)), token, 'bearer');
   });
 
   test('a token of pod Q presented by a process of pod P', async () => {
@@ -215,7 +217,7 @@ describe('k8s attestor', () => {
     api.hang();
     await expectRefused(request(), 'ATTESTATION_UNAVAILABLE', UNAVAILABLE_REASONS.apiUnavailable, token);
     await api.restore();
-    expectAttested(await attestor.attest(request()), token);
+    expectAttested(await attestor.attest(request()), token, 'file');
   });
 
   test('/proc unreadable: ATTESTATION_UNAVAILABLE', async () => {
@@ -232,7 +234,7 @@ describe('k8s attestor', () => {
     const reader = createProcReader({ procRoot: fixture.root });
     const startTime = await reader.readStartTime(PID);
     api.onTokenReview = () => fixture.setStartTime(PID, String(Number(startTime) + 1));
-    expectAttested(await attestor.attest(request()), token);
+    expectAttested(await attestor.attest(request()), token, 'file');
     assert.notEqual(await reader.readStartTime(PID), startTime);
   });
 

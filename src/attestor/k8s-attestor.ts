@@ -190,7 +190,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     fields[FIELD.tokenSource] = found.source;
     let validated: ValidatedToken;
     try {
-      validated = await options.validator.validate(found.token, request.signal ? { signal: request.signal } : undefined);
+      validated = await options.validator.validate(found.token, { signal: request.signal, podUid });
     } catch (err) {
       // The caller went away: not the token's fault nor the API's. The review itself goes on.
       if (isAgentError(err, 'CANCELLED')) throw err;
@@ -205,7 +205,14 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     });
     const unbound = checkTokenBinding(validated, podUid, options.nodeName);
     if (unbound) throw refuse(unbound.reason, unbound.message);
-    return { account: validated.account, attestor: K8S_ATTESTOR_NAME, podUid, token: found.token };
+    return {
+      account: validated.account,
+      attestor: K8S_ATTESTOR_NAME,
+      podUid,
+      token: found.token,
+      tokenSource: found.source,
+      caller: request.caller,
+    };
   }
 
   return {

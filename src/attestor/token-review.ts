@@ -1,23 +1,15 @@
 /**
  * Token → identity with a Kubernetes TokenReview (SPEC §4, §6): the {@link TokenValidator} of both
- * the k8s attestor and the embedded issuer's Certify.
- *
- * Successful reviews are cached by a SHA-256 of the token (never the token itself) for at most
- * 60 s and never past the token's own `exp`; failures are never cached, so a token that starts
- * working (or an API server that comes back) is seen at once.
+ * the k8s attestor and the embedded issuer's Certify, behind the cache of `validation-cache.ts`
+ * (success reused ≤ 60 s and never past the token's `exp`; failures never cached).
  *
  * A review is bounded by its own timeout only. A caller that goes away stops waiting at once, but
  * its review goes on and fills the cache: aborting an HTTP/1.1 request destroys the kept-alive
- * connection, which callers could then force at will. Callers asking about the same token while
- * its review is in flight share it.
+ * connection, which callers could then force at will.
  */
-import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node';
-import { decodeJwt } from 'jose';
-import NodeCache from 'node-cache';
-import { stopWaitingOnAbort } from '../abort.js';
-import { type Clock, systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
 import { F, type Logger } from '../log.js';
@@ -29,12 +21,12 @@ import {
   KubeApiUnavailableError,
   type KubeCallOptions,
 } from './kube-client.js';
+import { type CachingTokenValidator, createCachingValidator } from './validation-cache.js';
+
+export { MAX_REVIEW_CACHE_TTL_MS, reviewCacheTtlMs } from './validation-cache.js';
 
 /** `--token-audience` default: the audience of Linkerd's projected identity token. */
 export const DEFAULT_TOKEN_AUDIENCE = 'identity.l5d.io';
-/** Upper bound on how long a successful review is reused, in milliseconds. */
-export const MAX_REVIEW_CACHE_TTL_MS = 60_000;
-const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 
 /** `status.user.extra` key of a bound token's pod UID. */
 export const EXTRA_POD_UID = 'authentication.kubernetes.io/pod-uid';
@@ -75,9 +67,7 @@ export interface TokenReviewValidatorOptions {
 }
 
 /** A {@link TokenValidator} holding a cache; `close()` stops its sweep timer. */
-export interface TokenReviewValidator extends TokenValidator {
-  close(): void;
-}
+export type TokenReviewValidator = CachingTokenValidator;
 
 /** True for a list of strings; the API's JSON is checked, not trusted to match its type (issue 15). */
 function isStringList(value: unknown): value is string[] {
@@ -141,68 +131,16 @@ export function validatedTokenFromStatus(status: V1TokenReviewStatus | undefined
 }
 
 /**
- * How long a successful review of `token` may be reused: min(`maxMs`, `exp` − now), read from the
- * unverified JWT payload (the API server already verified it; `exp` only shortens the cache).
- * @returns 0 (do not cache) when the token has no readable numeric `exp` or it has passed
- */
-export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): number {
-  let exp: unknown;
-  try {
-    exp = decodeJwt(token).exp;
-  } catch {
-    return 0;
-  }
-  if (typeof exp !== 'number' || !Number.isFinite(exp)) return 0;
-  return Math.max(0, Math.min(maxMs, exp * 1000 - nowMs));
-}
-
-interface CachedReview {
-  readonly validated: ValidatedToken;
-  /** Clock time (ms) after which the entry is dead, whatever node-cache's own timer says. */
-  readonly expiresAt: number;
-}
-
-/**
  * Creates the TokenReview validator. Each review asks for `[audience]` and is bounded by
  * `timeoutMs`; the caller's signal only ends the caller's wait (`CANCELLED`).
  * @throws TypeError for a negative or non-finite `timeoutMs`/`cacheTtlMs`, or an empty audience
  */
 export function createTokenReviewValidator(options: TokenReviewValidatorOptions): TokenReviewValidator {
   const audience = options.audience ?? DEFAULT_TOKEN_AUDIENCE;
-  const clock = options.clock ?? systemClock;
   const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
-  const cacheTtlMs = Math.min(options.cacheTtlMs ?? MAX_REVIEW_CACHE_TTL_MS, MAX_REVIEW_CACHE_TTL_MS);
   if (audience === '') throw new TypeError('token audience must not be empty');
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new TypeError(`timeoutMs must be positive: ${timeoutMs}`);
-  if (!(cacheTtlMs >= 0)) throw new TypeError(`cacheTtlMs must not be negative: ${options.cacheTtlMs}`);
   const log = options.logger.child({ [F.subsystem]: 'token-review' });
-  // useClones: false — cached values are returned as is (see node-stack.md §5); they are frozen below.
-  const cache = new NodeCache({
-    stdTTL: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    checkperiod: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    useClones: false,
-    maxKeys: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
-  });
-
-  function lookup(key: string): ValidatedToken | undefined {
-    const hit = cache.get<CachedReview>(key);
-    if (hit === undefined) return undefined;
-    if (clock.now() < hit.expiresAt) return hit.validated;
-    cache.del(key);
-    return undefined;
-  }
-
-  function remember(key: string, token: string, validated: ValidatedToken): void {
-    const now = clock.now();
-    const ttl = reviewCacheTtlMs(token, now, cacheTtlMs);
-    if (ttl <= 0) return;
-    try {
-      // node-cache's own (real-time) TTL only reclaims memory; expiry is decided by `expiresAt`.
-      cache.set<CachedReview>(key, { validated, expiresAt: now + ttl }, Math.ceil(ttl / 1000));
-    } catch {
-      log.debug({ [F.count]: cache.keys().length }, 'tokenreview cache full');
-    }
-  }
 
   async function review(token: string): Promise<V1TokenReview> {
     const body: V1TokenReview = {
@@ -232,31 +170,11 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     }
   }
 
-  /** Reviews in flight, by token hash: callers asking about the same token share one. */
-  const inFlight = new Map<string, Promise<ValidatedToken>>();
-
-  async function reviewAndRemember(key: string, token: string): Promise<ValidatedToken> {
-    const answer = await review(token);
-    const validated = Object.freeze(validatedTokenFromStatus(answer.status, audience));
-    if (cacheTtlMs > 0) remember(key, token, validated);
-    return validated;
-  }
-
-  return {
-    async validate(token, validateOptions) {
-      if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
-      const key = createHash('sha256').update(token).digest('hex');
-      const cached = cacheTtlMs > 0 ? lookup(key) : undefined;
-      if (cached) return cached;
-      let pending = inFlight.get(key);
-      if (!pending) {
-        pending = reviewAndRemember(key, token).finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
-      }
-      return stopWaitingOnAbort(pending, validateOptions?.signal);
-    },
-    close() {
-      cache.close();
-    },
-  };
+  return createCachingValidator({
+    review: async (token) => validatedTokenFromStatus((await review(token)).status, audience),
+    logger: log,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
+    ...(options.cacheMaxEntries !== undefined ? { cacheMaxEntries: options.cacheMaxEntries } : {}),
+  });
 }

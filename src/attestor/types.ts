@@ -44,6 +44,13 @@ export interface Attestation {
    * issuer that checks it itself. Never log it.
    */
   readonly token?: string;
+  /** Where `token` came from: presented on the call (`bearer`) or read from the pod (`file`). */
+  readonly tokenSource?: 'bearer' | 'file';
+  /**
+   * The caller attested (k8s attestor), so that its evidence can be read again later from the
+   * same process (`createFreshTokenReader`), never from another one that took over its pid.
+   */
+  readonly caller?: Caller;
 }
 
 /**

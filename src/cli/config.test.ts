@@ -78,6 +78,7 @@ describe('loadRunConfig defaults', () => {
       minRefreshMs: 10_000,
       maxRefreshMs: 86_400_000,
       shutdownTimeoutMs: 5_000,
+      centralIssuer: undefined,
       healthAddr: '',
       logLevel: 'info',
     });
@@ -366,7 +367,7 @@ describe('checkHostPort', () => {
 });
 
 describe('RUN_FLAGS', () => {
-  it('lists every SPEC §9 run flag, plus --jwt-ttl and --shutdown-timeout', () => {
+  it('lists every run flag of SPEC §9 and §10, plus --jwt-ttl and --shutdown-timeout', () => {
     const spec = [
       'dev',
       'config',
@@ -375,6 +376,10 @@ describe('RUN_FLAGS', () => {
       'trust-anchors',
       'issuer-dir',
       'jwt-key',
+      'issuer-addr',
+      'issuer-server-name',
+      'issuer-plaintext',
+      'agent-token-path',
       'attestor',
       'kubeconfig',
       'node-name',

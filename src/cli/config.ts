@@ -8,6 +8,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { isDns1123Subdomain } from '../identity.js';
 import type { LogLevel } from '../log.js';
+import { buildCentralIssuer } from './central-issuer-config.js';
 import type { RawValue } from './config-file.js';
 import {
   collectRawValues,
@@ -120,8 +121,8 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
     const missing = (key: RunOptionKey): boolean => !raw.has(key) && !invalid.has(key) && !invalid.has('dev');
     if (missing('trustAnchors'))
       fail('trustAnchors', 'required unless --dev (the PEM bundle of trust anchors; trustAnchors in a config file)');
-    if (missing('issuerDir'))
-      fail('issuerDir', 'required unless --dev (the directory with tls.crt and tls.key; issuerDir in a config file)');
+    if (missing('issuerDir') && !raw.has('issuerAddr'))
+      fail('issuerDir', 'required unless --dev or --issuer-addr (the directory with tls.crt and tls.key; issuerDir in a config file)');
   }
 
   const attestor = str('attestor') ?? (dev ? 'unix' : RUN_DEFAULTS.attestor);
@@ -143,6 +144,20 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
   const tokenPaths = buildTokenPaths(raw.get('tokenPath')?.value, (m) => fail('tokenPath', m));
   const tokenAudience = str('tokenAudience') ?? RUN_DEFAULTS.tokenAudience;
   if (tokenAudience === '') fail('tokenAudience', 'must not be empty');
+  const centralIssuer = buildCentralIssuer({
+    has: (key) => raw.has(key) || invalid.has(key),
+    str,
+    bool: (key) => {
+      const v = raw.get(key)?.value;
+      return typeof v === 'boolean' ? v : undefined;
+    },
+    label: read.label,
+    fail,
+    attestor,
+    identityDomain,
+    cwd,
+  });
+
   const { svidTtl, clockSkew } = readSvidTimes(read);
   const jwtTtl = duration('jwtTtl');
   const minRefresh = duration('minRefresh');
@@ -170,7 +185,7 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
     socket,
     trustDomain,
     trustAnchors: trustAnchors as string,
-    issuerDir: issuerDir as string,
+    issuerDir,
     jwtKey,
     attestor: attestor as AttestorKind,
     kubeconfig,
@@ -185,6 +200,7 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
     minRefreshMs: minRefresh as number,
     maxRefreshMs: maxRefresh as number,
     shutdownTimeoutMs: shutdownTimeout as number,
+    centralIssuer,
     healthAddr,
     logLevel: logLevel as LogLevel,
   });

@@ -58,7 +58,7 @@ export const RUN_OPTIONS = [
     key: 'issuerDir',
     kind: 'string',
     arg: 'DIR',
-    description: 'holds tls.crt+tls.key or crt.pem+key.pem; required unless --dev',
+    description: 'holds tls.crt+tls.key or crt.pem+key.pem; required unless --dev or --issuer-addr',
   },
   {
     flag: 'jwt-key',
@@ -66,6 +66,33 @@ export const RUN_OPTIONS = [
     kind: 'string',
     arg: 'FILE',
     description: 'PEM private key for JWT-SVIDs, shared by all agents (default: no JWT-SVIDs)',
+  },
+  {
+    flag: 'issuer-addr',
+    key: 'issuerAddr',
+    kind: 'string',
+    arg: 'HOST:PORT',
+    description: 'use the central issuer there instead of a signing key of our own (excludes --issuer-dir, --jwt-key, --dev)',
+  },
+  {
+    flag: 'issuer-server-name',
+    key: 'issuerServerName',
+    kind: 'string',
+    arg: 'NAME',
+    description: 'TLS name the issuer must present (default linkerd-identity.<cp-ns>.serviceaccount.<identity-domain>)',
+  },
+  {
+    flag: 'issuer-plaintext',
+    key: 'issuerPlaintext',
+    kind: 'boolean',
+    description: 'reach the issuer with h2c, without TLS; only to a loopback address',
+  },
+  {
+    flag: 'agent-token-path',
+    key: 'agentTokenPath',
+    kind: 'string',
+    arg: 'PATH',
+    description: "the agent's own projected token for the issuer (default /var/run/secrets/tokens/svid-agent-token)",
   },
   {
     flag: 'attestor',

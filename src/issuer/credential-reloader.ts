@@ -1,5 +1,6 @@
 /**
- * Live trust anchors and issuer (SPEC §4, issue 5). Both directories are watched
+ * Live trust anchors and issuer (SPEC §4, issue 5); the anchors alone for an agent of the central
+ * issuer, which holds no issuer. Both directories are watched
  * (`file-watch.ts`: `..data` swaps, plain rewrites, a poll). A change is loaded and verified
  * completely before it is published; a bad one is refused with a log line saying why and the
  * old credentials stay.
@@ -16,9 +17,10 @@ import { type FileReloader, fingerprintFiles as fingerprint, startFileReloader }
 
 export interface CredentialReloaderOptions {
   readonly trustAnchorsPath: string;
-  readonly issuerDir: string;
+  /** `undefined`: follow the anchors only (`initial.issuer` must be `undefined` too). */
+  readonly issuerDir: string | undefined;
   /** The credentials loaded at start; the reloader publishes replacements. */
-  readonly initial: { readonly anchors: TrustAnchors; readonly issuer: IssuerCredentials };
+  readonly initial: { readonly anchors: TrustAnchors; readonly issuer: IssuerCredentials | undefined };
   readonly anchorsSink: Sink<TrustAnchors>;
   readonly issuerSink: Sink<IssuerCredentials | undefined>;
   /** Whether the issuer in use chains to the anchors in use; false is a loud problem. */
@@ -43,13 +45,15 @@ const ISSUER_FILES = ['tls.crt', 'tls.key', 'crt.pem', 'key.pem'];
 /** Starts watching; resolves once the current files are fingerprinted. */
 export async function startCredentialReloader(options: CredentialReloaderOptions): Promise<CredentialReloader> {
   const log = options.logger.child({ subsystem: 'credentials' });
-  const issuerPaths = ISSUER_FILES.map((f) => `${options.issuerDir}/${f}`);
+  const issuerDir = options.issuerDir;
+  const issuerPaths = issuerDir === undefined ? [] : ISSUER_FILES.map((f) => `${issuerDir}/${f}`);
   let anchors = options.initial.anchors;
   let issuer = options.initial.issuer;
   let anchorsPrint: string | undefined;
   let issuerPrint: string | undefined;
 
   function checkChain(): void {
+    if (issuer === undefined) return;
     let ok = true;
     try {
       // The rest of the issuer's file: an issuer under a further intermediate chains through it.
@@ -85,19 +89,20 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
   }
 
   async function reloadIssuer(): Promise<void> {
+    if (issuerDir === undefined) return;
     const print = await fingerprint(issuerPaths);
     if (print === issuerPrint) return;
     issuerPrint = print;
     let next: IssuerCredentials;
     try {
-      next = await loadIssuer(options.issuerDir, anchors, { now: options.clock.now() });
+      next = await loadIssuer(issuerDir, anchors, { now: options.clock.now() });
     } catch (err) {
       if (isAgentError(err, 'CREDENTIALS_UNREADABLE')) issuerPrint = undefined;
-      log.error({ path: options.issuerDir, error: describeError(err) }, 'issuer update refused; keeping the current issuer');
+      log.error({ path: issuerDir, error: describeError(err) }, 'issuer update refused; keeping the current issuer');
       options.onReload?.('issuer', 'refused');
       return;
     }
-    if (next.certificate.raw.equals(issuer.certificate.raw) && next.privateKey.equals(issuer.privateKey)) return;
+    if (issuer && next.certificate.raw.equals(issuer.certificate.raw) && next.privateKey.equals(issuer.privateKey)) return;
     issuer = next;
     options.issuerSink.set(issuer);
     log.info(
@@ -111,7 +116,7 @@ export async function startCredentialReloader(options: CredentialReloaderOptions
 
   [anchorsPrint, issuerPrint] = await Promise.all([fingerprint([options.trustAnchorsPath]), fingerprint(issuerPaths)]);
   return startFileReloader({
-    dirs: [options.issuerDir, dirname(options.trustAnchorsPath)],
+    dirs: [...(issuerDir === undefined ? [] : [issuerDir]), dirname(options.trustAnchorsPath)],
     load: async () => {
       await reloadAnchors();
       await reloadIssuer();

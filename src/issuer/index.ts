@@ -1,5 +1,6 @@
 export { type SkippedAnchor, type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
 export { createIssuerCa, createJwtSigningKey, createTrustAnchor, type GeneratedCa } from './ca.js';
+export { type CertificateInfo, readCertificateInfo } from './cert-info.js';
 export { type Certifier, type CertifierOptions, type CertifyRequest, type CertifyResult, createCertifier } from './certify.js';
 export { certifyStatus, type GrpcStatus } from './certify-status.js';
 export { type CredentialReloader, type CredentialReloaderOptions, startCredentialReloader } from './credential-reloader.js';
@@ -13,6 +14,7 @@ export {
 } from './credentials.js';
 export { createCsr, type ParsedCsr, parseCsr } from './csr.js';
 export { curveNamed, type EcCurve } from './curves.js';
+export { MAX_JWKS_KEYS, parseJwks } from './jwks.js';
 export {
   createJwtKeySet,
   type JwtKeySet,
@@ -36,7 +38,7 @@ export {
   type ValidatedJwtSvid,
   validateJwtSvid,
 } from './jwt-svid.js';
-export { REFRESH_FRACTION, type RefreshPolicy, refreshIn } from './refresh.js';
+export { clampUnit, REFRESH_FRACTION, RENEWAL_JITTER, type RefreshPolicy, refreshIn, renewalDelay } from './refresh.js';
 export { createRenewalKeys, type RenewalKeys, type RenewalKeysOptions, type TicketKey } from './renewal-keys.js';
 export { keyFingerprint, RENEWAL_PROOF_CONTEXT, renewalProofMessage, signRenewalProof, verifyRenewalProof } from './renewal-proof.js';
 export {
@@ -49,7 +51,7 @@ export {
   verifyTicket,
 } from './renewal-ticket.js';
 export { issueServerCertificate, type ServerCertificate, type ServerCertificateOptions } from './server-certificate.js';
-export { loadStartupCredentials, x509KeysInUse } from './startup-credentials.js';
+export { loadIssuerLogged, loadStartupCredentials, x509KeysInUse } from './startup-credentials.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export {
   createX509SvidSigner,

@@ -87,7 +87,7 @@ export function jwsAlgorithmsFor(key: KeyObject): readonly string[] {
  * The public JWK of a key. EC keys are built from the SPKI point: on Node 20,
  * `export({ format: 'jwk' })` of an EC key can dead-lock the process (docs/performance.md).
  */
-function publicJwk(publicKey: KeyObject): JWK {
+export function publicJwk(publicKey: KeyObject): JWK {
   const curve = curveOf(publicKey);
   if (!curve) return publicKey.export({ format: 'jwk' }) as JWK;
   const size = curve.coordinateLength;

@@ -19,7 +19,17 @@ export async function loadStartupCredentials(
 ): Promise<{ anchors: TrustAnchors; issuer: IssuerCredentials }> {
   const anchors = await loadTrustAnchors(paths.trustAnchors, { now: options.now });
   warnSkippedAnchors(options.logger.child({ subsystem: 'credentials' }), paths.trustAnchors, anchors);
-  const issuer = await loadIssuer(paths.issuerDir, anchors, { now: options.now });
+  const issuer = await loadIssuerLogged(paths.issuerDir, anchors, options);
+  return { anchors, issuer };
+}
+
+/** Loads `--issuer-dir` against `anchors` and logs the issuer loaded (never its key). */
+export async function loadIssuerLogged(
+  issuerDir: string,
+  anchors: TrustAnchors,
+  options: { readonly now: number; readonly logger: Logger },
+): Promise<IssuerCredentials> {
+  const issuer = await loadIssuer(issuerDir, anchors, { now: options.now });
   options.logger.info(
     {
       path: issuer.certificatePath,
@@ -29,7 +39,7 @@ export async function loadStartupCredentials(
     },
     'loaded issuer credentials',
   );
-  return { anchors, issuer };
+  return issuer;
 }
 
 /** The X.509 keys in use (the issuer's and the anchors'), which the JWT key must be none of. */

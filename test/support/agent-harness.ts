@@ -52,6 +52,7 @@ export function testAgentConfig(dir: string, overrides: Partial<AgentConfig> = {
     minRefreshMs: 10_000,
     maxRefreshMs: 24 * 3_600_000,
     shutdownTimeoutMs: 5_000,
+    centralIssuer: undefined,
     healthAddr: '',
     ...overrides,
   };
@@ -76,10 +77,14 @@ export interface StartedAgent {
 }
 
 /** Starts the agent with `testAgentConfig(dir, overrides)`; the credentials must already be in `dir`. */
-export async function startAgentIn(dir: string, overrides: Partial<AgentConfig> = {}, deps: { clock?: Clock } = {}): Promise<StartedAgent> {
+export async function startAgentIn(
+  dir: string,
+  overrides: Partial<AgentConfig> = {},
+  deps: { clock?: Clock; random?: () => number } = {},
+): Promise<StartedAgent> {
   const config = testAgentConfig(dir, overrides);
   const log = captureLogger('debug');
-  const running = await startAgent(config, { logger: log.logger, clock: deps.clock });
+  const running = await startAgent(config, { logger: log.logger, clock: deps.clock, ...(deps.random ? { random: deps.random } : {}) });
   return {
     dir,
     socketPath: config.socket,
