@@ -39,6 +39,8 @@ const identity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'emoji
 const SPIFFE_ID = identity.spiffeId;
 const DNS_NAME = identity.dnsName;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The pod a Certify token is bound to (Certify takes pod-bound tokens only). */
+const POD_UID = '0b5e7f3a-1c2d-4e8f-9a6b-7c3d2e1f0a95';
 
 type Op = () => unknown;
 
@@ -134,7 +136,7 @@ const keygenWithExport = generateKeyPairSync as unknown as (
 const certifier = createCertifier({
   ...signerOptions,
   naming,
-  validator: { validate: async () => ({ account: identity.account, audiences: ['identity.l5d.io'] }) },
+  validator: { validate: async () => ({ account: identity.account, audiences: ['identity.l5d.io'], podUid: POD_UID }) },
 });
 const certifyCsr = createCsr({
   privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,

@@ -21,6 +21,8 @@ export const F = {
   connection: 'conn',
   method: 'method',
   spiffeId: 'spiffe_id',
+  /** A requested identity, either form (Linkerd Certify). */
+  identity: 'identity',
   serial: 'serial',
   notAfter: 'not_after',
   reason: 'reason',

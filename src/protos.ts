@@ -1,7 +1,7 @@
 /**
- * The one proto loader of agent, issuer and CLI: the Workload API, gRPC health and node service definitions,
- * read from `proto/` at run time (no generated code) with one set of loader options, each once per
- * process. A root file, so that the CLI's client commands load no agent code.
+ * The one proto loader of agent, issuer and CLI: the Workload API, gRPC health, node service and
+ * Linkerd identity definitions, read from `proto/` at run time (no generated code) with one set of
+ * loader options, each once per process. A root file, so that the CLI's client commands load no agent code.
  *
  * `proto/` sits at the package root: one level up from this module in `src/` of a checkout, two
  * from `dist/src/` after a build. It is located on first use, not at import time.
@@ -22,6 +22,8 @@ export const QUALIFIED_WORKLOAD_API_SERVICE = 'spiffe.workloadapi.SpiffeWorkload
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 /** The central issuer's node service (`proto/node/node.proto`): `/svidagent.node.v1.NodeIssuer/<Method>`. */
 export const NODE_ISSUER_SERVICE = 'svidagent.node.v1.NodeIssuer';
+/** Linkerd's identity service (`proto/identity/identity.proto`): `/io.linkerd.proxy.identity.Identity/Certify`. */
+export const LINKERD_IDENTITY_SERVICE = 'io.linkerd.proxy.identity.Identity';
 
 /** Field names as in the .proto, bytes as Buffers, enums as names, defaults filled in, `oneof` names set. */
 const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
@@ -86,4 +88,9 @@ export function healthDefinition(): AnyServiceDefinition {
 /** The `svidagent.node.v1.NodeIssuer` service definition (central issuer ↔ node agents). */
 export function nodeIssuerDefinition(): AnyServiceDefinition {
   return load('node/node.proto', NODE_ISSUER_SERVICE);
+}
+
+/** The `io.linkerd.proxy.identity.Identity` service definition (Linkerd proxies ↔ central issuer). */
+export function linkerdIdentityDefinition(): AnyServiceDefinition {
+  return load('identity/identity.proto', LINKERD_IDENTITY_SERVICE);
 }

@@ -38,7 +38,11 @@ function fakeValidator(): TokenValidator & { calls: number } {
     calls: 0,
     async validate() {
       v.calls += 1;
-      return { account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' }, audiences: ['identity.l5d.io'] };
+      return {
+        account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
+        audiences: ['identity.l5d.io'],
+        podUid: '2d7e1c5a-8f3b-4e6d-9c1a-5b0f7e2d4a86',
+      };
     },
   };
   return v;

@@ -22,6 +22,9 @@ export function certifyStatus(err: unknown, identity: string): GrpcStatus {
     case 'CSR_REJECTED':
     case 'IDENTITY_MISMATCH':
       return { code: status.FAILED_PRECONDITION, details: err.message };
+    case 'NOT_PERMITTED':
+      // Not in Linkerd's table: the central issuer's own name (docs/linkerd-identity.md).
+      return { code: status.PERMISSION_DENIED, details: err.message };
     case 'TOKEN_NOT_AUTHENTICATED':
       return { code: status.FAILED_PRECONDITION, details: 'authentication token could not be authenticated' };
     case 'TOKEN_REVIEW_FAILED':

@@ -21,6 +21,7 @@ const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 const SPIFFE = 'spiffe://cluster.local/ns/emojivoto/sa/web';
 const HOUR = 3_600_000;
+const POD_UID = '4c1f9e2b-7a3d-4b5e-8f6a-1d2c3b4a5e6f';
 
 /** Tokens are account names: `ns/sa`; a few magic tokens fail the way TokenReview can. */
 const validator: TokenValidator = {
@@ -28,8 +29,10 @@ const validator: TokenValidator = {
     if (token === 'unauthenticated') throw new AgentError('TOKEN_NOT_AUTHENTICATED', 'authentication token could not be authenticated');
     if (token === 'invalid') throw new AgentError('TOKEN_INVALID', 'Username must be in form system:TYPE:NS:SA: alice');
     if (token === 'api-down') throw new AgentError('TOKEN_REVIEW_FAILED', 'connect ECONNREFUSED');
+    if (token === 'unbound')
+      return { account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' }, audiences: ['identity.l5d.io'] };
     const [namespace, name] = token.split('/') as [string, string];
-    return { account: { type: 'serviceaccount', namespace, name }, audiences: ['identity.l5d.io'] };
+    return { account: { type: 'serviceaccount', namespace, name }, audiences: ['identity.l5d.io'], podUid: POD_UID };
   },
 };
 
@@ -115,6 +118,12 @@ describe('Certify', () => {
       ['missing identity', () => certify('', 'emojivoto/web', dnsCsr()), status.INVALID_ARGUMENT, /^missing identity$/],
       ['missing token', () => certify(DNS, '', dnsCsr()), status.INVALID_ARGUMENT, /^missing token$/],
       [
+        'an identity longer than a SPIFFE ID may be',
+        () => certify(`spiffe://cluster.local/${'a'.repeat(2048)}`, 'emojivoto/web', dnsCsr()),
+        status.INVALID_ARGUMENT,
+        /^identity is longer than 2048 characters$/,
+      ],
+      [
         'missing CSR',
         () => certify(DNS, 'emojivoto/web', new Uint8Array()),
         status.INVALID_ARGUMENT,
@@ -160,6 +169,12 @@ describe('Certify', () => {
       ],
       ['invalid token', () => certify(DNS, 'invalid', dnsCsr()), status.INVALID_ARGUMENT, /Username must be in form/],
       ['API error', () => certify(DNS, 'api-down', dnsCsr()), status.INTERNAL, /^error validating token for /],
+      [
+        'a token bound to no pod (stricter than Linkerd)',
+        () => certify(DNS, 'unbound', dnsCsr()),
+        status.INVALID_ARGUMENT,
+        /^token is not bound to a pod: a projected service-account token is required$/,
+      ],
       [
         'identity of another account',
         () => certify(DNS, 'emojivoto/admin', dnsCsr()),
@@ -230,6 +245,31 @@ describe('Certify', () => {
       assert.equal(st.details, 'CSR public key must name its curve; explicit EC parameters are not supported');
       return true;
     });
+  });
+
+  test("the reserved identity (the central issuer's own name) is refused in both forms, even for its own account", async () => {
+    const own = 'linkerd-identity.linkerd.serviceaccount.identity.linkerd.cluster.local';
+    const reserving = createCertifier({
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
+      validator,
+      naming,
+      clock: { now: () => TEST_NOW },
+      lifetimeMs: HOUR,
+      clockSkewMs: 0,
+      logger: silentLogger(),
+      reserved: { dnsName: own, spiffeId: 'spiffe://cluster.local/ns/linkerd/sa/linkerd-identity' },
+    });
+    for (const identity of [own, 'spiffe://cluster.local/ns/linkerd/sa/linkerd-identity']) {
+      const csr = createCsr({ privateKey: key(), dnsNames: [own] });
+      await assert.rejects(reserving.certify({ identity, token: 'linkerd/linkerd-identity', csr }), (err: unknown) => {
+        assert.deepEqual(certifyStatus(err, identity), {
+          code: status.PERMISSION_DENIED,
+          details: 'the issuer does not sign its own server name for anyone else',
+        });
+        return true;
+      });
+    }
+    await reserving.certify({ identity: DNS, token: 'emojivoto/web', csr: dnsCsr() });
   });
 
   test('serials are random, positive and distinct', async () => {

@@ -16,6 +16,12 @@ import { checkCsr } from './csr-rules.js';
 import { curveNamed } from './curves.js';
 import { createX509SvidSigner, type SignedX509Svid } from './x509-svid-signer.js';
 
+/**
+ * Longest requested identity, characters: a SPIFFE ID's bound (DNS names are at most 253). The
+ * identity is echoed in refusals and logs, so a longer one is refused before anything else.
+ */
+export const MAX_CERTIFY_IDENTITY_LENGTH = 2048;
+
 /** `CertifyRequest` (identity = 1, token = 2, certificate_signing_request = 3). */
 export interface CertifyRequest {
   /** DNS-form name or `spiffe://` ID. */
@@ -44,15 +50,22 @@ export interface CertifierOptions {
   /** Backdating and extra lifetime for clock skew, ms (`--clock-skew`, default 20 s). */
   readonly clockSkewMs: number;
   readonly logger: Logger;
+  /**
+   * An identity never signed, in either form, even for its own account's token: the central
+   * issuer's own server name (`--server-name`) and its SPIFFE ID. Default none.
+   */
+  readonly reserved?: { readonly dnsName: string; readonly spiffeId: string | undefined } | undefined;
 }
 
 export interface Certifier {
   /**
-   * Checks, in order: issuer loaded (`ISSUER_NOT_READY`); identity, token and CSR present and
-   * the CSR parses (`INVALID_REQUEST`); the issuer chain has not expired (`ISSUER_NOT_READY`);
+   * Checks, in order: issuer loaded (`ISSUER_NOT_READY`); identity (at most
+   * {@link MAX_CERTIFY_IDENTITY_LENGTH} characters), token and CSR present and the CSR parses
+   * (`INVALID_REQUEST`); the issuer chain has not expired (`ISSUER_NOT_READY`);
    * CSR rules and signature (`CSR_REJECTED`); the token
-   * (`TOKEN_NOT_AUTHENTICATED` / `TOKEN_INVALID` / `TOKEN_REVIEW_FAILED`); the token's identity
-   * is the one requested (`IDENTITY_MISMATCH`); signing (`SIGNING_FAILED`).
+   * (`TOKEN_NOT_AUTHENTICATED` / `TOKEN_INVALID` / `TOKEN_REVIEW_FAILED`), which must be bound to
+   * a pod (`TOKEN_INVALID`); the token's identity is the one requested (`IDENTITY_MISMATCH`);
+   * the identity is not reserved (`NOT_PERMITTED`); signing (`SIGNING_FAILED`).
    */
   certify(request: CertifyRequest, options?: { signal?: AbortSignal }): Promise<CertifyResult>;
 }
@@ -66,6 +79,9 @@ export function createCertifier(options: CertifierOptions): Certifier {
     async certify(request, { signal } = {}) {
       const issuer = signer.issuerInUse();
       if (!request.identity) throw new AgentError('INVALID_REQUEST', 'missing identity');
+      if (request.identity.length > MAX_CERTIFY_IDENTITY_LENGTH) {
+        throw new AgentError('INVALID_REQUEST', `identity is longer than ${MAX_CERTIFY_IDENTITY_LENGTH} characters`);
+      }
       if (!request.token) throw new AgentError('INVALID_REQUEST', 'missing token');
       if (!request.csr || request.csr.length === 0) throw new AgentError('INVALID_REQUEST', 'missing certificate signing request');
       const csr = parseCsr(request.csr);
@@ -81,6 +97,11 @@ export function createCertifier(options: CertifierOptions): Certifier {
       checkCsr(csr, request.identity);
 
       const validated = await validator.validate(request.token, { signal });
+      // Stricter than Linkerd, which takes any service-account token: a proxy sends its pod's
+      // projected token, and a token bound to no pod (a legacy Secret token) never expires.
+      if (validated.podUid === undefined) {
+        throw new AgentError('TOKEN_INVALID', 'token is not bound to a pod: a projected service-account token is required');
+      }
       const identity = workloadIdentityFor(validated.account, naming);
       const spiffeForm = request.identity.toLowerCase().startsWith('spiffe://');
       const found = spiffeForm ? identity.spiffeId : identity.dnsName;
@@ -89,6 +110,10 @@ export function createCertifier(options: CertifierOptions): Certifier {
           'IDENTITY_MISMATCH',
           `requested identity did not match provided token: requested=${request.identity}; found=${found}`,
         );
+      }
+      const { reserved } = options;
+      if (reserved && (identity.dnsName === reserved.dnsName || identity.spiffeId === reserved.spiffeId)) {
+        throw new AgentError('NOT_PERMITTED', 'the issuer does not sign its own server name for anyone else');
       }
 
       if (csr.publicKeyAlgorithm !== 'ec' || !curveNamed(csr.namedCurve)?.certificates) {

@@ -1,7 +1,14 @@
 export { type SkippedAnchor, type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
 export { createIssuerCa, createJwtSigningKey, createTrustAnchor, type GeneratedCa } from './ca.js';
 export { type CertificateInfo, readCertificateInfo } from './cert-info.js';
-export { type Certifier, type CertifierOptions, type CertifyRequest, type CertifyResult, createCertifier } from './certify.js';
+export {
+  type Certifier,
+  type CertifierOptions,
+  type CertifyRequest,
+  type CertifyResult,
+  createCertifier,
+  MAX_CERTIFY_IDENTITY_LENGTH,
+} from './certify.js';
 export { certifyStatus, type GrpcStatus } from './certify-status.js';
 export { type CredentialReloader, type CredentialReloaderOptions, startCredentialReloader } from './credential-reloader.js';
 export {

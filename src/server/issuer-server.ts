@@ -5,15 +5,17 @@
  * Order: credentials (refuse to start when unusable) → Kubernetes client and the tokenreviews
  * access check (refuse when denied; an unreachable API is logged, not fatal: renewals on tickets
  * must work in an outage) → TokenReview validators (agent and workload audiences) → JWT keys →
- * signer, ticket keys, the node service → credential reloader → own TLS certificate → `/live`,
- * `/ready`, `/metrics` → the node service port. Everything started is closed again when a later
- * step fails.
+ * signer, ticket keys, the node service and Linkerd's `Certify` (docs/linkerd-identity.md) on one
+ * gRPC server → credential reloader → own TLS certificate → `/live`, `/ready`, `/metrics` → the
+ * port both services share. Everything started is closed again when a later step fails.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { KubeApi } from '../attestor/kubernetes.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from '../http-endpoints.js';
 import { accountFromName, type NamingConfig, spiffeIdFor } from '../identity.js';
 import {
+  createCertifier,
   createRenewalKeys,
   createX509SvidSigner,
   type IssuerCredentials,
@@ -23,10 +25,11 @@ import {
   x509KeysInUse,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
-import { nodeIssuerDefinition } from '../protos.js';
+import { linkerdIdentityDefinition, nodeIssuerDefinition } from '../protos.js';
 import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel } from '../value-channel.js';
 import { createBundleWatch } from './bundle-watch.js';
+import { createCertifyHandler } from './certify-handler.js';
 import type { IssuerServerConfig } from './config.js';
 import { createJwtMinting } from './jwt-minting.js';
 import { createIssuerMetrics, type IssuerMetrics } from './metrics.js';
@@ -44,11 +47,13 @@ export interface IssuerServerDeps {
   readonly logger: Logger;
   /** Default the wall clock. */
   readonly clock?: Clock;
+  /** The Kubernetes API (TokenReview, SelfSubjectAccessReview); default a client of `--kubeconfig` (benchmarks stub it). */
+  readonly kubeApi?: KubeApi;
 }
 
 /** A started issuer, and what tests and the HTTP endpoints need from it. */
 export interface RunningIssuer {
-  /** The node service's port. */
+  /** The port of the node service and Linkerd's `Certify`. */
   readonly port: number;
   /** Where `/live`, `/ready` and `/metrics` are served; `undefined` without `--health-addr`. */
   readonly httpUrl: string | undefined;
@@ -82,7 +87,7 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
   const { anchors, issuer } = await loadStartupCredentials(config, { now: clock.now(), logger });
   const metrics = createIssuerMetrics();
   const k8s = await import('../attestor/kubernetes.js');
-  const api = k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  const api = deps.kubeApi ?? k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   const started: Array<() => unknown> = [];
   try {
     const access = await watchTokenReviewAccess({ check: () => k8s.checkTokenReviewAccess(api, { who: 'issuer' }), logger });
@@ -141,6 +146,18 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
         logger,
       }),
     );
+    // Proxies ask for themselves with their own pod's token: the workload validator, no node rule.
+    const certifier = createCertifier({
+      issuer: issuerChannel.receiver,
+      validator: workloadTokens,
+      naming,
+      clock,
+      lifetimeMs: config.svidTtlMs,
+      clockSkewMs: config.clockSkewMs,
+      logger,
+      reserved: own,
+    });
+    server.addService(linkerdIdentityDefinition(), createCertifyHandler({ certifier, metrics, logger }));
     const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
     started.push(() => server.forceShutdown());
     const reloader = await startCredentialReloader({

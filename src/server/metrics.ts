@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of the central issuer, served on `/metrics` of `--health-addr`: node-service
- * requests by kind and outcome, refusals by reason, what was issued and on what basis, TokenReview
+ * requests by kind and outcome, refusals by reason, Linkerd `Certify` requests by outcome, what was issued and on what basis, TokenReview
  * latency by audience, and state gauges read at scrape time. A registry of its own per issuer.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -13,6 +13,7 @@ export const ISSUER_METRIC_NAMES = {
   refusals: 'svid_issuer_node_refusals_total',
   x509SvidsIssued: 'svid_issuer_x509_svids_issued_total',
   jwtSvidsMinted: 'svid_issuer_jwt_svids_minted_total',
+  certifyRequests: 'svid_issuer_certify_requests_total',
   tokenReviewDuration: 'svid_issuer_token_review_duration_seconds',
   bundleStreams: 'svid_issuer_bundle_streams',
   issuerNotAfter: 'svid_issuer_issuer_not_after_timestamp_seconds',
@@ -40,6 +41,8 @@ export interface IssuerMetrics {
   onRequest(kind: NodeRequestKind, outcome: string, reason: NodeReason | undefined): void;
   onX509Issued(basis: 'token' | 'ticket'): void;
   onJwtMinted(): void;
+  /** A finished Linkerd `Certify`: `outcome` is the gRPC status name. */
+  onCertify(outcome: string): void;
   /** The TokenReview validators' `onReview`, per audience. */
   onTokenReview(audience: 'agent' | 'workload', observation: { durationMs: number; result: 'ok' | 'error' }): void;
   onBundleStreams(open: number): void;
@@ -72,6 +75,12 @@ export function createIssuerMetrics(): IssuerMetrics {
     registers,
   });
   const minted = new Counter({ name: ISSUER_METRIC_NAMES.jwtSvidsMinted, help: 'JWT-SVIDs minted', registers });
+  const certified = new Counter({
+    name: ISSUER_METRIC_NAMES.certifyRequests,
+    help: "Linkerd Certify requests (proxies' own certificates) by outcome (gRPC status name)",
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const reviews = new Histogram({
     name: ISSUER_METRIC_NAMES.tokenReviewDuration,
     help: 'TokenReview call latency by audience (agent, workload) and result (ok, error); cache hits are not calls',
@@ -90,6 +99,7 @@ export function createIssuerMetrics(): IssuerMetrics {
     },
     onX509Issued: (basis) => issued.inc({ basis }),
     onJwtMinted: () => minted.inc(),
+    onCertify: (outcome) => certified.inc({ outcome }),
     onTokenReview: (audience, { durationMs, result }) => reviews.observe({ audience, result }, durationMs / 1000),
     onBundleStreams: (open) => streams.set(open),
     observe(sources) {

@@ -15,6 +15,7 @@ import { callerGone } from '../abort.js';
 import { describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
 import type { BundleWatch } from './bundle-watch.js';
+import { type AnyServerCall, signalOf } from './call-signal.js';
 import type { JwtMinting } from './jwt-minting.js';
 import type { IssuerMetrics, NodeRequestKind } from './metrics.js';
 import type { NodeAuth, NodeCall, WorkloadEvidence } from './node-auth.js';
@@ -55,15 +56,7 @@ export interface NodeHandlerDeps {
   readonly logger: Logger;
 }
 
-type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
-
-/** A signal that aborts when the client of `call` hangs up or cancels. */
-function signalOf(call: AnyCall): AbortSignal {
-  const controller = new AbortController();
-  if (call.cancelled) controller.abort();
-  else call.once('cancelled', () => controller.abort());
-  return controller.signal;
-}
+type AnyCall = AnyServerCall;
 
 function nodeCall(call: AnyCall): NodeCall {
   return { authorization: call.metadata.get('authorization'), signal: signalOf(call), fields: {} };

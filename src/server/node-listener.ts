@@ -1,5 +1,5 @@
 /**
- * The node service's port. TLS is terminated here, not by grpc-js: TLS 1.3 only, the issuer's
+ * The issuer's port, shared by the node service and Linkerd's `Certify`. TLS is terminated here, not by grpc-js: TLS 1.3 only, the issuer's
  * own certificate with its chain, ALPN `h2` accepted but not required — Linkerd proxies speak
  * HTTP/2 by prior knowledge and send no ALPN, which grpc-js's own TLS server refuses. Each
  * connection, once secured, is handed to grpc-js as a plain one (`createConnectionInjector`), as
@@ -85,7 +85,7 @@ export async function listenForNodes(options: NodeListenerOptions): Promise<Node
   });
   server.on('error', (err) => log.error({ [F.error]: describeError(err) }, 'node listener error'));
   const bound = (server.address() as net.AddressInfo).port;
-  log.info({ address: host, port: bound, tls: options.certificate !== undefined }, 'serving the node service');
+  log.info({ address: host, port: bound, tls: options.certificate !== undefined }, 'serving the node service and linkerd certify');
 
   let closing: Promise<void> | undefined;
   return {

@@ -24,7 +24,7 @@ const validator: TokenValidator = {
     if (token === 'unauthenticated') throw new AgentError('TOKEN_NOT_AUTHENTICATED', 'token is not authenticated');
     const account = accountFromUsername(`system:serviceaccount:${token}`);
     if (!account) throw new AgentError('TOKEN_INVALID', 'token username is not system:<type>:<namespace>:<name> with DNS-1123 labels');
-    return { account, audiences: ['identity.l5d.io'] };
+    return { account, audiences: ['identity.l5d.io'], podUid: '6f1c2a44-0d7e-4c3b-9a51-2f8e6b7d9c10' };
   },
 };
 

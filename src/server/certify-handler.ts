@@ -1,0 +1,74 @@
+/**
+ * Linkerd's `io.linkerd.proxy.identity.Identity/Certify` on the issuer's port
+ * (docs/linkerd-identity.md), thin: read the request, run the certifier of `src/issuer/certify.ts`
+ * with the call's abort signal, answer; on failure send the status of its one mapping
+ * (`certifyStatus`), log once and count it. A proxy asks for itself with its own pod's token, so
+ * the node service's node rule has no part here. Never logs the token.
+ */
+import { type ServerUnaryCall, type sendUnaryData, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { describeError } from '../errors.js';
+import { type Certifier, certifyStatus } from '../issuer/index.js';
+import { F, type Logger } from '../log.js';
+import { signalOf } from './call-signal.js';
+import type { IssuerMetrics } from './metrics.js';
+
+/** `CertifyRequest` as proto-loader gives it (`keepCase`, bytes as Buffers, defaults set). */
+interface WireCertifyRequest {
+  identity: string;
+  token: Buffer;
+  certificate_signing_request: Buffer;
+}
+
+/** `CertifyResponse` as proto-loader encodes it. */
+interface WireCertifyResponse {
+  leaf_certificate: Buffer;
+  intermediate_certificates: readonly Buffer[];
+  valid_until: { seconds: number; nanos: number };
+}
+
+/** What the handler runs. */
+export interface CertifyHandlerDeps {
+  readonly certifier: Certifier;
+  readonly metrics: Pick<IssuerMetrics, 'onCertify'>;
+  readonly logger: Logger;
+}
+
+/** A `google.protobuf.Timestamp` for ms since the epoch. */
+export function timestampOf(ms: number): { seconds: number; nanos: number } {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+/** Builds the `Identity` service implementation. */
+export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceImplementation {
+  const log = deps.logger.child({ [F.subsystem]: 'certify' });
+  return {
+    Certify(call: ServerUnaryCall<WireCertifyRequest, WireCertifyResponse>, callback: sendUnaryData<WireCertifyResponse>) {
+      const { identity, token, certificate_signing_request: csr } = call.request;
+      const signal = signalOf(call as ServerUnaryCall<unknown, unknown>);
+      deps.certifier.certify({ identity, token: token.toString('utf8'), csr }, { signal }).then(
+        (certified) => {
+          deps.metrics.onCertify('OK');
+          log.info(
+            { [F.identity]: identity, [F.serial]: certified.serialHex, [F.notAfter]: new Date(certified.validUntil).toISOString() },
+            'certified',
+          );
+          callback(null, {
+            leaf_certificate: certified.leaf,
+            intermediate_certificates: certified.intermediates,
+            valid_until: timestampOf(certified.validUntil),
+          });
+        },
+        (err: unknown) => {
+          const st = call.cancelled ? { code: status.CANCELLED, details: 'the call was cancelled' } : certifyStatus(err, identity);
+          const outcome = status[st.code] ?? String(st.code);
+          deps.metrics.onCertify(outcome);
+          const fields = { [F.identity]: identity, code: outcome, [F.error]: describeError(err) };
+          if (st.code === status.INTERNAL || st.code === status.UNAVAILABLE) log.warn(fields, 'certify failed');
+          else log.info(fields, 'certify refused');
+          callback(st);
+        },
+      );
+    },
+  };
+}
