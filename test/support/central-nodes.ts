@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import type { Clock } from '../../src/clock.js';
-import { makeTestDir, type StartedAgent, startAgentIn } from './agent-harness.js';
+import { centralAgentOverrides, makeTestDir, type StartedAgent, startAgentIn } from './agent-harness.js';
 import { type CentralWorld, SERVER_NAME, type TestWorkload } from './central-issuer.js';
 import { TOKEN_PATH } from './k8s-world.js';
 import { createProcFixture, type FakeProcess, type ProcFixture, podCgroup, randomContainerId } from './proc-fixture.js';
@@ -80,12 +80,12 @@ export async function startNodeAgent(
   const agent = await startAgentIn(
     dir,
     {
-      attestor: 'k8s',
-      nodeName: node,
-      procRoot: proc.root,
-      issuerDir: undefined,
+      ...centralAgentOverrides({
+        node,
+        procRoot: proc.root,
+        central: { address, serverName: SERVER_NAME, plaintext: o.plaintext ?? false, agentTokenPath },
+      }),
       trustAnchors: world.config().trustAnchors,
-      centralIssuer: { address, serverName: SERVER_NAME, plaintext: o.plaintext ?? false, agentTokenPath },
     },
     { ...(o.clock ? { clock: o.clock } : {}), ...(o.random ? { random: o.random } : {}) },
   );

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../../src/agent/index.js';
 import { loadIssuer, loadTrustAnchors } from '../../src/issuer/index.js';
 import { type FakeNodeIssuer, type FakeNodeIssuerOptions, startFakeNodeIssuer } from '../fakes/node-issuer.js';
-import { makeTestDir, type StartedAgent, startAgentIn, writeCredentials } from './agent-harness.js';
+import { centralAgentOverrides, makeTestDir, type StartedAgent, startAgentIn, writeCredentials } from './agent-harness.js';
 import { type RunningChild, startChild } from './child.js';
 import { NODE, TOKEN_PATH } from './k8s-world.js';
 import { createProcFixture, type FakeProcess, type ProcFixture, podCgroup, randomContainerId, randomPodUid } from './proc-fixture.js';
@@ -60,11 +60,11 @@ export async function startCentralWorld(
   const agent = await startAgentIn(
     dir,
     {
-      attestor: 'k8s',
-      nodeName: NODE,
-      procRoot: proc.root,
-      issuerDir: undefined,
-      centralIssuer: { address: issuer.address, serverName: 'issuer.test', plaintext: true, agentTokenPath },
+      ...centralAgentOverrides({
+        node: NODE,
+        procRoot: proc.root,
+        central: { address: issuer.address, serverName: 'issuer.test', plaintext: true, agentTokenPath },
+      }),
       ...options.agent,
     },
     options.random ? { random: options.random } : {},
