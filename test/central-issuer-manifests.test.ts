@@ -2,7 +2,8 @@
  * The central-issuer overlay (daemonset/central-issuer/, docs/central-issuer.md): it builds with
  * kustomize, every object is valid, and the issuer Deployment keeps what the threat model relies
  * on: two replicas on two nodes the operator chose, a disruption budget, least-privilege RBAC,
- * the signing keys mounted in the issuer alone, flags `svid-agent issuer` accepts.
+ * the signing keys mounted in the issuer alone, flags `svid-agent issuer` accepts; and node agents
+ * that hold no secret at all, no API access, and their own token for the issuer's agent audience.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { join, posix } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { loadRunConfig, RUN_FLAGS } from '../src/cli/config.js';
 import { loadIssuerConfig } from '../src/cli/issuer-config.js';
 import { ISSUER_FLAGS } from '../src/cli/issuer-options.js';
 import { loadManifests, type ManifestDoc } from './daemonset/manifests.js';
@@ -31,6 +33,21 @@ const container = issuer.pod.containers[0];
 assert.ok(container && issuer.pod.containers.length === 1);
 const args = parseFlags(container.args ?? []);
 const podLabels = (issuer.spec.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
+const agent = workloads(docs).find((w) => w.kind === 'DaemonSet' && w.name === 'svid-agent');
+assert.ok(agent, 'daemonset/central-issuer/ has the svid-agent DaemonSet');
+const agentContainer = agent.pod.containers[0];
+assert.ok(agentContainer && agent.pod.containers.length === 1);
+const agentArgs = parseFlags(agentContainer.args ?? []);
+
+/** `--kebab-name=value` flags as the camelCase keys the configuration loaders take. */
+const camelFlags = (flags: ReadonlyMap<string, readonly string[]>, env: Record<string, string> = {}) =>
+  Object.fromEntries(
+    [...flags].map(([name, [value]]) => [
+      name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()),
+      (value ?? '').replace(/\$\(([A-Z_]+)\)/g, (_m, v: string) => env[v] ?? ''),
+    ]),
+  );
+const issuerConfig = loadIssuerConfig({ flags: camelFlags(args.flags), env: {}, cwd: '/', readFile: () => '' });
 
 /** `kubectl kustomize` is there to build the overlay as users apply it; without it that test is skipped. */
 function kubectl(): string | undefined {
@@ -57,14 +74,7 @@ describe('daemonset/central-issuer/', () => {
   test('the issuer runs `svid-agent issuer` with flags it accepts, a configuration it would start with', () => {
     assert.deepEqual(args.command, ['issuer']);
     for (const name of args.flags.keys()) assert.ok(ISSUER_FLAGS.includes(name), `svid-agent issuer has no flag --${name}`);
-    const config = loadIssuerConfig({
-      flags: Object.fromEntries(
-        [...args.flags].map(([name, [value]]) => [name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()), value]),
-      ),
-      env: {},
-      cwd: '/',
-      readFile: () => '',
-    });
+    const config = issuerConfig;
     assert.equal(config.plaintext, false, 'TLS: agents send their tokens to it');
     assert.notEqual(config.agentAudience, config.tokenAudience);
     assert.deepEqual(config.agentServiceAccount, { namespace: 'svid-agent', name: 'svid-agent' });
@@ -130,5 +140,69 @@ describe('daemonset/central-issuer/', () => {
     assert.equal(issuer.pod.hostPID ?? false, false);
     assert.deepEqual(container.securityContext?.capabilities, { drop: ['ALL'] });
     assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
+  });
+
+  test('the agent runs `svid-agent run --issuer-addr` with flags it accepts, pointing at the issuer Service and name', () => {
+    assert.deepEqual(agentArgs.command, ['run']);
+    for (const name of agentArgs.flags.keys()) assert.ok(RUN_FLAGS.includes(name as never), `svid-agent run has no flag --${name}`);
+    const config = loadRunConfig({ flags: camelFlags(agentArgs.flags, { NODE_NAME: 'node-a' }), env: {}, cwd: '/', readFile: () => '' });
+    assert.equal(config.attestor, 'k8s');
+    assert.equal(config.nodeName, 'node-a');
+    assert.equal(agentContainer.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+    assert.equal(config.issuerDir, undefined, 'no issuer of its own');
+    assert.equal(config.jwtKey, undefined, 'no JWT key of its own');
+    const central = config.centralIssuer;
+    assert.ok(central, '--issuer-addr is set');
+    assert.equal(central.plaintext, false, 'TLS: the agent sends tokens');
+    assert.equal(central.serverName, issuerConfig.serverName, 'the agent expects the name the issuer serves under');
+    const service = ofKind('Service')[0]?.value as {
+      metadata: { name: string; namespace: string };
+      spec: { ports: Array<{ port: number }> };
+    };
+    assert.equal(central.address, `${service.metadata.name}.${service.metadata.namespace}.svc:${service.spec.ports[0]?.port}`);
+    assert.equal(flag(agentArgs.flags, 'trust-anchors'), flag(args.flags, 'trust-anchors'), 'both verify against the same anchors');
+  });
+
+  test('the agent’s own projected token: at --agent-token-path, for the issuer’s agent audience, never the workloads’', () => {
+    const central = loadRunConfig({
+      flags: camelFlags(agentArgs.flags, { NODE_NAME: 'node-a' }),
+      env: {},
+      cwd: '/',
+      readFile: () => '',
+    }).centralIssuer;
+    const projected = (agent.pod.volumes ?? []).flatMap((v) =>
+      (v.projected?.sources ?? []).flatMap((s) => (s.serviceAccountToken ? [{ volume: v.name, token: s.serviceAccountToken }] : [])),
+    );
+    assert.equal(projected.length, 1);
+    const [{ volume, token }] = projected as [(typeof projected)[number]];
+    const mount = agentContainer.volumeMounts?.find((m) => m.name === volume);
+    assert.equal(mount?.subPath, undefined, 'mounted whole, so the rotated token reaches the agent');
+    assert.equal(posix.join(mount?.mountPath ?? '', token.path), central?.agentTokenPath);
+    assert.equal(token.audience, issuerConfig.agentAudience);
+    assert.notEqual(token.audience, issuerConfig.tokenAudience, 'an agent token cannot pass for a workload token');
+    assert.deepEqual(issuerConfig.agentServiceAccount, { namespace: agent.namespace, name: agent.pod.serviceAccountName });
+  });
+
+  test('least privilege: the agent mounts no Secret and no API token, and no role is bound to its account', () => {
+    assert.deepEqual(
+      (agent.pod.volumes ?? []).filter((v) => v.secret !== undefined).map((v) => v.name),
+      [],
+      'no Secret of any kind',
+    );
+    assert.equal(agent.pod.automountServiceAccountToken, false, 'it calls no Kubernetes API');
+    const account = docs.find(
+      (d) => d.value.kind === 'ServiceAccount' && (d.value.metadata as { name: string }).name === agent.pod.serviceAccountName,
+    );
+    assert.ok(account, 'its ServiceAccount is defined');
+    assert.equal(account.value.automountServiceAccountToken, false);
+    for (const binding of [...ofKind('ClusterRoleBinding'), ...ofKind('RoleBinding')]) {
+      const subjects = (binding.value.subjects ?? []) as Array<{ kind: string; name: string }>;
+      assert.ok(
+        !subjects.some((s) => s.kind === 'ServiceAccount' && s.name === agent.pod.serviceAccountName),
+        `${binding.file} binds the agent`,
+      );
+    }
+    assert.equal(agent.pod.hostPID, true, 'it reads callers’ cgroups and tokens through the host /proc');
+    assert.deepEqual(agentContainer.securityContext?.capabilities, { drop: ['ALL'], add: ['SYS_PTRACE', 'DAC_READ_SEARCH'] });
   });
 });

@@ -2,17 +2,20 @@
  * Log hygiene end to end (SPEC §8, issue 6): real `svid-agent run` processes at `--log-level
  * trace`, driven through representative flows — a dev agent serving X.509- and JWT-SVIDs, health
  * checks and scrapes; `certs create`; a Kubernetes agent against the fake API with projected and
- * bearer tokens, refusals and API failures — and then every line the agents wrote is checked:
- * JSON, constant messages, and no PEM block, no `BEGIN PRIVATE`, no JWT, no token or key we know.
+ * bearer tokens, refusals and API failures; a central issuer (`svid-agent issuer`) and a node
+ * agent using it, with issuance, renewal on tickets and refusals — and then every line they wrote
+ * is checked: JSON, constant messages, and no PEM block, no `BEGIN PRIVATE`, no JWT, no token, key
+ * or long binary blob (a ticket, a certificate) in any encoding.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
 import { makeTestDir } from './support/agent-harness.js';
-import { type ChildEvent, finalStatus, startChild } from './support/child.js';
+import { type ChildEvent, finalStatus } from './support/child.js';
 import { type CliProcess, type CliResult, runCli, startCli } from './support/cli-process.js';
+import { callAs as callIn } from './support/k8s-world.js';
 import {
   createProcFixture,
   type FakeProcess,
@@ -174,14 +177,8 @@ describe('certs create, then a Kubernetes agent: tokens accepted, refused, and t
     return { token, cgroup: podCgroup(uid, randomContainerId()) };
   }
 
-  /** A client process placed in a pod by the /proc fixture; resolves with its final status code. */
-  async function callAs(process: FakeProcess, args: string[] = []): Promise<ChildEvent[]> {
-    const child = startChild(['--socket', socket, '--wait-stdin', ...args]);
-    const ready = await child.waitFor((e) => e.event === 'ready');
-    await proc.addProcess(ready.pid as number, process);
-    child.go();
-    return child.done;
-  }
+  /** A client process placed in a pod by the /proc fixture. */
+  const callAs = (process: FakeProcess, args: string[] = []) => callIn({ socketPath: socket, proc }, process, args);
 
   const code = (events: ChildEvent[]) => finalStatus(events).code;
 
@@ -231,6 +228,101 @@ describe('certs create, then a Kubernetes agent: tokens accepted, refused, and t
   });
 });
 
+describe('a central issuer and a node agent using it: issuance, renewal on tickets, refusals', () => {
+  let dir: string;
+  let api: FakeKubeApi;
+  let proc: ProcFixture;
+  let issuer: CliProcess;
+  let agent: CliProcess;
+  let socket: string;
+  let agentTokenPath: string;
+
+  /** A token bound to a pod on `node`; remembered as a secret. */
+  async function token(o: { ns: string; sa: string; node: string; audience: string }): Promise<{ uid: string; token: string }> {
+    const uid = randomPodUid();
+    const minted = await api.mintServiceAccountToken({
+      namespace: o.ns,
+      serviceAccount: o.sa,
+      pod: { name: `${o.sa}-0`, uid },
+      node: { name: o.node },
+      audiences: [o.audience],
+    });
+    secrets.add(minted);
+    return { uid, token: minted };
+  }
+  const agentToken = (audience = 'svid-agent') => token({ ns: 'svid-agent', sa: 'svid-agent', node: NODE, audience });
+  const workload = async (node = NODE): Promise<FakeProcess> => {
+    const t = await token({ ns: 'emojivoto', sa: 'web', node, audience: 'identity.l5d.io' });
+    return { cgroup: podCgroup(t.uid, randomContainerId()), files: { [TOKEN_PATH]: t.token } };
+  };
+
+  /** A client process placed in a pod by the /proc fixture. */
+  const callAs = (process: FakeProcess, args: string[] = []) => callIn({ socketPath: socket, proc }, process, args);
+  const code = (events: ChildEvent[]) => finalStatus(events).code;
+
+  before(async () => {
+    dir = await makeTestDir('svid-agent-logs-central-');
+    const certs = remember('certs create', await runCli(['certs', 'create', '--out', join(dir, 'certs')]));
+    assert.equal(certs.code, 0, certs.stderr);
+    api = await startFakeKubeApi();
+    secrets.add(api.agentToken);
+    proc = await createProcFixture();
+    issuer = startCli(
+      [
+        ...['issuer', '--log-level', 'trace', '--listen', '127.0.0.1:0', '--kubeconfig', api.kubeconfigPath],
+        ...['--trust-anchors', join(dir, 'certs', 'ca-bundle.crt'), '--issuer-dir', join(dir, 'certs', 'issuer')],
+        ...['--jwt-key', join(dir, 'certs', 'jwt.key'), '--svid-ttl', '8s', '--clock-skew', '0s'],
+      ],
+      { cwd: dir },
+    );
+    await issuer.waitFor(({ stderr }) => stderr.includes('central issuer serving'), 'the issuer to serve');
+    const serving = issuer
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('"central issuer serving"'));
+    const port = serving ? (JSON.parse(serving) as { port?: number }).port : undefined;
+    assert.ok(port, issuer.stderr());
+    agentTokenPath = join(dir, 'agent-token');
+    await writeFile(agentTokenPath, (await agentToken()).token);
+    socket = join(dir, 'agent.sock');
+    agent = await startAgent(
+      [
+        ...['--attestor', 'k8s', '--node-name', NODE, '--proc-root', proc.root, '--min-refresh', '1s'],
+        ...['--trust-anchors', join(dir, 'certs', 'ca-bundle.crt'), '--issuer-addr', `127.0.0.1:${port}`],
+        ...['--agent-token-path', agentTokenPath, '--socket', socket, '--health-addr', ''],
+      ],
+      dir,
+    );
+  });
+  after(async () => {
+    await stopAgent(agent);
+    await stopAgent(issuer);
+    await rememberKeys(dir);
+    await api.close();
+    await proc.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an X.509-SVID renewed twice on its ticket and a fresh token, and a JWT-SVID', async () => {
+    const pod = await workload();
+    const held = await callAs(pod, ['--count', '3', '--timeout', '60000']);
+    assert.equal(held.filter((e) => e.event === 'data').length, 3, JSON.stringify(held));
+    const events = await callAs(pod, ['--method', 'FetchJWTSVID', '--request', JSON.stringify({ audience: [AUDIENCE] })]);
+    assert.equal(code(events), 0, JSON.stringify(finalStatus(events)));
+    const svids = events.find((e) => e.event === 'data')?.message?.svids as Array<{ svid: string }>;
+    for (const { svid } of svids) secrets.add(svid);
+  });
+
+  test('refusals: a token of another node, the issuer’s own name, an agent token of the wrong audience', async () => {
+    assert.equal(code(await callAs(await workload('node-b'))), 7);
+    const own = await token({ ns: 'linkerd', sa: 'linkerd-identity', node: NODE, audience: 'identity.l5d.io' });
+    assert.equal(code(await callAs({ cgroup: podCgroup(own.uid, randomContainerId()), files: { [TOKEN_PATH]: own.token } })), 7);
+    await writeFile(agentTokenPath, (await agentToken('identity.l5d.io')).token);
+    assert.equal(code(await callAs(await workload())), 14);
+    await writeFile(agentTokenPath, (await agentToken()).token);
+  });
+});
+
 describe('every log line', () => {
   // Runs after the flows above (node:test runs describe blocks in order): their agents are stopped.
   const entries = () => logs.map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -244,6 +336,9 @@ describe('every log line', () => {
       'attestation unavailable',
       'tokenreview failed',
       'loaded jwt signing key',
+      'central issuer serving',
+      'node request refused',
+      'rotated svid',
     ]) {
       assert.ok(messages.has(msg), `no "${msg}" line among ${[...messages].join(' | ')}`);
     }
@@ -269,6 +364,7 @@ describe('every log line', () => {
       assert.doesNotMatch(line, /-----BEGIN/);
       assert.doesNotMatch(line, /BEGIN PRIVATE/);
       assert.doesNotMatch(line, JWT);
+      assert.doesNotMatch(line, /[A-Za-z0-9+/=_-]{100,}/, 'a long blob (ticket, certificate, key) in base64 or hex');
       for (const secret of secrets) assert.ok(!line.includes(secret), `a secret in: ${line}`);
     }
   });

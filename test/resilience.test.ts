@@ -92,7 +92,8 @@ test('SIGKILL, then a restart on the same socket: a retrying client gets its SVI
   }
 });
 
-test('a stream that stops reading through 1,000 rotations: bounded heap, then the latest SVID', async () => {
+test('a stream that stops reading through 400 rotations: bounded heap, then the latest SVID', async () => {
+  const ROTATIONS = 400;
   const agent = await startTestAgent({ svidTtlMs: 40, clockSkewMs: 0, minRefreshMs: 1 });
   try {
     const client = startChild(['--socket', agent.socketPath, '--count', '100000', '--timeout', '120000']);
@@ -100,13 +101,12 @@ test('a stream that stops reading through 1,000 rotations: bounded heap, then th
     client.process.kill('SIGSTOP');
     const heapBefore = process.memoryUsage().heapUsed;
     const rotations = () => agent.log.entries.filter((e) => e.msg === 'rotated svid').length;
-    const deadline = Date.now() + 90_000;
-    while (rotations() < 1000) {
-      assert.ok(Date.now() < deadline, `only ${rotations()} rotations`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // No wall-clock bound: on a busy machine the rotations come slower; the file's test timeout
+    // catches a store that stopped rotating.
+    while (rotations() < ROTATIONS) await new Promise((r) => setTimeout(r, 200));
     const growth = process.memoryUsage().heapUsed - heapBefore;
-    // Each SVID response is ~1.6 kB; a queue of 1,000 would be visible, the ceiling is generous.
+    // A coarse leak check (heap noise of the in-process agent is megabytes): the order check below
+    // is what shows the stream holds only the latest SVID.
     assert.ok(growth < 64 * 1024 * 1024, `heap grew ${Math.round(growth / 1024)} kB`);
     agent.running.workloadApi.store.close();
     const account = { type: 'serviceaccount', namespace: 'local', name: 'root' };
@@ -123,7 +123,8 @@ test('a stream that stops reading through 1,000 rotations: bounded heap, then th
     client.process.kill('SIGCONT');
     await client.waitFor((e) => e.event === 'data' && firstSvid(e).x509_svid.toString('base64') === latest, 30_000);
     const received = client.events.filter((e) => e.event === 'data').length;
-    assert.ok(received < 1000, `the stream got the newest state, not a queue of ${received} old ones`);
+    // HTTP/2 flow control lets ~40 responses wait in windows and socket buffers; a queue would be all.
+    assert.ok(received < ROTATIONS / 2, `the stream got the newest state, not a queue of ${received} old ones`);
     client.process.kill();
   } finally {
     await agent.close();

@@ -58,6 +58,15 @@ export function testAgentConfig(dir: string, overrides: Partial<AgentConfig> = {
   };
 }
 
+/** The overrides of a node agent in central mode (`--issuer-addr`): the k8s attestor on `node`, no issuer of its own. */
+export function centralAgentOverrides(o: {
+  readonly node: string;
+  readonly procRoot: string;
+  readonly central: NonNullable<AgentConfig['centralIssuer']>;
+}): Partial<AgentConfig> {
+  return { attestor: 'k8s', nodeName: o.node, procRoot: o.procRoot, issuerDir: undefined, centralIssuer: o.central };
+}
+
 /** A fresh temp directory that other uids can enter (tests run clients as nobody). */
 export async function makeTestDir(prefix = 'svid-agent-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

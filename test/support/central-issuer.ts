@@ -40,6 +40,8 @@ export interface CentralWorld {
   config(overrides?: Partial<IssuerServerConfig>): IssuerServerConfig;
   /** Replaces the issuer files with a new issuer under the same root (running issuers reload on `reloadCredentials`). */
   swapIssuer(): Promise<TestCert>;
+  /** Stops a started issuer now (not again on `close`). */
+  stop(issuer: RunningIssuer): Promise<void>;
   /** Starts an issuer (stopped by `close`). */
   start(overrides?: Partial<IssuerServerConfig>, logger?: Parameters<typeof startIssuerServer>[1]['logger']): Promise<RunningIssuer>;
   /** The projected token of the agent pod on `node` (audience `svid-agent`), or of another account/audience. */
@@ -90,6 +92,10 @@ export async function createCentralWorld(): Promise<CentralWorld> {
       await writeFile(join(dir, 'issuer', 'tls.crt'), next.pem);
       await writeFile(join(dir, 'issuer', 'tls.key'), next.privateKeyPem, { mode: 0o600 });
       return next;
+    },
+    async stop(issuer) {
+      running.splice(running.indexOf(issuer), 1);
+      await issuer.stop();
     },
     async start(overrides = {}, logger = silentLogger()) {
       const issuer = await startIssuerServer(world.config(overrides), { logger, clock: world.clock });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AgentConfig } from '../../src/agent/index.js';
 import { loadIssuer, loadTrustAnchors } from '../../src/issuer/index.js';
 import { type FakeNodeIssuer, type FakeNodeIssuerOptions, startFakeNodeIssuer } from '../fakes/node-issuer.js';
-import { makeTestDir, type StartedAgent, startAgentIn, writeCredentials } from './agent-harness.js';
+import { centralAgentOverrides, makeTestDir, type StartedAgent, startAgentIn, writeCredentials } from './agent-harness.js';
 import { type RunningChild, startChild } from './child.js';
 import { NODE, TOKEN_PATH } from './k8s-world.js';
 import { createProcFixture, type FakeProcess, type ProcFixture, podCgroup, randomContainerId, randomPodUid } from './proc-fixture.js';
@@ -60,11 +60,11 @@ export async function startCentralWorld(
   const agent = await startAgentIn(
     dir,
     {
-      attestor: 'k8s',
-      nodeName: NODE,
-      procRoot: proc.root,
-      issuerDir: undefined,
-      centralIssuer: { address: issuer.address, serverName: 'issuer.test', plaintext: true, agentTokenPath },
+      ...centralAgentOverrides({
+        node: NODE,
+        procRoot: proc.root,
+        central: { address: issuer.address, serverName: 'issuer.test', plaintext: true, agentTokenPath },
+      }),
       ...options.agent,
     },
     options.random ? { random: options.random } : {},
@@ -88,16 +88,28 @@ export async function startCentralWorld(
 }
 
 /** Resolves once the agent has logged `msg` `count` times (polls its captured log; no sleep decides anything). */
-export async function logged(w: CentralWorld, msg: string, count = 1): Promise<void> {
+export function logged(w: Pick<CentralWorld, 'agent'>, msg: string, count = 1): Promise<void> {
+  return agentLogged(w.agent, msg, count);
+}
+
+/** Resolves once `agent` has logged `msg` `count` times (polls its captured log; no sleep decides anything). */
+export async function agentLogged(agent: Pick<StartedAgent, 'log'>, msg: string, count = 1): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (w.agent.log.entries.filter((e) => e.msg === msg).length < count) {
-    if (Date.now() > deadline) throw new Error(`no "${msg}" in ${w.agent.log.text()}`);
+  while (agent.log.entries.filter((e) => e.msg === msg).length < count) {
+    if (Date.now() > deadline) throw new Error(`no "${msg}" in ${agent.log.text()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
-/** A FetchX509SVID stream held open by a pod's process until it has `count` messages or ends; resolves after the first. */
-export async function holdStream(w: CentralWorld, process: FakeProcess, count: number): Promise<RunningChild & { pid: number }> {
+/**
+ * A FetchX509SVID stream held open by a pod's process until it has `count` messages or ends;
+ * resolves after the first. `w`: any agent with its socket and /proc fixture.
+ */
+export async function holdStream(
+  w: Pick<CentralWorld, 'socketPath' | 'proc'>,
+  process: FakeProcess,
+  count: number,
+): Promise<RunningChild & { pid: number }> {
   const child = startChild(['--socket', w.socketPath, '--wait-stdin', '--count', String(count), '--timeout', '90000']);
   const ready = await child.waitFor((e) => e.event === 'ready');
   await w.proc.addProcess(ready.pid as number, process);
