@@ -92,8 +92,7 @@ export function createCachingValidator(options: CachingValidatorOptions): Cachin
       // node-cache's own (real-time) TTL only reclaims memory; expiry is decided by `expiresAt`.
       cache.set<CachedReview>(key, { validated, expiresAt: now + ttl }, Math.ceil(ttl / 1000));
     } catch {
-      // getStats, not keys(): a full cache is met on every review of a storm, keys() copies them all.
-      options.logger.debug({ [F.count]: cache.getStats().keys }, 'token review cache full');
+      options.logger.debug({ [F.count]: cache.keys().length }, 'token review cache full');
     }
   }
 
