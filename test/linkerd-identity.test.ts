@@ -16,7 +16,13 @@ import { linkerdIdentityDefinition } from '../src/protos.js';
 import type { RunningIssuer } from '../src/server/index.js';
 import { type CentralWorld, createCentralWorld, SERVER_NAME } from './support/central-issuer.js';
 import { captureLogger } from './support/log-capture.js';
-import { connectLikeProxy, type ProxyCertifyRequest, type ProxyClient } from './support/proxy-client.js';
+import {
+  connectLikeProxy,
+  type ProxyCallResult,
+  type ProxyCertifyRequest,
+  type ProxyClient,
+  type ProxyClientOptions,
+} from './support/proxy-client.js';
 import { assertLinkerdSans } from './support/san-order.js';
 import { createTestCa, TEST_NOT_AFTER } from './support/test-ca.js';
 
@@ -28,6 +34,16 @@ const HOUR = 3_600_000;
 function proxyCsr(name = DNS, o: { dnsNames?: string[] } = {}): Buffer {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return createCsr({ privateKey, commonName: name, dnsNames: o.dnsNames ?? [name] });
+}
+
+/** One Certify on a connection of its own, for `emojivoto/web` on n1 with a fresh CSR. */
+async function certifyOnce(world: CentralWorld, options: ProxyClientOptions): Promise<ProxyCallResult> {
+  const proxy = await connectLikeProxy(options);
+  try {
+    return await proxy.certify({ identity: DNS, token: await podToken(world), certificate_signing_request: proxyCsr() });
+  } finally {
+    proxy.close();
+  }
 }
 
 /** A pod's projected token for `identity.l5d.io` (audience, pod and node as the kubelet mints it). */
@@ -290,39 +306,25 @@ describe("Linkerd's ca_test.go TestCaIssuesCertsWithCorrectExpiration, and h2c o
 
   test('issuer cert expires before end cert: the leaf ends with the issuer chain', async () => {
     const issuer = await world.start({ svidTtlMs: 30 * 365 * 24 * HOUR });
-    const proxy = await connectLikeProxy({ port: issuer.port, anchors: world.ca.root.pem, serverName: SERVER_NAME });
-    try {
-      const { code, message, response } = await proxy.certify({
-        identity: DNS,
-        token: await podToken(world),
-        certificate_signing_request: proxyCsr(),
-      });
-      assert.equal(code, status.OK, message);
-      assert.equal(Date.parse(new X509Certificate(response?.leaf_certificate as Buffer).validTo), TEST_NOT_AFTER);
-    } finally {
-      proxy.close();
-    }
+    const { code, message, response } = await certifyOnce(world, {
+      port: issuer.port,
+      anchors: world.ca.root.pem,
+      serverName: SERVER_NAME,
+    });
+    assert.equal(code, status.OK, message);
+    assert.equal(Date.parse(new X509Certificate(response?.leaf_certificate as Buffer).validTo), TEST_NOT_AFTER);
   });
 
   test('a loopback address means h2c: --plaintext on 127.0.0.1 serves Certify without TLS', async () => {
     const issuer = await world.start({ plaintext: true });
-    const proxy = await connectLikeProxy({ port: issuer.port, plaintext: true });
-    try {
-      const { code, message, response } = await proxy.certify({
-        identity: DNS,
-        token: await podToken(world),
-        certificate_signing_request: proxyCsr(),
-      });
-      assert.equal(code, status.OK, message);
-      assertLinkerdSans(response?.leaf_certificate as Buffer, { dnsName: DNS, spiffeId: SPIFFE });
-      // service_test.go TestServiceNotReady: a running issuer always has one loaded; the case it
-      // can meet is a chain that has expired, UNAVAILABLE before any TokenReview (docs/decisions.md).
-      world.now = TEST_NOT_AFTER + HOUR;
-      const expired = await proxy.certify({ identity: DNS, token: 'unused', certificate_signing_request: proxyCsr() });
-      assert.equal(expired.code, status.UNAVAILABLE);
-      assert.match(expired.message, /^cert issuer is not valid: its chain expired at /);
-    } finally {
-      proxy.close();
-    }
+    const { code, message, response } = await certifyOnce(world, { port: issuer.port, plaintext: true });
+    assert.equal(code, status.OK, message);
+    assertLinkerdSans(response?.leaf_certificate as Buffer, { dnsName: DNS, spiffeId: SPIFFE });
+    // service_test.go TestServiceNotReady: a running issuer always has one loaded; the case it
+    // can meet is a chain that has expired, UNAVAILABLE before any TokenReview (docs/decisions.md).
+    world.now = TEST_NOT_AFTER + HOUR;
+    const expired = await certifyOnce(world, { port: issuer.port, plaintext: true });
+    assert.equal(expired.code, status.UNAVAILABLE);
+    assert.match(expired.message, /^cert issuer is not valid: its chain expired at /);
   });
 });

@@ -12,7 +12,7 @@ import { AgentError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { TokenValidator } from '../token-validator.js';
 import { createValueChannel } from '../value-channel.js';
-import { type Certifier, createCertifier } from './certify.js';
+import { type Certifier, type CertifierOptions, createCertifier } from './certify.js';
 import { certifyStatus } from './certify-status.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { createCsr } from './csr.js';
@@ -45,6 +45,18 @@ describe('Certify', () => {
   let issuer: IssuerCredentials;
   let certifier: Certifier;
   const certify = (identity: string, token: string, csr: Uint8Array) => certifier.certify({ identity, token, csr });
+  /** A certifier of the test issuer at TEST_NOW, 1 h leaves, no skew, with `overrides`. */
+  const certifierWith = (overrides: Partial<CertifierOptions> = {}) =>
+    createCertifier({
+      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
+      validator,
+      naming,
+      clock: { now: () => TEST_NOW },
+      lifetimeMs: HOUR,
+      clockSkewMs: 0,
+      logger: silentLogger(),
+      ...overrides,
+    });
 
   before(async () => {
     ca = await createTestCa();
@@ -97,15 +109,7 @@ describe('Certify', () => {
   });
 
   test('the whole status table, in Linkerd order', async () => {
-    const notReady = createCertifier({
-      issuer: createValueChannel<IssuerCredentials | undefined>(undefined).receiver,
-      validator,
-      naming,
-      clock: { now: () => TEST_NOW },
-      lifetimeMs: HOUR,
-      clockSkewMs: 0,
-      logger: silentLogger(),
-    });
+    const notReady = certifierWith({ issuer: createValueChannel<IssuerCredentials | undefined>(undefined).receiver });
     const badSignature = Buffer.from(dnsCsr());
     badSignature.writeUInt8((badSignature.at(-5) as number) ^ 0xff, badSignature.length - 5);
     const cases: Array<[string, () => Promise<unknown>, status, RegExp]> = [
@@ -249,16 +253,7 @@ describe('Certify', () => {
 
   test("the reserved identity (the central issuer's own name) is refused in both forms, even for its own account", async () => {
     const own = 'linkerd-identity.linkerd.serviceaccount.identity.linkerd.cluster.local';
-    const reserving = createCertifier({
-      issuer: createValueChannel<IssuerCredentials | undefined>(issuer).receiver,
-      validator,
-      naming,
-      clock: { now: () => TEST_NOW },
-      lifetimeMs: HOUR,
-      clockSkewMs: 0,
-      logger: silentLogger(),
-      reserved: { dnsName: own, spiffeId: 'spiffe://cluster.local/ns/linkerd/sa/linkerd-identity' },
-    });
+    const reserving = certifierWith({ reserved: { dnsName: own, spiffeId: 'spiffe://cluster.local/ns/linkerd/sa/linkerd-identity' } });
     for (const identity of [own, 'spiffe://cluster.local/ns/linkerd/sa/linkerd-identity']) {
       const csr = createCsr({ privateKey: key(), dnsNames: [own] });
       await assert.rejects(reserving.certify({ identity, token: 'linkerd/linkerd-identity', csr }), (err: unknown) => {
