@@ -278,7 +278,7 @@ test('reissueAll puts each identity at a random moment of the window, never late
 
 /** A rotation that hangs until `release()`, failing or not as `fail.next` then says. */
 function holdRotation(fail: FailSwitch): () => void {
-  let release = () => undefined as void;
+  let release: () => void = () => undefined;
   fail.hold = new Promise<void>((resolve) => {
     release = () => {
       fail.hold = undefined;
