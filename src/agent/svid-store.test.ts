@@ -38,13 +38,14 @@ function manualTimers(clock: { ms: number }) {
     timers,
     /** Pending timers, as waits from now, shortest first. */
     delays: () => [...pending.values()].map((p) => p.at - clock.ms).sort((a, b) => a - b),
-    async advance(ms: number) {
+    /** Fires what is due, in order; `reversed`: latest first, as Node may after a stalled event loop. */
+    async advance(ms: number, reversed = false) {
       const until = clock.ms + ms;
       for (;;) {
-        const due = [...pending].filter(([, p]) => p.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+        const due = [...pending].filter(([, p]) => p.at <= until).sort((a, b) => (reversed ? b[1].at - a[1].at : a[1].at - b[1].at))[0];
         if (!due) break;
         pending.delete(due[0]);
-        clock.ms = Math.max(clock.ms, due[1].at);
+        clock.ms = Math.max(clock.ms, reversed ? until : due[1].at);
         due[1].fn();
         await settle();
       }
@@ -54,9 +55,10 @@ function manualTimers(clock: { ms: number }) {
   };
 }
 
-/** Fails the port's calls while `down` is true. */
+/** Fails the port's calls while `next` is true; with `hold`, calls wait for it first (an issuer slow to answer). */
 interface FailSwitch {
   next: boolean;
+  hold?: Promise<void>;
 }
 
 /** An issuing port that records requests and returns `lifetimeMs` of validity and a ticket. */
@@ -65,6 +67,7 @@ function fakeIssuer(clock: { ms: number }, fail: FailSwitch = { next: false }, l
   const issuer: X509SvidIssuer = {
     async issueX509Svid(request) {
       requests.push(request);
+      if (fail.hold) await fail.hold;
       if (fail.next) throw new AgentError('ISSUER_NOT_READY', 'cert issuer not ready yet');
       return {
         leaf: Buffer.from(`leaf-${requests.length}`),
@@ -269,4 +272,70 @@ test('reissueAll puts each identity at a random moment of the window, never late
   const dueSoon = t.delays()[0] as number;
   store.reissueAll(10 * 24 * HOUR);
   assert.equal(t.delays()[0], dueSoon, 'a wider window does not postpone a rotation');
+});
+
+// === an expiry timer that runs while the rotation due before it is still in flight (a busy event loop) ===
+
+/** A rotation that hangs until `release()`, failing or not as `fail.next` then says. */
+function holdRotation(fail: FailSwitch): () => void {
+  let release: () => void = () => undefined;
+  fail.hold = new Promise<void>((resolve) => {
+    release = () => {
+      fail.hold = undefined;
+      resolve();
+    };
+  });
+  return release;
+}
+
+test('an SVID whose expiry comes while its rotation is in flight is replaced by the successor, not ended', async () => {
+  const fail = { next: false } as FailSwitch;
+  const { store, t } = storeHarness({ fail, lifetimeMs: HOUR });
+  const lease = await store.acquire(web);
+  const ended: unknown[] = [];
+  lease.onEnd((reason) => ended.push(reason));
+  const pushed: string[] = [];
+  lease.subscribe((svid) => pushed.push(svid.serialHex));
+  const release = holdRotation(fail);
+  await t.advance(HOUR);
+  assert.deepEqual(ended, [], 'the rotation in flight decides');
+  const waiting = store.acquire(attestedAs(webIdentity, 'pod-3'));
+  release();
+  const second = await waiting;
+  assert.deepEqual(pushed, ['2']);
+  assert.equal(second.current().serialHex, '2', 'a new caller waited for the successor: never the expired SVID');
+  assert.deepEqual(ended, []);
+});
+
+test('an SVID whose rotation in flight fails after its expiry ends at once, with that failure', async () => {
+  const fail = { next: false } as FailSwitch;
+  const { store, t } = storeHarness({ fail, lifetimeMs: HOUR });
+  const lease = await store.acquire(web);
+  const ended: unknown[] = [];
+  lease.onEnd((reason) => ended.push(reason));
+  const release = holdRotation(fail);
+  await t.advance(HOUR);
+  fail.next = true;
+  release();
+  await t.advance(0);
+  assert.equal((ended[0] as { code?: string } | undefined)?.code, 'ISSUER_NOT_READY');
+  assert.equal(store.size(), 0);
+  assert.deepEqual(t.delays(), [], 'no retry of an identity that is gone');
+});
+
+test('an expiry timer run before the renewal timer that was due first (a stalled event loop) rotates first', async () => {
+  const fail = { next: false } as FailSwitch;
+  const { store, t } = storeHarness({ fail, lifetimeMs: HOUR });
+  const lease = await store.acquire(web);
+  const ended: unknown[] = [];
+  lease.onEnd((reason) => ended.push(reason));
+  const pushed: string[] = [];
+  lease.subscribe((svid) => pushed.push(svid.serialHex));
+  await t.advance(HOUR, true);
+  assert.deepEqual(ended, []);
+  assert.deepEqual(pushed, ['2'], 'the rotation that was due ran, once');
+  fail.next = true;
+  await t.advance(HOUR, true);
+  assert.equal(ended.length, 1, 'a rotation that fails ends the expired SVID');
+  assert.equal(store.size(), 0);
 });

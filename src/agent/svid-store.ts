@@ -111,7 +111,8 @@ interface Entry {
   /** Rotations failed in a row, and the last failure. */
   failures: number;
   lastError: unknown;
-  rotating: boolean;
+  /** The rotation in flight, if any. */
+  rotation: Promise<void> | undefined;
   readonly listeners: Set<(svid: IssuedSvid) => void>;
   readonly endListeners: Set<(reason: unknown) => void>;
 }
@@ -181,13 +182,36 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   function armExpiry(entry: Entry, svid: IssuedSvid): void {
     timers.clearTimeout(entry.expiryTimer);
     const delay = Math.min(Math.max(0, svid.notAfter - clock.now()), MAX_TIMER_MS);
-    entry.expiryTimer = timers.setTimeout(() => expire(entry, svid), delay);
+    entry.expiryTimer = timers.setTimeout(() => expiryDue(entry, svid), delay);
   }
 
-  async function rotate(entry: Entry): Promise<void> {
+  /**
+   * The expiry timer. After a stalled event loop Node can run it before the renewal timer that was
+   * due first (it orders timers of different durations by their lists, and a list keeps the
+   * expiry of a timer cleared from it): then that rotation runs first, and its end decides.
+   */
+  function expiryDue(entry: Entry, svid: IssuedSvid): void {
+    const now = clock.now();
+    if (held(entry) && entry.svid === svid && !entry.rotation && entry.dueAt <= now && svid.notAfter <= now) {
+      void rotate(entry);
+      return;
+    }
+    expire(entry, svid);
+  }
+
+  /** Rotates `entry` unless a rotation is in flight already; resolves when it has ended, either way. */
+  function rotate(entry: Entry): Promise<void> {
     const newest = entry.holders.at(-1);
-    if (!held(entry) || newest === undefined || entry.rotating) return;
-    entry.rotating = true;
+    if (!held(entry) || newest === undefined) return Promise.resolve();
+    entry.rotation ??= rotateFor(entry, newest).finally(() => {
+      entry.rotation = undefined;
+      // Its expiry waited for this rotation (`expire`): if there is no successor, it ends now.
+      if (entry.svid && entry.svid.notAfter <= clock.now()) expire(entry, entry.svid);
+    });
+    return entry.rotation;
+  }
+
+  async function rotateFor(entry: Entry, newest: Attestation): Promise<void> {
     try {
       const svid = await issue(entry, newest);
       if (!held(entry)) return;
@@ -202,8 +226,6 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       const retryMs = backoffDelay(entry.failures++, retry, random);
       log.warn({ [F.spiffeId]: entry.identity.spiffeId, [F.error]: describeError(err), retry_ms: retryMs }, 'svid rotation failed');
       schedule(entry, retryMs);
-    } finally {
-      entry.rotating = false;
     }
   }
 
@@ -215,6 +237,9 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       armExpiry(entry, svid);
       return;
     }
+    // A rotation in flight (a call to the central issuer, say) decides: its successor replaces this
+    // SVID, or, when it fails, `rotate` ends it then.
+    if (entry.rotation) return;
     const reason = entry.lastError ?? new AgentError('INTERNAL', 'svid expired before it was renewed');
     log.warn({ ...logFields(svid), [F.error]: describeError(reason) }, 'svid expired before it could be renewed; ending its streams');
     const listeners = [...entry.endListeners];
@@ -270,7 +295,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       expiryTimer: undefined,
       failures: 0,
       lastError: undefined,
-      rotating: false,
+      rotation: undefined,
       listeners: new Set(),
       endListeners: new Set(),
     };
@@ -291,9 +316,11 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   return {
     async acquire({ identity, attestation }, { signal } = {}) {
       let entry = entries.get(identity.spiffeId);
-      // Its expiry timer may not have run yet: an expired SVID is never handed out.
-      if (entry?.svid && entry.svid.notAfter <= clock.now()) {
-        expire(entry, entry.svid);
+      // Its expiry timer may not have run yet: an expired SVID is never handed out. A rotation in
+      // flight is waited for; after it the SVID is either new or ended.
+      while (entry?.svid && entry.svid.notAfter <= clock.now()) {
+        if (entry.rotation) await stopWaitingOnAbort(entry.rotation, signal);
+        else expire(entry, entry.svid);
         entry = entries.get(identity.spiffeId);
       }
       if (!entry) {
