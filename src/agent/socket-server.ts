@@ -1,17 +1,26 @@
 /**
- * The Workload API socket (SPEC §8): create its directory, replace a stale socket file (only
- * when nothing answers on it), listen, chmod 0777 (access control is attestation, not file
- * mode), accept connections ourselves — read the peer's kernel credentials, decide admission on
- * them, start tracking the peer — hand them to grpc-js, and remove the socket on close.
+ * The Workload API socket (SPEC §8): create its directory and check that only the agent's user
+ * can write to it (`socket-file.ts`), replace a stale socket file (only when nothing answers on
+ * it), listen, chmod 0777 (access control is attestation, not file mode), accept connections
+ * ourselves — read the peer's kernel credentials, decide admission on them, start tracking the
+ * peer — hand them to grpc-js, and on close remove the socket file if it is still the one bound.
  */
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, rename } from 'node:fs/promises';
 import net from 'node:net';
-import { dirname } from 'node:path';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
-import { AgentError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
 import type { ConnectionRegistry } from './connections.js';
+import {
+  bindingPath,
+  boundSocketFile,
+  checkSocketPathFree,
+  clearBindingPath,
+  currentOwner,
+  prepareSocketDirectory,
+  type SocketOwner,
+} from './socket-file.js';
 
 /**
  * Whether to serve a new connection, decided on the kernel's word alone (`SO_PEERCRED`), before
@@ -37,52 +46,30 @@ export interface SocketServerOptions {
   /** Default {@link ADMIT_ALL}. */
   readonly admission?: ConnectionAdmission;
   readonly logger: Logger;
+  /** Who must own the socket's directory; default the agent's effective uid and gid. */
+  readonly owner?: SocketOwner;
 }
 
 export interface SocketServer {
+  /** True while the socket file at the path is the one bound (not removed or replaced by someone else). */
+  isOurs(): boolean;
   /**
-   * Stops accepting (the socket file goes at once), waits for open connections to end and
+   * Stops accepting (the socket file goes at once, if still ours), waits for open connections to end and
    * destroys those still open after `graceMs`; resolves when all are gone.
    */
   close(graceMs: number): Promise<void>;
 }
 
-/** Resolves true when something accepts connections on `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(path);
-    const done = (live: boolean) => {
-      probe.destroy();
-      resolve(live);
-    };
-    probe.once('connect', () => done(true));
-    probe.once('error', () => done(false));
-    probe.setTimeout(1000, () => done(true));
-  });
-}
-
-/** Removes a stale socket file, refusing to touch a live socket or anything that is not a socket. */
-async function clearStaleSocket(path: string, logger: Logger): Promise<void> {
-  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (!stat) return;
-  if (!stat.isSocket()) throw new AgentError('CONFIG_INVALID', `socket path ${path} exists and is not a socket; refusing to replace it`);
-  if (await answers(path))
-    throw new AgentError('CONFIG_INVALID', `another process is serving on ${path}; refusing to take over its socket`);
-  await unlink(path);
-  logger.info({ path }, 'removed stale socket file');
-}
-
 /**
  * Starts listening on the socket path.
- * @throws AgentError `CONFIG_INVALID` when the path is held by a live server or is not a socket
+ * @throws AgentError `CONFIG_INVALID` when the directory is unsafe (`socket-file.ts`), or the
+ *   path is held by a live server or is not a socket
  */
 export async function listenOnSocket(options: SocketServerOptions): Promise<SocketServer> {
   const { path, injector, connections, logger } = options;
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  await clearStaleSocket(path, logger);
+  await prepareSocketDirectory(path, options.owner ?? currentOwner());
+  const stale = await checkSocketPathFree(path);
+  await clearBindingPath(path);
   const sockets = new Set<net.Socket>();
 
   const admission = options.admission ?? ADMIT_ALL;
@@ -113,24 +100,33 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    server.listen(bindingPath(path), () => {
       server.off('error', reject);
       resolve();
     });
   });
   server.on('error', (err) => logger.error({ error: describeError(err) }, 'socket server error'));
-  await chmod(path, 0o777);
+  // Mode 0777 before it appears at the path: access control is attestation, not file mode.
+  await chmod(bindingPath(path), 0o777);
+  await rename(bindingPath(path), path);
+  if (stale) logger.info({ path }, 'replaced stale socket file');
+  const file = await boundSocketFile(path);
   logger.info({ path }, 'listening on workload api socket');
 
   let closed: Promise<void> | undefined;
   return {
+    isOurs: file.isOurs,
     close(graceMs) {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        setTimeout(() => {
-          for (const socket of sockets) socket.destroy();
-        }, graceMs).unref();
-      }).then(() => unlink(path).catch(() => undefined));
+      closed ??= (async () => {
+        // The file goes first, so new clients fail at once instead of queueing on a closing listener.
+        if (!(await file.removeIfOurs())) logger.warn({ path }, 'the socket file is no longer the one the agent bound; left in place');
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          setTimeout(() => {
+            for (const socket of sockets) socket.destroy();
+          }, graceMs).unref();
+        });
+      })();
       return closed;
     },
   };

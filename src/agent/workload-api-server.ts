@@ -107,9 +107,22 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   let socket: SocketServer | undefined;
   let stopping: Promise<void> | undefined;
+  let replacedLogged = false;
+  /** Serving, and the socket file at the path is still the one bound (issue 15: an impostor may have replaced it). */
+  const ready: Receiver<boolean> = {
+    get() {
+      if (!readiness.receiver.get()) return false;
+      if (socket?.isOurs()) return true;
+      if (!replacedLogged)
+        log.error({ path: options.socketPath }, 'the socket file was removed or replaced by another; clients cannot reach this agent');
+      replacedLogged = true;
+      return false;
+    },
+    subscribe: (listener) => readiness.receiver.subscribe(listener),
+  };
 
   return {
-    ready: readiness.receiver,
+    ready,
     store,
     openStreams: () => streams.size(),
     async start() {
