@@ -18,6 +18,7 @@ import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvid
 import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
+import { invalidUtf8Of } from './utf8-fields.js';
 import type { WorkloadCalls } from './workload-calls.js';
 import type { Encode } from './x509-response.js';
 
@@ -65,6 +66,16 @@ const CACHED_FIELD = 'cached';
 
 function badRequest(message: string): AgentError {
   return new AgentError('INVALID_REQUEST', message);
+}
+
+/**
+ * Refuses a request whose audience bytes were not UTF-8 (marked as it was decoded; protobufjs
+ * had replaced them with U+FFFD).
+ * @throws AgentError `INVALID_REQUEST` naming the field
+ */
+function checkUtf8(request: unknown): void {
+  const [field] = invalidUtf8Of(request);
+  if (field !== undefined) throw badRequest(`${field} is not valid UTF-8`);
 }
 
 /**
@@ -145,6 +156,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
       keyReceiver('FetchJWTSVID');
+      checkUtf8(call.request);
       const audience = checkAudiences(call.request.audience ?? []);
       const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
       const { identity } = await resolver.resolve(call, signal);
@@ -165,6 +177,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     ValidateJWTSVID: calls.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       const receiver = keyReceiver('ValidateJWTSVID');
+      checkUtf8(call.request);
       const { audience = '', svid = '' } = call.request;
       if (audience === '') throw badRequest('audience must be specified');
       if (svid === '') throw badRequest('svid must be specified');
