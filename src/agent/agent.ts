@@ -74,12 +74,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     'loaded issuer credentials',
   );
   const metrics = createAgentMetrics();
-  const attestor = await createAttestor(config, logger, metrics);
+  const attestation = await createAttestor(config, logger, metrics, clock);
   const anchorsChannel = createValueChannel(anchors);
   const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
   const chainOk = createValueChannel(true);
   // What has been started, closed in reverse if a later step fails.
-  const started: Array<() => unknown> = [];
+  const started: Array<() => unknown> = [() => attestation.close()];
   try {
     const jwt = await loadJwtKeys({
       path: config.jwtKey,
@@ -104,7 +104,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
       naming,
-      attestor,
+      attestor: attestation.attestor,
       issuer: signer,
       anchors: anchorsChannel.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
@@ -155,6 +155,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         jwt.close();
         // `/ready` answers 503 while streams drain; the listener goes last.
         await workloadApi.stop();
+        attestation.close();
         await http?.close();
       },
     };

@@ -39,7 +39,7 @@ export interface JwtHandlerOptions {
   readonly ttlMs?: number;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries. */
+  /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries on `clock`. */
   readonly cache?: JwtSvidCache;
   readonly resolver: CallerResolver;
   readonly streams: StreamRegistry;
@@ -117,7 +117,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
   const { keys, trustDomain, clock, resolver, streams, calls } = options;
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   if (!(ttlMs >= 1000)) throw new TypeError('ttlMs must be at least 1000');
-  const cache = options.cache ?? createJwtSvidCache();
+  const cache = options.cache ?? createJwtSvidCache({ clock });
   const log = options.logger.child({ [F.subsystem]: 'jwt_api' });
   const lookups = new WeakMap<JwtKeySet, JwtKeyLookup>();
 
@@ -138,7 +138,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     const set = keyReceiver('FetchJWTSVID').get();
     const now = clock.now();
     const fields = { [F.spiffeId]: spiffeId, [KID_FIELD]: set.signer.kid, [AUDIENCES_FIELD]: audience.length };
-    const cached = cache.get(spiffeId, audience, set.signer.kid, now);
+    const cached = cache.get(spiffeId, audience, set.signer.kid);
     if (cached) {
       log.debug({ ...fields, [CACHED_FIELD]: true }, 'jwt-svid issued');
       return cached;

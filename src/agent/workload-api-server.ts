@@ -14,6 +14,7 @@ import { createConnectionRegistry } from './connections.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
+import { createJwtSvidCache } from './jwt-svid-cache.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
@@ -79,6 +80,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     naming: options.naming,
   });
   const calls = createWorkloadCalls(options.logger, options.onCallResult);
+  const jwtSvids = createJwtSvidCache({ clock: options.clock });
   const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
   const workloadHandlers = createWorkloadHandlers({
     resolver,
@@ -94,6 +96,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       ttlMs: options.jwtTtlMs,
       clock: options.clock,
       logger: options.logger,
+      cache: jwtSvids,
       resolver,
       streams,
       encode: services.encodeWorkloadResponse,
@@ -139,6 +142,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       stopping ??= (async () => {
         readiness.sink.set(false);
         store.close();
+        jwtSvids.close();
         const graceful = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         streams.endAll();
         const closing = socket?.close(options.shutdownTimeoutMs) ?? Promise.resolve();

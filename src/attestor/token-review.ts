@@ -15,8 +15,8 @@ import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node';
 import { decodeJwt } from 'jose';
-import NodeCache from 'node-cache';
 import { stopWaitingOnAbort } from '../abort.js';
+import { createBoundedCache } from '../bounded-cache.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
@@ -68,13 +68,13 @@ export interface TokenReviewValidatorOptions {
   readonly timeoutMs?: number;
   /** Longest reuse of a successful review, ms; default and maximum 60000; 0 disables the cache. */
   readonly cacheTtlMs?: number;
-  /** Most cached reviews kept; default 10000 (beyond it, new reviews are simply not cached). */
+  /** Most cached reviews kept; default 10000, the least recently used dropped beyond it. */
   readonly cacheMaxEntries?: number;
   /** Told about every TokenReview call (metrics). Must not throw. */
   readonly onReview?: (observation: TokenReviewObservation) => void;
 }
 
-/** A {@link TokenValidator} holding a cache; `close()` stops its sweep timer. */
+/** A {@link TokenValidator} holding a cache; `close()` empties it (it runs no timer). */
 export interface TokenReviewValidator extends TokenValidator {
   close(): void;
 }
@@ -156,12 +156,6 @@ export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): n
   return Math.max(0, Math.min(maxMs, exp * 1000 - nowMs));
 }
 
-interface CachedReview {
-  readonly validated: ValidatedToken;
-  /** Clock time (ms) after which the entry is dead, whatever node-cache's own timer says. */
-  readonly expiresAt: number;
-}
-
 /**
  * Creates the TokenReview validator. Each review asks for `[audience]` and is bounded by
  * `timeoutMs`; the caller's signal only ends the caller's wait (`CANCELLED`).
@@ -176,33 +170,8 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new TypeError(`timeoutMs must be positive: ${timeoutMs}`);
   if (!(cacheTtlMs >= 0)) throw new TypeError(`cacheTtlMs must not be negative: ${options.cacheTtlMs}`);
   const log = options.logger.child({ [F.subsystem]: 'token-review' });
-  // useClones: false — cached values are returned as is (see node-stack.md §5); they are frozen below.
-  const cache = new NodeCache({
-    stdTTL: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    checkperiod: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    useClones: false,
-    maxKeys: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
-  });
-
-  function lookup(key: string): ValidatedToken | undefined {
-    const hit = cache.get<CachedReview>(key);
-    if (hit === undefined) return undefined;
-    if (clock.now() < hit.expiresAt) return hit.validated;
-    cache.del(key);
-    return undefined;
-  }
-
-  function remember(key: string, token: string, validated: ValidatedToken): void {
-    const now = clock.now();
-    const ttl = reviewCacheTtlMs(token, now, cacheTtlMs);
-    if (ttl <= 0) return;
-    try {
-      // node-cache's own (real-time) TTL only reclaims memory; expiry is decided by `expiresAt`.
-      cache.set<CachedReview>(key, { validated, expiresAt: now + ttl }, Math.ceil(ttl / 1000));
-    } catch {
-      log.debug({ [F.count]: cache.keys().length }, 'tokenreview cache full');
-    }
-  }
+  // The agent's one bounded cache (src/bounded-cache.ts): expiry on `clock`, LRU when full, no timer.
+  const cache = createBoundedCache<ValidatedToken>({ maxEntries: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES, clock });
 
   async function review(token: string): Promise<V1TokenReview> {
     const body: V1TokenReview = {
@@ -238,7 +207,7 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
   async function reviewAndRemember(key: string, token: string): Promise<ValidatedToken> {
     const answer = await review(token);
     const validated = Object.freeze(validatedTokenFromStatus(answer.status, audience));
-    if (cacheTtlMs > 0) remember(key, token, validated);
+    if (cacheTtlMs > 0) cache.set(key, validated, reviewCacheTtlMs(token, clock.now(), cacheTtlMs));
     return validated;
   }
 
@@ -246,7 +215,7 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     async validate(token, validateOptions) {
       if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
       const key = createHash('sha256').update(token).digest('hex');
-      const cached = cacheTtlMs > 0 ? lookup(key) : undefined;
+      const cached = cacheTtlMs > 0 ? cache.get(key) : undefined;
       if (cached) return cached;
       let pending = inFlight.get(key);
       if (!pending) {
