@@ -108,6 +108,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       issuer: signer,
       anchors: anchorsChannel.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
+      svidIdleTtlMs: config.svidIdleTtlMs,
       peers,
       clock,
       jwtKeys: jwt.keys,

@@ -43,6 +43,8 @@ export interface AgentConfig {
   readonly minRefreshMs: number;
   /** `--max-refresh` in ms, default 24h. */
   readonly maxRefreshMs: number;
+  /** `--svid-idle-ttl` in ms, default 60s: how long an identity with no stream left keeps its SVID; 0 drops it at once. */
+  readonly svidIdleTtlMs: number;
   /** `--shutdown-timeout` in ms, default 5s: how long a stop waits for streams to end. */
   readonly shutdownTimeoutMs: number;
   /** `--health-addr` HOST:PORT for `/live`, `/ready` and `/metrics`; default `''`: no HTTP listener. */

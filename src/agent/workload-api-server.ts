@@ -32,6 +32,8 @@ export interface WorkloadApiServerOptions {
   readonly issuer: X509SvidIssuer;
   readonly anchors: Receiver<TrustAnchors>;
   readonly refresh: RefreshPolicy;
+  /** How long an identity with no stream left keeps its SVID for reuse (`--svid-idle-ttl`), ms. */
+  readonly svidIdleTtlMs: number;
   /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
   readonly peers: PeerTracker;
   readonly clock: Clock;
@@ -70,6 +72,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const store = createSvidStore({
     issuer: options.issuer,
     refresh: options.refresh,
+    idleTtlMs: options.svidIdleTtlMs,
     clock: options.clock,
     logger: options.logger,
     onIssued: options.onIssued,

@@ -77,6 +77,7 @@ describe('loadRunConfig defaults', () => {
       clockSkewMs: 20_000,
       minRefreshMs: 10_000,
       maxRefreshMs: 86_400_000,
+      svidIdleTtlMs: 60_000,
       shutdownTimeoutMs: 5_000,
       healthAddr: '',
       logLevel: 'info',
@@ -198,7 +199,11 @@ describe('loadRunConfig precedence: flags > env > file > defaults', () => {
   });
 
   it('parses durations once, into ms', () => {
-    const config = load({ flags: { ...REQUIRED, svidTtl: '1h30m', clockSkew: '0', minRefresh: '500ms', maxRefresh: '2d' }, env: NODE_ENV });
+    const config = load({
+      flags: { ...REQUIRED, svidTtl: '1h30m', clockSkew: '0', minRefresh: '500ms', maxRefresh: '2d', svidIdleTtl: '0' },
+      env: NODE_ENV,
+    });
+    assert.equal(config.svidIdleTtlMs, 0, '--svid-idle-ttl 0 turns idle keeping off');
     assert.equal(config.svidTtlMs, 5_400_000);
     assert.equal(config.clockSkewMs, 0);
     assert.equal(config.minRefreshMs, 500);
@@ -366,7 +371,7 @@ describe('checkHostPort', () => {
 });
 
 describe('RUN_FLAGS', () => {
-  it('lists every SPEC §9 run flag, plus --jwt-ttl and --shutdown-timeout', () => {
+  it('lists every run flag of the contract, plus --jwt-ttl and --shutdown-timeout', () => {
     const spec = [
       'dev',
       'config',
@@ -386,6 +391,7 @@ describe('RUN_FLAGS', () => {
       'clock-skew',
       'min-refresh',
       'max-refresh',
+      'svid-idle-ttl',
       'health-addr',
       'log-level',
       'jwt-ttl',

@@ -47,6 +47,7 @@ export const RUN_DEFAULTS = {
   clockSkew: '20s',
   minRefresh: '10s',
   maxRefresh: '24h',
+  svidIdleTtl: '60s',
   shutdownTimeout: '5s',
   healthAddr: '',
   logLevel: 'info',
@@ -234,6 +235,7 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
   const minRefresh = duration('minRefresh');
   const maxRefresh = duration('maxRefresh');
   const shutdownTimeout = duration('shutdownTimeout');
+  const svidIdleTtl = duration('svidIdleTtl');
   const show = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): string => `${label(key)} (${str(key) ?? RUN_DEFAULTS[key]})`;
   if (svidTtl === 0) fail('svidTtl', 'must be longer than 0');
   if (jwtTtl !== undefined && jwtTtl < 1000) fail('jwtTtl', 'must be at least 1s (JWT expiry is counted in seconds)');
@@ -279,6 +281,7 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     clockSkewMs: clockSkew as number,
     minRefreshMs: minRefresh as number,
     maxRefreshMs: maxRefresh as number,
+    svidIdleTtlMs: svidIdleTtl as number,
     shutdownTimeoutMs: shutdownTimeout as number,
     healthAddr,
     logLevel: logLevel as LogLevel,

@@ -129,6 +129,13 @@ export const RUN_OPTIONS = [
     description: 'longest wait before rotating an SVID (default 24h)',
   },
   {
+    flag: 'svid-idle-ttl',
+    key: 'svidIdleTtl',
+    kind: 'duration',
+    arg: 'DURATION',
+    description: "keep an identity's SVID this long after its last stream closes (default 60s; 0 = drop at once)",
+  },
+  {
     flag: 'shutdown-timeout',
     key: 'shutdownTimeout',
     kind: 'duration',

@@ -51,6 +51,7 @@ export function testAgentConfig(dir: string, overrides: Partial<AgentConfig> = {
     clockSkewMs: 20_000,
     minRefreshMs: 10_000,
     maxRefreshMs: 24 * 3_600_000,
+    svidIdleTtlMs: 60_000,
     shutdownTimeoutMs: 5_000,
     healthAddr: '',
     ...overrides,
