@@ -8,7 +8,7 @@
  * `/metrics` → socket. Everything started is closed again when a later step fails.
  */
 
-import { createPeerTracker, createProcReader } from '../attestor/index.js';
+import { createCallerGroups, createPeerTracker, createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import {
@@ -100,7 +100,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       clockSkewMs: config.clockSkewMs,
       logger,
     });
-    const peers = createPeerTracker({ proc: createProcReader({ procRoot: config.procRoot }) });
+    const proc = createProcReader({ procRoot: config.procRoot });
+    const peers = createPeerTracker({ proc });
+    // Connection and stream budgets are per pod in Kubernetes mode (every Linkerd proxy is uid 2102).
+    const callerGroups = createCallerGroups({ mode: config.attestor === 'k8s' ? 'pod' : 'uid', proc, clock });
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
       naming,
@@ -110,6 +113,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
       svidIdleTtlMs: config.svidIdleTtlMs,
       peers,
+      callerGroups,
+      limits: {
+        maxConnections: config.maxConnections,
+        maxCallerConnections: config.maxCallerConnections,
+        maxStreams: config.maxStreams,
+        maxCallerStreams: config.maxCallerStreams,
+      },
+      onLimits: metrics.limits,
       clock,
       jwtKeys: jwt.keys,
       jwtTtlMs: config.jwtTtlMs,
@@ -188,7 +199,7 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
 /** What `/ready` and the state gauges read. */
 interface HealthSources {
   readonly metrics: AgentMetrics;
-  readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store'>;
+  readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store' | 'openConnections'>;
   /** The issuer in use; `undefined` while none is loaded. */
   readonly issuer: Receiver<IssuerCredentials | undefined>;
   readonly anchors: Receiver<TrustAnchors>;
@@ -214,6 +225,7 @@ async function serveHealthAndMetrics(address: string, sources: HealthSources): P
   };
   metrics.observe({
     identities: () => workloadApi.store.size(),
+    openConnections: () => workloadApi.openConnections(),
     issuerNotAfterMs: () => issuer.get()?.notAfter,
     trustAnchorsNotAfterMs: () => anchors.get().notAfter,
     ready: () => readinessReport(readiness).ready,

@@ -45,6 +45,14 @@ export interface AgentConfig {
   readonly maxRefreshMs: number;
   /** `--svid-idle-ttl` in ms, default 60s: how long an identity with no stream left keeps its SVID; 0 drops it at once. */
   readonly svidIdleTtlMs: number;
+  /** `--max-connections`, default 1024: open Workload API connections in total (lowered below the fd limit). */
+  readonly maxConnections: number;
+  /** `--max-caller-connections`, default 128: open connections of one caller (a uid; a pod in k8s mode). */
+  readonly maxCallerConnections: number;
+  /** `--max-streams`, default 4096: open calls in total. */
+  readonly maxStreams: number;
+  /** `--max-caller-streams`, default 1024: open calls of one caller. */
+  readonly maxCallerStreams: number;
   /** `--shutdown-timeout` in ms, default 5s: how long a stop waits for streams to end. */
   readonly shutdownTimeoutMs: number;
   /** `--health-addr` HOST:PORT for `/live`, `/ready` and `/metrics`; default `''`: no HTTP listener. */

@@ -13,8 +13,9 @@ export interface ConnectionRegistry {
   /**
    * Names an accepted socket (its calls report the name as their peer) and records the peer
    * `track` returns for that name until the socket closes.
+   * @returns the name
    */
-  add(socket: Socket, track: (connectionId: string) => TrackedPeer): void;
+  add(socket: Socket, track: (connectionId: string) => TrackedPeer): string;
   /** The peer of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
   lookup(callPeer: string): TrackedPeer | undefined;
   /** Number of open connections. */
@@ -32,6 +33,7 @@ export function createConnectionRegistry(): ConnectionRegistry {
       Object.defineProperty(socket, 'remoteAddress', { value: connectionId, configurable: true });
       peers.set(connectionId, track(connectionId));
       socket.once('close', () => peers.delete(connectionId));
+      return connectionId;
     },
     // grpc-js appends ":<port>" when a port exists; ours never has one, so such a peer is not ours.
     lookup: (callPeer) => peers.get(callPeer),

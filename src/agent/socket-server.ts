@@ -2,15 +2,20 @@
  * The Workload API socket (SPEC §8): create its directory and check that only the agent's user
  * can write to it (`socket-file.ts`), replace a stale socket file (only when nothing answers on
  * it), listen, chmod 0777 (access control is attestation, not file mode), accept connections
- * ourselves — read the peer's kernel credentials, decide admission on them, start tracking the
- * peer — hand them to grpc-js, and on close remove the socket file if it is still the one bound.
+ * ourselves — read the peer's kernel credentials, decide admission (`connection-admission.ts`),
+ * start tracking the peer, hand the connection to the guard (`connection-guard.ts`) and to
+ * grpc-js — and on close remove the socket file if it is still the one bound.
  */
 import { chmod, rename } from 'node:fs/promises';
 import net from 'node:net';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
+import { type Clock, systemClock } from '../clock.js';
 import { describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
+import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
+import { ADMIT_ALL, type AdmissionDecision, type ConnectionAdmission, type ConnectionRefusal } from './connection-admission.js';
+import type { ConnectionGuard } from './connection-guard.js';
 import type { ConnectionRegistry } from './connections.js';
 import {
   bindingPath,
@@ -22,21 +27,6 @@ import {
   type SocketOwner,
 } from './socket-file.js';
 
-/**
- * Whether to serve a new connection, decided on the kernel's word alone (`SO_PEERCRED`), before
- * anything is read from `/proc`: a flood of connections costs no file reads. Limits per uid or
- * per pod belong here.
- */
-export interface ConnectionAdmission {
-  /** @returns `undefined` to admit the connection, else why not (logged; the connection is closed) */
-  admit(peer: PeerCredentials): string | undefined;
-  /** An admitted connection of `peer` has closed. */
-  closed(peer: PeerCredentials): void;
-}
-
-/** Admits every connection. */
-export const ADMIT_ALL: ConnectionAdmission = { admit: () => undefined, closed: () => undefined };
-
 export interface SocketServerOptions {
   readonly path: string;
   readonly injector: ConnectionInjector;
@@ -45,7 +35,13 @@ export interface SocketServerOptions {
   readonly peers: PeerTracker;
   /** Default {@link ADMIT_ALL}. */
   readonly admission?: ConnectionAdmission;
+  /** Follows each admitted connection (calls, idle, hang-up); none when absent. */
+  readonly guard?: ConnectionGuard;
+  /** A connection was refused (metrics). */
+  readonly onRefused?: (reason: ConnectionRefusal) => void;
   readonly logger: Logger;
+  /** Default the wall clock; times the log bursts. */
+  readonly clock?: Clock;
   /** Who must own the socket's directory; default the agent's effective uid and gid. */
   readonly owner?: SocketOwner;
 }
@@ -53,11 +49,19 @@ export interface SocketServerOptions {
 export interface SocketServer {
   /** True while the socket file at the path is the one bound (not removed or replaced by someone else). */
   isOurs(): boolean;
+  /** Open connections. */
+  size(): number;
   /**
-   * Stops accepting (the socket file goes at once, if still ours), waits for open connections to end and
-   * destroys those still open after `graceMs`; resolves when all are gone.
+   * Stops accepting (the socket file goes at once, if still ours), waits for open connections to
+   * end and destroys those still open after `graceMs`; resolves when all are gone.
    */
   close(graceMs: number): Promise<void>;
+}
+
+/** The file descriptor behind an accepted socket (a Node internal, stable on Unix), or -1. */
+function fdOf(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
 }
 
 /**
@@ -66,14 +70,41 @@ export interface SocketServer {
  *   path is held by a live server or is not a socket
  */
 export async function listenOnSocket(options: SocketServerOptions): Promise<SocketServer> {
-  const { path, injector, connections, logger } = options;
+  const { path, injector, connections, logger, guard } = options;
+  const clock = options.clock ?? systemClock;
   await prepareSocketDirectory(path, options.owner ?? currentOwner());
   const stale = await checkSocketPathFree(path);
   await clearBindingPath(path);
   const sockets = new Set<net.Socket>();
-
   const admission = options.admission ?? ADMIT_ALL;
+  const burst = { windowMs: BURST_LOG_WINDOW_MS, clock };
+  const logRefused = createBurstLog((fields) => logger.warn(fields, 'connection refused'), burst);
+  const logAcceptFailed = createBurstLog((fields) => logger.error(fields, 'cannot accept connections'), burst);
+
+  function serve(socket: net.Socket, peer: PeerCredentials, decision: AdmissionDecision): void {
+    if (!decision.admitted) {
+      options.onRefused?.(decision.reason);
+      logRefused({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: decision.reason, group: decision.group });
+      socket.destroy();
+      return;
+    }
+    if (socket.destroyed) {
+      decision.release();
+      return;
+    }
+    sockets.add(socket);
+    const id = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      guard?.remove(id);
+      decision.release();
+    });
+    guard?.add({ id, group: decision.group, fd: fdOf(socket), destroy: () => socket.destroy() });
+    injector.injectConnection(socket);
+  }
+
   const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
     let peer: PeerCredentials;
     try {
       peer = options.peers.peerOf(socket);
@@ -82,20 +113,12 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       socket.destroy();
       return;
     }
-    const refusal = admission.admit(peer);
-    if (refusal !== undefined) {
-      logger.warn({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: refusal }, 'connection refused');
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      admission.closed(peer);
-    });
-    socket.on('error', () => undefined);
-    connections.add(socket, (connectionId) => options.peers.track(peer, connectionId));
-    injector.injectConnection(socket);
+    const decision = admission.admit(peer);
+    if (!(decision instanceof Promise)) return serve(socket, peer, decision);
+    decision.then(
+      (d) => serve(socket, peer, d),
+      () => socket.destroy(),
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -105,7 +128,8 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ error: describeError(err) }, 'socket server error'));
+  // EMFILE and the like: the listener keeps listening; a burst is logged once.
+  server.on('error', (err) => logAcceptFailed({ [F.error]: describeError(err) }));
   // Mode 0777 before it appears at the path: access control is attestation, not file mode.
   await chmod(bindingPath(path), 0o777);
   await rename(bindingPath(path), path);
@@ -116,6 +140,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
   let closed: Promise<void> | undefined;
   return {
     isOurs: file.isOurs,
+    size: () => sockets.size,
     close(graceMs) {
       closed ??= (async () => {
         // The file goes first, so new clients fail at once instead of queueing on a closing listener.
@@ -126,6 +151,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
             for (const socket of sockets) socket.destroy();
           }, graceMs).unref();
         });
+        guard?.close();
       })();
       return closed;
     },

@@ -252,7 +252,7 @@ test(`at most ${MAX_IDLE_IDENTITIES} idle identities are kept; the longest idle 
 
 test('concurrent first callers share one issuance, and callers that cancel do not cause another', async () => {
   for (const idleTtlMs of [0, MINUTE]) {
-    let open = () => undefined as void;
+    let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
       open = resolve;
     });

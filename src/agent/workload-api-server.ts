@@ -3,13 +3,14 @@
  * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { PeerTracker, WorkloadAttestor } from '../attestor/index.js';
+import type { CallerGroups, PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { JwtKeySet, RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
+import { type ConnectionLimits, type ConnectionLimitsObserver, enforceConnectionLimits } from './connection-limits.js';
 import { createConnectionRegistry } from './connections.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
@@ -36,6 +37,12 @@ export interface WorkloadApiServerOptions {
   readonly svidIdleTtlMs: number;
   /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
   readonly peers: PeerTracker;
+  /** Which budget each connection counts against (its uid, or its pod). */
+  readonly callerGroups: CallerGroups;
+  /** The caps on connections and streams. */
+  readonly limits: ConnectionLimits;
+  /** Metric hooks of the limits. */
+  readonly onLimits?: ConnectionLimitsObserver;
   readonly clock: Clock;
   readonly logger: Logger;
   /** How long `stop()` waits for streams and connections before forcing them closed, ms. */
@@ -61,6 +68,8 @@ export interface WorkloadApiServer {
   readonly store: SvidStore;
   /** Open Workload API streams. */
   openStreams(): number;
+  /** Open Workload API connections. */
+  openConnections(): number;
 }
 
 export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
@@ -84,7 +93,18 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   });
   const calls = createWorkloadCalls(options.logger, options.onCallResult);
   const jwtSvids = createJwtSvidCache({ clock: options.clock });
-  const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
+  const limits = enforceConnectionLimits(options.limits, {
+    groups: options.callerGroups,
+    clock: options.clock,
+    logger: options.logger,
+    ...(options.onLimits ? { observer: options.onLimits } : {}),
+  });
+  const server = new Server({
+    ...limits.serverOptions,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    interceptors: [limits.guard.interceptor],
+  });
   const workloadHandlers = createWorkloadHandlers({
     resolver,
     store,
@@ -131,13 +151,18 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     ready,
     store,
     openStreams: () => streams.size(),
+    openConnections: () => socket?.size() ?? 0,
     async start() {
       socket = await listenOnSocket({
         path: options.socketPath,
         injector,
         connections,
         peers: options.peers,
+        admission: limits.admission,
+        guard: limits.guard,
+        ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
         logger: options.logger,
+        clock: options.clock,
       });
       readiness.sink.set(true);
     },

@@ -1,3 +1,4 @@
+export { type CallerGroupMode, type CallerGroups, createCallerGroups } from './caller-groups.js';
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
 export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';

@@ -117,6 +117,10 @@ function checkType(value: unknown, kind: RunOptionKind): { value: RawValue } | s
       const empty = value === null ? ' (write "" for an empty value)' : '';
       return `: expected ${want}, got ${describeValue(value)}${hint}${empty}`;
     }
+    case 'count':
+      if (typeof value === 'number' && Number.isInteger(value)) return { value: String(value) };
+      if (typeof value === 'string') return { value };
+      return `: expected a whole number, got ${describeValue(value)}`;
     case 'list': {
       if (!Array.isArray(value)) {
         const hint = typeof value === 'string' ? ` (write [${JSON.stringify(value)}])` : '';

@@ -48,10 +48,17 @@ export const RUN_DEFAULTS = {
   minRefresh: '10s',
   maxRefresh: '24h',
   svidIdleTtl: '60s',
+  maxConnections: 1024,
+  maxCallerConnections: 128,
+  maxStreams: 4096,
+  maxCallerStreams: 1024,
   shutdownTimeout: '5s',
   healthAddr: '',
   logLevel: 'info',
 } as const;
+
+/** Largest value of a count option (connections, streams). */
+const MAX_COUNT = 1_000_000;
 
 /** Timers longer than 2^31-1 ms fire at once in Node.js; 24 days stays clear of that. */
 const MAX_TIMER_MS = 24 * 86_400_000;
@@ -160,6 +167,17 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
       return undefined;
     }
   };
+  /** A whole number from 1 to {@link MAX_COUNT}. */
+  const count = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): number | undefined => {
+    const text = str(key);
+    if (text === undefined) return RUN_DEFAULTS[key] as number;
+    const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_COUNT)) {
+      fail(key, `must be a whole number from 1 to ${MAX_COUNT}, got "${text}"`);
+      return undefined;
+    }
+    return n;
+  };
   const dev = raw.get('dev')?.value === true;
   const devDir = resolve(cwd, DEV_DIR_NAME);
 
@@ -236,6 +254,10 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
   const maxRefresh = duration('maxRefresh');
   const shutdownTimeout = duration('shutdownTimeout');
   const svidIdleTtl = duration('svidIdleTtl');
+  const maxConnections = count('maxConnections');
+  const maxCallerConnections = count('maxCallerConnections');
+  const maxStreams = count('maxStreams');
+  const maxCallerStreams = count('maxCallerStreams');
   const show = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): string => `${label(key)} (${str(key) ?? RUN_DEFAULTS[key]})`;
   if (svidTtl === 0) fail('svidTtl', 'must be longer than 0');
   if (jwtTtl !== undefined && jwtTtl < 1000) fail('jwtTtl', 'must be at least 1s (JWT expiry is counted in seconds)');
@@ -282,6 +304,10 @@ function buildRunConfig({ raw, invalid }: RawValues, cwd: string, problems: stri
     minRefreshMs: minRefresh as number,
     maxRefreshMs: maxRefresh as number,
     svidIdleTtlMs: svidIdleTtl as number,
+    maxConnections: maxConnections as number,
+    maxCallerConnections: maxCallerConnections as number,
+    maxStreams: maxStreams as number,
+    maxCallerStreams: maxCallerStreams as number,
     shutdownTimeoutMs: shutdownTimeout as number,
     healthAddr,
     logLevel: logLevel as LogLevel,
