@@ -2,7 +2,9 @@
  * Issuance storms (issue 15 item 4): callers that open a stream and cancel it, over and over,
  * on new connections. At the default idle grace (`--svid-idle-ttl 60s`) the identity's issuance
  * is reused, so the storm costs a handful of signatures instead of one per call, and every
- * cancelled call is logged and counted as CANCELLED, never as an UNAVAILABLE failure.
+ * cancelled call is logged and counted as CANCELLED, never as an UNAVAILABLE failure. The agent's
+ * clock is injected and stands still during the storm, so a slow machine cannot let the grace run
+ * out; moved past it, the next caller gets a fresh issuance.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -29,7 +31,8 @@ function storm(socket: string): Promise<{ loops: number; received: number; codes
 }
 
 test(`3 × ${LOOPS} open/cancel loops at the default idle grace: a handful of issuances, every cancel logged as CANCELLED`, async () => {
-  const agent = await startTestAgent();
+  const clock = { ms: Date.now(), now: () => clock.ms };
+  const agent = await startTestAgent({}, { clock });
   try {
     assert.equal(agent.config.svidIdleTtlMs, 60_000, 'the default grace');
     const results = await Promise.all([storm(agent.socketPath), storm(agent.socketPath), storm(agent.socketPath)]);
@@ -43,6 +46,21 @@ test(`3 × ${LOOPS} open/cancel loops at the default idle grace: a handful of is
     const metrics = await agent.running.metrics.render();
     const issued = sampleValue(metrics, 'svid_agent_x509_svids_issued_total') ?? 0;
     assert.ok(issued >= 1 && issued <= 3, `${issued} issuances for ${3 * LOOPS} calls`);
+
+    // One ms short of the grace the identity is still held; at the grace it is issued afresh.
+    // The grace counts from the release of the last stream: wait for the agent to see it end.
+    const released = async () => {
+      while (agent.running.workloadApi.openStreams() > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    await released();
+    clock.ms += agent.config.svidIdleTtlMs - 1;
+    assert.equal(finalStatus(await runChild(['--socket', agent.socketPath])).code, 0);
+    const issuedNow = async () => sampleValue(await agent.running.metrics.render(), 'svid_agent_x509_svids_issued_total');
+    assert.equal(await issuedNow(), issued, 'reused just inside the grace');
+    await released();
+    clock.ms += agent.config.svidIdleTtlMs;
+    assert.equal(finalStatus(await runChild(['--socket', agent.socketPath])).code, 0);
+    assert.equal(await issuedNow(), issued + 1, 'issued afresh after the grace');
     const failed = (code: string) => sampleValue(metrics, 'svid_agent_workload_api_calls_total', { method: 'FetchX509SVID', code });
     assert.equal(failed('UNAVAILABLE'), undefined, 'no call counted as UNAVAILABLE');
     assert.equal(failed('INTERNAL'), undefined);

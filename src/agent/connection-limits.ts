@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import { F, type Logger } from '../log.js';
 import { type BudgetRefusal, createBudget } from './budget.js';
 import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
+import { type CallerGate, createCallerGate } from './caller-gate.js';
 import { type ConnectionAdmission, type ConnectionRefusal, createConnectionAdmission } from './connection-admission.js';
 import { type CloseReason, type ConnectionGuard, createConnectionGuard, IDLE_TIMEOUT_MS } from './connection-guard.js';
 import { connectionCapFor, FD_RESERVE, fdLimit } from './fd-limit.js';
@@ -35,6 +36,20 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
 /** Streams one connection may open (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`); more are refused by HTTP/2 itself. */
 export const MAX_STREAMS_PER_CONNECTION = 1000;
 
+/**
+ * Calls of one caller attested at a time (`caller-gate.ts`); its other new calls wait their turn,
+ * so one caller's burst does not delay another caller's first SVID.
+ */
+export const MAX_CALLER_ATTESTATIONS = 8;
+
+/**
+ * Connections the kernel queues for accept (`listen(2)` backlog; Linux caps it at
+ * `net.core.somaxconn`, 4096 by default). Node's 511 filled up under a connection flood, and a good
+ * client's connect then failed with EAGAIN and waited out a reconnect backoff; the agent refuses
+ * excess connections right after accept, so a deep queue drains fast.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** The metric hooks of the limits. */
 export interface ConnectionLimitsObserver {
   readonly onConnectionRefused?: (reason: ConnectionRefusal) => void;
@@ -46,6 +61,8 @@ export interface ConnectionLimitsObserver {
 export interface EnforcedLimits {
   readonly admission: ConnectionAdmission;
   readonly guard: ConnectionGuard;
+  /** Turns between callers for attestation. */
+  readonly gate: CallerGate;
   /** grpc-js server options: streams per connection and the idle GOAWAY. */
   readonly serverOptions: Readonly<Record<string, number>>;
 }
@@ -89,6 +106,7 @@ export function enforceConnectionLimits(
       },
       onClosed: (reason) => observer?.onConnectionClosed?.(reason),
     }),
+    gate: createCallerGate({ perGroup: MAX_CALLER_ATTESTATIONS }),
     serverOptions: {
       'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
       'grpc.max_connection_idle_ms': IDLE_TIMEOUT_MS,

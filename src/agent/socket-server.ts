@@ -16,6 +16,7 @@ import { F, type Logger } from '../log.js';
 import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
 import { ADMIT_ALL, type AdmissionDecision, type ConnectionAdmission, type ConnectionRefusal } from './connection-admission.js';
 import type { ConnectionGuard } from './connection-guard.js';
+import { LISTEN_BACKLOG } from './connection-limits.js';
 import type { ConnectionRegistry } from './connections.js';
 import {
   bindingPath,
@@ -93,7 +94,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       return;
     }
     sockets.add(socket);
-    const id = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId));
+    const id = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId), decision.group);
     socket.once('close', () => {
       sockets.delete(socket);
       guard?.remove(id);
@@ -123,7 +124,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(bindingPath(path), () => {
+    server.listen({ path: bindingPath(path), backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -86,19 +86,20 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     logger: options.logger,
     onIssued: options.onIssued,
   });
-  const resolver = createCallerResolver({
-    connections,
-    attestor: options.attestor,
-    naming: options.naming,
-  });
-  const calls = createWorkloadCalls(options.logger, options.onCallResult);
-  const jwtSvids = createJwtSvidCache({ clock: options.clock });
   const limits = enforceConnectionLimits(options.limits, {
     groups: options.callerGroups,
     clock: options.clock,
     logger: options.logger,
     ...(options.onLimits ? { observer: options.onLimits } : {}),
   });
+  const resolver = createCallerResolver({
+    connections,
+    attestor: options.attestor,
+    naming: options.naming,
+    gate: limits.gate,
+  });
+  const calls = createWorkloadCalls(options.logger, options.onCallResult);
+  const jwtSvids = createJwtSvidCache({ clock: options.clock });
   const server = new Server({
     ...limits.serverOptions,
     'grpc.keepalive_time_ms': 60_000,

@@ -29,6 +29,9 @@ const FILE_OPTIONS: ReadonlyMap<string, RunOptionSpec> = new Map(RUN_OPTIONS.fil
 /** Largest config file read, in characters; the annotated reference config is ~5 KiB. */
 export const MAX_CONFIG_FILE_CHARS = 64 * 1024;
 
+/** Largest config file read, in bytes: {@link MAX_CONFIG_FILE_CHARS} characters of up to 4 UTF-8 bytes each. */
+export const MAX_CONFIG_FILE_BYTES = 4 * MAX_CONFIG_FILE_CHARS;
+
 /**
  * Deepest nesting of flow collections (`[`, `{`) accepted. Options are scalars or lists of
  * strings; the YAML parser runs out of stack, or of memory, on thousands of levels (issue 15).

@@ -11,7 +11,7 @@ import { parseDuration } from '../duration.js';
 import { fileErrorReason } from '../errors.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { parseRunConfigFile, type RawValue } from './config-file.js';
+import { MAX_CONFIG_FILE_BYTES, parseRunConfigFile, type RawValue } from './config-file.js';
 import { DEV_DIR_NAME, DEV_SOCKET_NAME, devCredentialPaths } from './credential-layout.js';
 import { ConfigError } from './exit.js';
 import type { AttestorKind, RunConfig } from './run-config.js';
@@ -28,8 +28,11 @@ export interface LoadRunConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative paths (flags, env and file alike) are resolved against this directory. */
   readonly cwd: string;
-  /** Reads a file as UTF-8 (`fs.readFileSync(path, 'utf8')`); used for `--config`. */
-  readonly readFile: (path: string) => string;
+  /**
+   * Reads a file as UTF-8, refusing one that is no regular file or is larger than `maxBytes`
+   * (`readRegularFileSync`); used for `--config`.
+   */
+  readonly readFile: (path: string, maxBytes: number) => string;
 }
 
 /** Defaults of the options that have one (SPEC §9), as users would write them. */
@@ -136,7 +139,7 @@ function readConfigFile(file: string, options: LoadRunConfigOptions, problems: s
     return undefined;
   }
   try {
-    return options.readFile(resolve(options.cwd, file));
+    return options.readFile(resolve(options.cwd, file), MAX_CONFIG_FILE_BYTES);
   } catch (err) {
     problems.push(`--config: cannot read "${file}": ${fileErrorReason(err)}`);
     return undefined;
