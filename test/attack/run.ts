@@ -10,7 +10,7 @@
  * Options: --seconds S (per attack, default 8), --only NAME[,NAME]
  */
 import { parseArgs } from 'node:util';
-import { createWorkloadClient } from '../../src/cli/workload-client.js';
+import { fetchX509Once } from '../../src/cli/workload-client.js';
 import { sampleValue } from '../support/metrics-text.js';
 import { type AttackedAgent, startAttackedAgent } from './agent.js';
 import { type AttackReport, printReports, runWorker } from './report.js';
@@ -28,23 +28,11 @@ if (process.getuid?.() !== 0) {
   process.exit(1);
 }
 
-/** One good fetch on a new connection: its latency, or the error. */
+/** One good fetch on a new connection (as `api fetch x509` makes it): its latency, or the error. */
 async function goodFetch(socketPath: string): Promise<number> {
-  const client = createWorkloadClient({ socketPath });
   const started = performance.now();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const stream = client.fetchX509SVID({ deadline: Date.now() + 5_000 });
-      stream.on('data', () => {
-        stream.cancel();
-        resolve();
-      });
-      stream.on('error', (err: Error & { code?: number }) => (err.code === 1 ? resolve() : reject(err)));
-    });
-    return performance.now() - started;
-  } finally {
-    client.close();
-  }
+  await fetchX509Once({ socketPath, timeoutMs: 5_000 });
+  return performance.now() - started;
 }
 
 /** Probes the agent until `done` settles; returns the latencies and failures, and the agent's peaks. */
