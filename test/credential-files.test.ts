@@ -1,6 +1,7 @@
 /**
  * Credential files as an operator (or a mistake) can set them up (issue 15): a FIFO or /dev/zero
- * where a key should be, an oversized bundle, and an agent out of file descriptors. The agent
+ * where a key (or the --config file) should be, an oversized bundle, and an agent out of file
+ * descriptors. The agent
  * must say what is wrong and never hang, and an fd-starved agent must not claim files are missing.
  */
 import assert from 'node:assert/strict';
@@ -57,6 +58,16 @@ describe('credential files that are not regular files, or too large', () => {
     const r = await run({ issuerDir });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /issuer key \S+tls\.key is a character device, not a regular file/);
+  });
+
+  it('a FIFO as --config: run and validate exit 2 at once naming it, instead of hanging', async () => {
+    const fifo = join(work, 'agent.yaml.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const command of ['run', 'validate']) {
+      const r = await runCli([command, '--dev', '--config', fifo]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`--config: cannot read "${fifo}": is a fifo, not a regular file`));
+    }
   });
 
   it('a trust-anchor file over 1 MiB: run exits 2 naming the limit', async () => {

@@ -10,7 +10,7 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ServiceError, status } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import { startAgent } from '../src/agent/index.js';
 import { createWorkloadClient, WorkloadApiError, type WorkloadClient } from '../src/cli/workload-client.js';
@@ -153,6 +153,36 @@ describe('JWT-SVIDs over the socket', () => {
     ];
     for (const [label, svid, details, audience] of cases) {
       assert.deepEqual(await refusal({ audience: audience ?? 'a', svid }), { code: status.INVALID_ARGUMENT, details }, label);
+    }
+  });
+
+  test('an audience whose bytes are not UTF-8 is refused where it is decoded, never minted as U+FFFD', async () => {
+    const raw = new Client(`unix:${agent.socketPath}`, credentials.createInsecure());
+    const md = new Metadata();
+    md.set('workload.spiffe.io', 'true');
+    const call = (path: string, body: Buffer) =>
+      new Promise<{ code: number; details: string }>((resolve) => {
+        const pass = (b: Buffer) => b;
+        raw.makeUnaryRequest(path, pass, pass, body, md, deadline(), (err) =>
+          resolve({ code: err?.code ?? 0, details: err?.details ?? '' }),
+        );
+      });
+    // Field 1 (audience): "a", then the bytes ff fe.
+    const audiences = Buffer.from([0x0a, 0x01, 0x61, 0x0a, 0x02, 0xff, 0xfe]);
+    try {
+      assert.deepEqual(await call('/SpiffeWorkloadAPI/FetchJWTSVID', audiences), {
+        code: status.INVALID_ARGUMENT,
+        details: 'audience is not valid UTF-8',
+      });
+      const validate = Buffer.concat([Buffer.from([0x0a, 0x01, 0xc3]), Buffer.from([0x12, 0x05]), Buffer.from('a.b.c')]);
+      assert.deepEqual(await call('/SpiffeWorkloadAPI/ValidateJWTSVID', validate), {
+        code: status.INVALID_ARGUMENT,
+        details: 'audience is not valid UTF-8',
+      });
+      // Multi-byte UTF-8 is fine.
+      assert.equal((await call('/SpiffeWorkloadAPI/FetchJWTSVID', Buffer.from([0x0a, 0x02, 0xc3, 0xa9]))).code, status.OK);
+    } finally {
+      raw.close();
     }
   });
 

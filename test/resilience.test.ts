@@ -82,7 +82,7 @@ test('SIGKILL, then a restart on the same socket: a retrying client gets its SVI
       const events = await client.done;
       assert.equal(events.filter((e) => e.event === 'data').length, 2, 'the client got an SVID from each agent');
       assert.equal(finalStatus(events).code, 0);
-      assert.match(second.stderr(), /removed stale socket file/);
+      assert.match(second.stderr(), /replaced stale socket file/);
     } finally {
       second.child.kill('SIGTERM');
       await second.exit;

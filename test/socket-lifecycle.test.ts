@@ -43,7 +43,7 @@ test('a stale socket file is replaced and served', async () => {
       assert.equal(statSync(config.socket).mode & 0o777, 0o777);
       const events = await runChild(['--socket', config.socket]);
       assert.ok(events.some((e) => e.event === 'data'));
-      assert.ok(log.entries.some((e) => e.msg === 'removed stale socket file'));
+      assert.ok(log.entries.some((e) => e.msg === 'replaced stale socket file'));
     } finally {
       await running.stop();
     }

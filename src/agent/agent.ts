@@ -10,7 +10,7 @@
  * later step fails.
  */
 
-import { createPeerTracker, createProcReader } from '../attestor/index.js';
+import { createCallerGroups, createPeerTracker, createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from '../http-endpoints.js';
 import type { NamingConfig } from '../identity.js';
@@ -88,7 +88,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   // What has been started, closed in reverse if a later step fails.
   const started: Array<() => unknown> = [() => issuing.close()];
   try {
-    const peers = createPeerTracker({ proc: createProcReader({ procRoot: config.procRoot }) });
+    const proc = createProcReader({ procRoot: config.procRoot });
+    const peers = createPeerTracker({ proc });
+    // Connection and stream budgets are per pod in Kubernetes mode (every Linkerd proxy is uid 2102).
+    const callerGroups = createCallerGroups({ mode: config.attestor === 'k8s' ? 'pod' : 'uid', proc, clock });
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
       naming,
@@ -96,7 +99,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       issuer: issuing.x509,
       anchors: anchorsChannel.receiver,
       refresh: { minRefreshMs: config.minRefreshMs, maxRefreshMs: config.maxRefreshMs },
+      svidIdleTtlMs: config.svidIdleTtlMs,
       peers,
+      callerGroups,
+      limits: {
+        maxConnections: config.maxConnections,
+        maxCallerConnections: config.maxCallerConnections,
+        maxStreams: config.maxStreams,
+        maxCallerStreams: config.maxCallerStreams,
+      },
+      onLimits: metrics.limits,
       clock,
       ...(deps.random ? { random: deps.random } : {}),
       jwt: issuing.jwt,
@@ -174,7 +186,7 @@ export async function runAgent(config: AgentConfig, deps: RunAgentDeps): Promise
 /** What `/ready` and the state gauges read. */
 interface HealthSources {
   readonly metrics: AgentMetrics;
-  readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store'>;
+  readonly workloadApi: Pick<WorkloadApiServer, 'ready' | 'store' | 'openConnections'>;
   /** The embedded issuer in use (`undefined` while none is loaded); absent with the central issuer. */
   readonly issuer: Receiver<IssuerCredentials | undefined> | undefined;
   readonly anchors: Receiver<TrustAnchors>;
@@ -204,6 +216,7 @@ async function serveHealthAndMetrics(address: string, sources: HealthSources): P
     : { socket: workloadApi.ready };
   metrics.observe({
     identities: () => workloadApi.store.size(),
+    openConnections: () => workloadApi.openConnections(),
     ...(issuer ? { issuerNotAfterMs: () => issuer.get()?.notAfter, issuerChainsToAnchors: () => sources.issuerChainsToAnchors.get() } : {}),
     trustAnchorsNotAfterMs: () => anchors.get().notAfter,
     ready: () => readinessReport(readiness).ready,

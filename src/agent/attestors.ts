@@ -5,18 +5,25 @@
  */
 import type { WorkloadAttestor } from '../attestor/index.js';
 import { createUnixAttestor } from '../attestor/index.js';
+import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AgentConfig } from './config.js';
 import type { AgentMetrics } from './metrics.js';
+
+/** The configured attestor, and what stops its resources (the TokenReview cache) when the agent stops. */
+export interface RunningAttestor {
+  readonly attestor: WorkloadAttestor;
+  close(): void;
+}
 
 /**
  * Builds the configured attestor. The Kubernetes one refuses (throws `CONFIG_INVALID`) when the
  * API says the agent may not create tokenreviews; when the API cannot be reached it logs and goes
  * on, so that a node restarting during an API outage serves its callers once the API is back.
  */
-export async function createAttestor(config: AgentConfig, logger: Logger, metrics: AgentMetrics): Promise<WorkloadAttestor> {
-  if (config.attestor === 'unix') return createUnixAttestor({ onOutcome: metrics.onAttestation });
+export async function createAttestor(config: AgentConfig, logger: Logger, metrics: AgentMetrics, clock: Clock): Promise<RunningAttestor> {
+  if (config.attestor === 'unix') return { attestor: createUnixAttestor({ onOutcome: metrics.onAttestation }), close: () => undefined };
   const k8s = await import('../attestor/kubernetes.js');
   const api = k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   try {
@@ -25,8 +32,14 @@ export async function createAttestor(config: AgentConfig, logger: Logger, metric
     if (!(err instanceof k8s.KubeApiUnavailableError)) throw err;
     logger.warn({ error: describeError(err) }, 'cannot check tokenreview access yet; attestation will fail until the api is reachable');
   }
-  const validator = k8s.createTokenReviewValidator({ api, logger, audience: config.tokenAudience, onReview: metrics.onTokenReview });
-  return k8s.createK8sAttestor({
+  const validator = k8s.createTokenReviewValidator({
+    api,
+    logger,
+    clock,
+    audience: config.tokenAudience,
+    onReview: metrics.onTokenReview,
+  });
+  const attestor = k8s.createK8sAttestor({
     validator,
     logger,
     procRoot: config.procRoot,
@@ -34,4 +47,5 @@ export async function createAttestor(config: AgentConfig, logger: Logger, metric
     nodeName: config.nodeName,
     onOutcome: metrics.onAttestation,
   });
+  return { attestor, close: () => validator.close() };
 }

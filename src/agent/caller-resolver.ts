@@ -6,6 +6,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { type Attestation, type Caller, parseBearerAuthorization, type WorkloadAttestor } from '../attestor/index.js';
 import { AgentError } from '../errors.js';
 import { type NamingConfig, type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
+import type { CallerGate } from './caller-gate.js';
 import type { ConnectionRegistry } from './connections.js';
 
 export const SECURITY_HEADER = 'workload.spiffe.io';
@@ -43,6 +44,8 @@ export interface CallerResolverOptions {
   readonly connections: ConnectionRegistry;
   readonly attestor: WorkloadAttestor;
   readonly naming: NamingConfig;
+  /** Turns between caller groups for attestation; none (no waiting) when absent. */
+  readonly gate?: CallerGate;
 }
 
 export interface CallerResolver {
@@ -54,16 +57,20 @@ export interface CallerResolver {
 }
 
 export function createCallerResolver(options: CallerResolverOptions): CallerResolver {
-  const { connections, attestor, naming } = options;
+  const { connections, attestor, naming, gate } = options;
   return {
     async resolve(call, signal) {
       checkSecurityHeader(call.metadata);
-      const peer = connections.lookup(call.getPeer());
+      const name = call.getPeer();
+      const peer = connections.lookup(name);
       if (!peer) throw new AgentError('ATTESTATION_UNAVAILABLE', 'call arrived on an unknown connection');
-      const caller = await peer.caller();
-      const attestation = await attestor.attest({ caller, bearerToken: bearerToken(call.metadata), signal });
-      await peer.checkAlive();
-      return { caller, attestation, identity: workloadIdentityFor(attestation.account, naming) };
+      const attest = async (): Promise<ResolvedCaller> => {
+        const caller = await peer.caller();
+        const attestation = await attestor.attest({ caller, bearerToken: bearerToken(call.metadata), signal });
+        await peer.checkAlive();
+        return { caller, attestation, identity: workloadIdentityFor(attestation.account, naming) };
+      };
+      return gate ? gate.run(connections.groupOf(name) ?? name, attest, signal) : attest();
     },
   };
 }

@@ -58,6 +58,16 @@ export interface AgentConfig {
   readonly minRefreshMs: number;
   /** `--max-refresh` in ms, default 24h. */
   readonly maxRefreshMs: number;
+  /** `--svid-idle-ttl` in ms, default 60s: how long an identity with no stream left keeps its SVID; 0 drops it at once. */
+  readonly svidIdleTtlMs: number;
+  /** `--max-connections`, default 1024: open Workload API connections in total (lowered below the fd limit). */
+  readonly maxConnections: number;
+  /** `--max-caller-connections`, default 128: open connections of one caller (a uid; a pod in k8s mode). */
+  readonly maxCallerConnections: number;
+  /** `--max-streams`, default 4096: open calls in total. */
+  readonly maxStreams: number;
+  /** `--max-caller-streams`, default 1024: open calls of one caller. */
+  readonly maxCallerStreams: number;
   /** `--shutdown-timeout` in ms, default 5s: how long a stop waits for streams to end. */
   readonly shutdownTimeoutMs: number;
   /** `--issuer-addr` and its options: use the central issuer; `undefined` = the embedded issuer. */

@@ -39,10 +39,14 @@ test('each injected connection is found again from its calls, and only ours are'
   );
   const injector = grpcServer.createConnectionInjector(ServerCredentials.createInsecure());
   const listener = net.createServer((socket) => {
-    connections.add(socket, (connectionId) => {
-      named.push(connectionId);
-      return { name: connectionId } as unknown as TrackedPeer;
-    });
+    connections.add(
+      socket,
+      (connectionId) => {
+        named.push(connectionId);
+        return { name: connectionId } as unknown as TrackedPeer;
+      },
+      `uid:${named.length}`,
+    );
     injector.injectConnection(socket);
   });
   const path = join(dir, 's.sock');
@@ -65,6 +69,7 @@ test('each injected connection is found again from its calls, and only ours are'
     assert.deepEqual([first, second], named);
     assert.notEqual(first, second);
     assert.equal(connections.size(), 2);
+    assert.deepEqual([connections.groupOf(first), connections.groupOf(second)], ['uid:0', 'uid:1'], 'the caller group it was admitted in');
     assert.equal(connections.lookup('127.0.0.1:5000'), undefined);
     assert.equal(connections.lookup(`${first}:5000`), undefined);
   } finally {

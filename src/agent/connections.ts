@@ -12,11 +12,15 @@ import type { TrackedPeer } from '../attestor/index.js';
 export interface ConnectionRegistry {
   /**
    * Names an accepted socket (its calls report the name as their peer) and records the peer
-   * `track` returns for that name until the socket closes.
+   * `track` returns for that name, and the caller group the connection was admitted in (default:
+   * the name itself), until the socket closes.
+   * @returns the name
    */
-  add(socket: Socket, track: (connectionId: string) => TrackedPeer): void;
+  add(socket: Socket, track: (connectionId: string) => TrackedPeer, group?: string): string;
   /** The peer of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
   lookup(callPeer: string): TrackedPeer | undefined;
+  /** The caller group of a call's connection, by `call.getPeer()`; `undefined` when unknown. */
+  groupOf(callPeer: string): string | undefined;
   /** Number of open connections. */
   size(): number;
 }
@@ -24,17 +28,19 @@ export interface ConnectionRegistry {
 const PREFIX = 'uds:';
 
 export function createConnectionRegistry(): ConnectionRegistry {
-  const peers = new Map<string, TrackedPeer>();
+  const peers = new Map<string, { readonly peer: TrackedPeer; readonly group: string }>();
   let next = 0;
   return {
-    add(socket, track) {
+    add(socket, track, group) {
       const connectionId = `${PREFIX}${++next}`;
       Object.defineProperty(socket, 'remoteAddress', { value: connectionId, configurable: true });
-      peers.set(connectionId, track(connectionId));
+      peers.set(connectionId, { peer: track(connectionId), group: group ?? connectionId });
       socket.once('close', () => peers.delete(connectionId));
+      return connectionId;
     },
     // grpc-js appends ":<port>" when a port exists; ours never has one, so such a peer is not ours.
-    lookup: (callPeer) => peers.get(callPeer),
+    lookup: (callPeer) => peers.get(callPeer)?.peer,
+    groupOf: (callPeer) => peers.get(callPeer)?.group,
     size: () => peers.size,
   };
 }

@@ -19,7 +19,7 @@ export const REISSUE_SPREAD_MS = 5_000;
 export async function startEmbeddedIssuing(config: AgentConfig, issuerDir: string, deps: IssuingDeps): Promise<Issuing> {
   const { logger, clock, anchors } = deps;
   const issuer = await loadIssuerLogged(issuerDir, anchors.get(), { now: clock.now(), logger });
-  const attestor = await createAttestor(config, logger, deps.metrics);
+  const attestation = await createAttestor(config, logger, deps.metrics, clock);
   const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
   const jwt = await loadJwtKeys({
     path: config.jwtKey,
@@ -37,7 +37,7 @@ export async function startEmbeddedIssuing(config: AgentConfig, issuerDir: strin
     logger,
   });
   return {
-    attestor,
+    attestor: attestation.attestor,
     x509: signer,
     jwt: jwt.keys && localJwtSource(jwt.keys, config.jwtTtlMs),
     issuer: { initial: issuer, channel: issuerChannel },
@@ -45,6 +45,9 @@ export async function startEmbeddedIssuing(config: AgentConfig, issuerDir: strin
     // The credential reloader re-issues on an issuer change (agent.ts).
     attach: () => undefined,
     reload: () => jwt.reload(),
-    close: () => jwt.close(),
+    close: () => {
+      jwt.close();
+      attestation.close();
+    },
   };
 }

@@ -20,6 +20,7 @@ import type { JwtBundle, JwtSource } from './jwt-source.js';
 import { createJwtSvidCache, type JwtSvidCache } from './jwt-svid-cache.js';
 import { createLatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
+import { invalidUtf8Of } from './utf8-fields.js';
 import type { WorkloadCalls } from './workload-calls.js';
 import type { Encode } from './x509-response.js';
 
@@ -38,7 +39,7 @@ export interface JwtHandlerOptions {
   readonly trustDomain: string;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries. */
+  /** Token reuse; default a {@link createJwtSvidCache} of 1000 entries on `clock`. */
   readonly cache?: JwtSvidCache;
   readonly resolver: CallerResolver;
   readonly streams: StreamRegistry;
@@ -64,6 +65,16 @@ const CACHED_FIELD = 'cached';
 
 function badRequest(message: string): AgentError {
   return new AgentError('INVALID_REQUEST', message);
+}
+
+/**
+ * Refuses a request whose audience bytes were not UTF-8 (marked as it was decoded; protobufjs
+ * had replaced them with U+FFFD).
+ * @throws AgentError `INVALID_REQUEST` naming the field
+ */
+function checkUtf8(request: unknown): void {
+  const [field] = invalidUtf8Of(request);
+  if (field !== undefined) throw badRequest(`${field} is not valid UTF-8`);
 }
 
 /**
@@ -100,7 +111,7 @@ export function requestedSpiffeId(spiffeId: string): string | undefined {
 /** Builds the JWT methods of the `SpiffeWorkloadAPI` implementation. */
 export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImplementation {
   const { jwt, trustDomain, clock, resolver, streams, calls } = options;
-  const cache = options.cache ?? createJwtSvidCache();
+  const cache = options.cache ?? createJwtSvidCache({ clock });
   const log = options.logger.child({ [F.subsystem]: 'jwt_api' });
   const lookups = new WeakMap<JwtBundle, JwtKeyLookup>();
 
@@ -130,7 +141,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     const now = clock.now();
     const kid = from.signingKid();
     const fields = { [F.spiffeId]: identity.spiffeId, [KID_FIELD]: kid, [AUDIENCES_FIELD]: audience.length };
-    const cached = kid === undefined ? undefined : cache.get(identity.spiffeId, audience, kid, now);
+    const cached = kid === undefined ? undefined : cache.get(identity.spiffeId, audience, kid);
     if (cached) {
       log.debug({ ...fields, [CACHED_FIELD]: true }, 'jwt-svid issued');
       return cached;
@@ -148,6 +159,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
       source('FetchJWTSVID');
+      checkUtf8(call.request);
       const audience = checkAudiences(call.request.audience ?? []);
       const requested = requestedSpiffeId(call.request.spiffe_id ?? '');
       const resolved = await resolver.resolve(call, signal);
@@ -173,6 +185,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     ValidateJWTSVID: calls.unary<ValidateRequest>('ValidateJWTSVID', async (call, signal) => {
       checkSecurityHeader(call.metadata);
       bundle('ValidateJWTSVID');
+      checkUtf8(call.request);
       const { audience = '', svid = '' } = call.request;
       if (audience === '') throw badRequest('audience must be specified');
       if (svid === '') throw badRequest('svid must be specified');

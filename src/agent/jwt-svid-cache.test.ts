@@ -34,30 +34,40 @@ describe('jwtSvidCacheKey', () => {
 
 describe('createJwtSvidCache', () => {
   test('hit for the same pair and signer within the half-life; miss after it, or after a key rotation', () => {
-    const cache = createJwtSvidCache();
+    let now = T0 + 1000;
+    const cache = createJwtSvidCache({ clock: { now: () => now } });
     cache.set(['b', 'a'], svid('t1'));
-    assert.equal(cache.get(ID, ['a', 'b'], 'k1', T0 + 1000)?.token, 't1');
-    assert.equal(cache.get(ID, ['a'], 'k1', T0 + 1000), undefined, 'another audience set');
-    assert.equal(cache.get(ID, ['a', 'b'], 'k2', T0 + 1000), undefined, 'the signer changed');
+    assert.equal(cache.get(ID, ['a', 'b'], 'k1')?.token, 't1');
+    assert.equal(cache.get(ID, ['a'], 'k1'), undefined, 'another audience set');
+    assert.equal(cache.get(ID, ['a', 'b'], 'k2'), undefined, 'the signer changed');
     assert.equal(cache.size(), 0, 'the stale entry was dropped');
     cache.set(['a', 'b'], svid('t2'));
-    assert.equal(cache.get(ID, ['a', 'b'], 'k1', T0 + 150_000), undefined, 'half-life passed');
+    now = T0 + 149_999;
+    assert.equal(cache.get(ID, ['a', 'b'], 'k1')?.token, 't2');
+    now = T0 + 150_000;
+    assert.equal(cache.get(ID, ['a', 'b'], 'k1'), undefined, 'half-life passed');
+    assert.equal(cache.size(), 0);
   });
 
   test('a hard LRU bound: the least recently used entry goes first', () => {
-    const cache = createJwtSvidCache({ maxSize: 2 });
+    const cache = createJwtSvidCache({ maxSize: 2, clock: { now: () => T0 } });
     cache.set(['a'], svid('ta'));
     cache.set(['b'], svid('tb'));
-    assert.equal(cache.get(ID, ['a'], 'k1', T0)?.token, 'ta');
+    assert.equal(cache.get(ID, ['a'], 'k1')?.token, 'ta');
     cache.set(['c'], svid('tc'));
     assert.equal(cache.size(), 2);
-    assert.equal(cache.get(ID, ['b'], 'k1', T0), undefined, 'b was least recently used');
-    assert.equal(cache.get(ID, ['a'], 'k1', T0)?.token, 'ta');
-    assert.equal(cache.get(ID, ['c'], 'k1', T0)?.token, 'tc');
+    assert.equal(cache.get(ID, ['b'], 'k1'), undefined, 'b was least recently used');
+    assert.equal(cache.get(ID, ['a'], 'k1')?.token, 'ta');
+    assert.equal(cache.get(ID, ['c'], 'k1')?.token, 'tc');
+    cache.close();
+    assert.equal(cache.size(), 0, 'closed: empty');
+    cache.set(['d'], svid('td'));
+    assert.equal(cache.size(), 0, 'and stays empty');
   });
 
   test('a bad size is caller misuse', () => {
-    assert.throws(() => createJwtSvidCache({ maxSize: 0 }), TypeError);
-    assert.throws(() => createJwtSvidCache({ maxSize: 1.5 }), TypeError);
+    const clock = { now: () => T0 };
+    assert.throws(() => createJwtSvidCache({ maxSize: 0, clock }), TypeError);
+    assert.throws(() => createJwtSvidCache({ maxSize: 1.5, clock }), TypeError);
   });
 });

@@ -8,6 +8,8 @@
  * SHA-256 of the pair so a key costs 32 bytes however long the audiences are.
  */
 import { createHash } from 'node:crypto';
+import { createBoundedCache } from '../bounded-cache.js';
+import type { Clock } from '../clock.js';
 import type { MintedJwtSvid } from '../issuer/index.js';
 
 /** Default capacity, SPIRE's `jwt_svid_cache_max_size`. */
@@ -33,46 +35,42 @@ export function jwtSvidCacheKey(spiffeId: string, audience: readonly string[]): 
 export interface JwtSvidCacheOptions {
   /** Most tokens kept; the least recently used goes first. Default {@link JWT_SVID_CACHE_SIZE}. */
   readonly maxSize?: number;
+  /** Decides when a token stops being reused. */
+  readonly clock: Clock;
 }
 
 export interface JwtSvidCache {
-  /**
-   * The cached token for the pair if it was signed by `kid` (the current signer) and is still
-   * reusable at `now`; a stale entry is dropped.
-   */
-  get(spiffeId: string, audience: readonly string[], kid: string, now: number): MintedJwtSvid | undefined;
-  /** Stores a freshly minted token for the pair. */
+  /** The cached token for the pair if it was signed by `kid` (the current signer) and is still reusable. */
+  get(spiffeId: string, audience: readonly string[], kid: string): MintedJwtSvid | undefined;
+  /** Stores a freshly minted token for the pair, reusable until half its lifetime has passed. */
   set(audience: readonly string[], svid: MintedJwtSvid): void;
   size(): number;
+  /** Drops every token (the agent stops). */
+  close(): void;
 }
 
-/** Creates an empty cache. @throws TypeError when `maxSize` is not a positive integer */
-export function createJwtSvidCache(options: JwtSvidCacheOptions = {}): JwtSvidCache {
-  const maxSize = options.maxSize ?? JWT_SVID_CACHE_SIZE;
-  if (!Number.isInteger(maxSize) || maxSize < 1) throw new TypeError('maxSize must be a positive integer');
-  // A Map iterates in insertion order: re-inserting on use makes the first key the least recent.
-  const entries = new Map<string, MintedJwtSvid>();
+/**
+ * Creates an empty cache on the agent's one bounded cache (`src/bounded-cache.ts`).
+ * @throws TypeError when `maxSize` is not a positive integer
+ */
+export function createJwtSvidCache(options: JwtSvidCacheOptions): JwtSvidCache {
+  const { clock } = options;
+  const cache = createBoundedCache<MintedJwtSvid>({ maxEntries: options.maxSize ?? JWT_SVID_CACHE_SIZE, clock });
   return {
-    get(spiffeId, audience, kid, now) {
+    get(spiffeId, audience, kid) {
       const key = jwtSvidCacheKey(spiffeId, audience);
-      const hit = entries.get(key);
-      if (!hit) return undefined;
-      entries.delete(key);
+      const hit = cache.get(key);
+      if (hit === undefined) return undefined;
       // After a key rotation new tokens come from the new key, though old ones stay valid.
-      if (hit.kid !== kid || !reusableJwtSvid(hit, now)) return undefined;
-      entries.set(key, hit);
-      return hit;
+      if (hit.kid === kid && reusableJwtSvid(hit, clock.now())) return hit;
+      cache.delete(key);
+      return undefined;
     },
     set(audience, svid) {
-      const key = jwtSvidCacheKey(svid.spiffeId, audience);
-      entries.delete(key);
-      entries.set(key, svid);
-      while (entries.size > maxSize) {
-        const oldest = entries.keys().next();
-        if (oldest.done) break;
-        entries.delete(oldest.value);
-      }
+      const lifetime = svid.expiresAt - svid.issuedAt;
+      cache.set(jwtSvidCacheKey(svid.spiffeId, audience), svid, svid.issuedAt + lifetime / 2 - clock.now());
     },
-    size: () => entries.size,
+    size: () => cache.size(),
+    close: () => cache.close(),
   };
 }

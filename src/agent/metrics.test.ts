@@ -14,6 +14,7 @@ function sources(overrides: Partial<MetricSources> = {}): MetricSources {
     trustAnchorsNotAfterMs: () => undefined,
     ready: () => false,
     issuerChainsToAnchors: () => true,
+    openConnections: () => 0,
     ...overrides,
   };
 }

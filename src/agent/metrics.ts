@@ -11,6 +11,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttestationOutcome } from '../attestor/index.js';
 import type { TokenReviewObservation } from '../attestor/kubernetes.js';
 import { scrapedGauge, timestampSeconds } from '../metric-gauges.js';
+import type { ConnectionLimitsObserver } from './connection-limits.js';
 import type { IssuedSvid } from './svid-store.js';
 
 /** Every metric name, each with the `svid_agent_` prefix. */
@@ -27,6 +28,10 @@ export const METRIC_NAMES = {
   ready: 'svid_agent_ready',
   issuerChainsToAnchors: 'svid_agent_issuer_chains_to_anchors',
   issuerReachable: 'svid_agent_issuer_reachable',
+  openConnections: 'svid_agent_workload_api_open_connections',
+  connectionsRefused: 'svid_agent_connections_refused_total',
+  streamsRefused: 'svid_agent_streams_refused_total',
+  connectionsClosed: 'svid_agent_connections_closed_total',
 } as const;
 
 /** TokenReview latency buckets, seconds: a healthy API answers in ms; the call is cut at 5 s. */
@@ -47,6 +52,8 @@ export interface MetricSources {
   ready(): boolean;
   /** Whether the issuer in use chains to the trust anchors in use (issue 5); absent with the central issuer. */
   issuerChainsToAnchors?(): boolean;
+  /** Open Workload API connections. */
+  openConnections(): number;
 }
 
 /** One agent's metrics: hooks for the producers, and the text for `/metrics`. */
@@ -65,6 +72,8 @@ export interface AgentMetrics {
   readonly onAttestation: (outcome: AttestationOutcome) => void;
   /** The TokenReview validator's `onReview`. */
   readonly onTokenReview: (observation: TokenReviewObservation) => void;
+  /** The connection limits' hooks: refusals and closes by reason (issue 15). */
+  readonly limits: Required<ConnectionLimitsObserver>;
   /**
    * Registers the state gauges, read from `sources` at every scrape. Called once, when the
    * agent they describe exists (its hooks are built before it).
@@ -108,6 +117,19 @@ export function createAgentMetrics(): AgentMetrics {
     registers,
   });
   const openStreams = new Gauge({ name: METRIC_NAMES.openStreams, help: 'Open Workload API streams', registers });
+  const reasonCounter = (name: string, help: string) => new Counter({ name, help, labelNames: ['reason'] as const, registers });
+  const connectionsRefused = reasonCounter(
+    METRIC_NAMES.connectionsRefused,
+    'Workload API connections refused at accept, by reason (total_limit, caller_limit, placement_busy, unplaced)',
+  );
+  const streamsRefused = reasonCounter(
+    METRIC_NAMES.streamsRefused,
+    'Workload API calls refused with RESOURCE_EXHAUSTED, by reason (total_limit, caller_limit)',
+  );
+  const connectionsClosed = reasonCounter(
+    METRIC_NAMES.connectionsClosed,
+    'Workload API connections the agent closed, by reason (hangup, no_call, idle)',
+  );
   let observed = false;
 
   return {
@@ -121,11 +143,17 @@ export function createAgentMetrics(): AgentMetrics {
     onStreamsChanged: (open) => openStreams.set(open),
     onAttestation: ({ attestor, result, reason }) => attestations.inc({ attestor, result, reason }),
     onTokenReview: ({ durationMs, result }) => tokenReviews.observe({ result }, durationMs / 1000),
+    limits: {
+      onConnectionRefused: (reason) => connectionsRefused.inc({ reason }),
+      onStreamRefused: (reason) => streamsRefused.inc({ reason }),
+      onConnectionClosed: (reason) => connectionsClosed.inc({ reason }),
+    },
     observe(sources) {
       if (observed) throw new TypeError('metric sources are already set');
       observed = true;
       const gauge = (name: string, help: string, read: () => number) => scrapedGauge(registers, name, help, read);
       gauge(METRIC_NAMES.identities, 'Identities (SPIFFE IDs) the agent holds an X.509-SVID for', sources.identities);
+      gauge(METRIC_NAMES.openConnections, 'Open Workload API connections', sources.openConnections);
       const issuerNotAfterMs = sources.issuerNotAfterMs;
       if (issuerNotAfterMs) {
         gauge(METRIC_NAMES.issuerNotAfter, 'Expiry of the issuer certificate chain, Unix seconds (0 when no issuer is loaded)', () =>

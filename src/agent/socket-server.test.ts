@@ -1,6 +1,7 @@
 /**
  * Admission at accept: decided on the kernel's peer credentials before the peer tracker reads
- * anything from /proc, and released when an admitted connection closes.
+ * anything from /proc (at once, or after placing the caller), and released when an admitted
+ * connection closes; a burst of refusals is one log line.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,14 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ConnectionInjector } from '@grpc/grpc-js';
-import type { PeerCredentials, PeerTracker, TrackedPeer } from '../attestor/index.js';
-import { silentLogger } from '../log.js';
+import { captureLogger } from '../../test/support/log-capture.js';
+import type { PeerTracker, TrackedPeer } from '../attestor/index.js';
+import type { AdmissionDecision, ConnectionAdmission } from './connection-admission.js';
 import { createConnectionRegistry } from './connections.js';
-import { type ConnectionAdmission, listenOnSocket } from './socket-server.js';
+import { listenOnSocket } from './socket-server.js';
+
+const closed = (socket: net.Socket) => new Promise((resolve) => socket.once('close', resolve));
 
 test('a refused peer is closed before any /proc read; an admitted one is tracked, injected and released', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'socket-server-'));
-  const uids = [65534, 1000];
+  const uids = [65534, 65534, 65534, 1000, 2000];
   const tracked: string[] = [];
   const events: string[] = [];
   const peers: PeerTracker = {
@@ -28,27 +32,57 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
   };
   const injected: net.Socket[] = [];
   const injector = { injectConnection: (socket: net.Socket) => injected.push(socket) } as unknown as ConnectionInjector;
+  let placeLater: (d: AdmissionDecision) => void = () => undefined;
   const admission: ConnectionAdmission = {
-    admit: (peer: PeerCredentials) => (peer.uid === 65534 ? 'uid 65534 has too many connections' : undefined),
-    closed: (peer: PeerCredentials) => events.push(`closed ${peer.uid}`),
+    admit(peer) {
+      if (peer.uid === 65534) return { admitted: false, reason: 'caller_limit', group: 'uid:65534' };
+      const decision: AdmissionDecision = { admitted: true, group: `uid:${peer.uid}`, release: () => events.push(`released ${peer.uid}`) };
+      if (peer.uid === 1000) return decision;
+      // uid 2000 is placed asynchronously, as a pod would be.
+      return new Promise((resolve) => {
+        placeLater = () => resolve(decision);
+      });
+    },
   };
+  const refusals: string[] = [];
+  const log = captureLogger();
   const connections = createConnectionRegistry();
   const path = join(dir, 'agent.sock');
-  const server = await listenOnSocket({ path, injector, connections, peers, admission, logger: silentLogger() });
+  const server = await listenOnSocket({
+    path,
+    injector,
+    connections,
+    peers,
+    admission,
+    onRefused: (r) => refusals.push(r),
+    logger: log.logger,
+  });
   try {
-    const refused = net.connect(path);
-    await new Promise((resolve) => refused.once('close', resolve));
+    for (let i = 0; i < 3; i++) await closed(net.connect(path));
     assert.deepEqual(tracked, [], 'nothing tracked (no start-time read) for a refused peer');
+    assert.deepEqual(refusals, ['caller_limit', 'caller_limit', 'caller_limit'], 'every refusal is counted');
+    const lines = log.entries.filter((e) => e.msg === 'connection refused');
+    assert.equal(lines.length, 1, 'a burst of refusals is logged once');
+    assert.equal(lines[0]?.reason, 'caller_limit');
 
     const admitted = net.connect(path);
-    await new Promise((resolve) => admitted.once('connect', resolve));
     while (injected.length === 0) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(tracked, ['1000@uds:1']);
     assert.equal(connections.size(), 1);
+
+    const later = net.connect(path);
+    await new Promise((resolve) => later.once('connect', resolve));
+    while (tracked.length < 2 && server.size() < 2) {
+      placeLater({} as AdmissionDecision);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(tracked, ['1000@uds:1', '2000@uds:2'], 'served once placed');
+
     admitted.destroy();
     (injected[0] as net.Socket).destroy();
     while (events.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    assert.deepEqual(events, ['closed 1000']);
+    assert.deepEqual(events, ['released 1000']);
+    later.destroy();
   } finally {
     await server.close(0);
     await rm(dir, { recursive: true, force: true });

@@ -1,32 +1,32 @@
 /**
- * The Workload API socket (SPEC §8): create its directory, replace a stale socket file (only
- * when nothing answers on it), listen, chmod 0777 (access control is attestation, not file
- * mode), accept connections ourselves — read the peer's kernel credentials, decide admission on
- * them, start tracking the peer — hand them to grpc-js, and remove the socket on close.
+ * The Workload API socket (SPEC §8): create its directory and check that only the agent's user
+ * can write to it (`socket-file.ts`), replace a stale socket file (only when nothing answers on
+ * it), listen, chmod 0777 (access control is attestation, not file mode), accept connections
+ * ourselves — read the peer's kernel credentials, decide admission (`connection-admission.ts`),
+ * start tracking the peer, hand the connection to the guard (`connection-guard.ts`) and to
+ * grpc-js — and on close remove the socket file if it is still the one bound.
  */
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, rename } from 'node:fs/promises';
 import net from 'node:net';
-import { dirname } from 'node:path';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
-import { AgentError, describeError } from '../errors.js';
+import { type Clock, systemClock } from '../clock.js';
+import { describeError } from '../errors.js';
 import { F, type Logger } from '../log.js';
+import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
+import { ADMIT_ALL, type AdmissionDecision, type ConnectionAdmission, type ConnectionRefusal } from './connection-admission.js';
+import type { ConnectionGuard } from './connection-guard.js';
+import { LISTEN_BACKLOG } from './connection-limits.js';
 import type { ConnectionRegistry } from './connections.js';
-
-/**
- * Whether to serve a new connection, decided on the kernel's word alone (`SO_PEERCRED`), before
- * anything is read from `/proc`: a flood of connections costs no file reads. Limits per uid or
- * per pod belong here.
- */
-export interface ConnectionAdmission {
-  /** @returns `undefined` to admit the connection, else why not (logged; the connection is closed) */
-  admit(peer: PeerCredentials): string | undefined;
-  /** An admitted connection of `peer` has closed. */
-  closed(peer: PeerCredentials): void;
-}
-
-/** Admits every connection. */
-export const ADMIT_ALL: ConnectionAdmission = { admit: () => undefined, closed: () => undefined };
+import {
+  bindingPath,
+  boundSocketFile,
+  checkSocketPathFree,
+  clearBindingPath,
+  currentOwner,
+  prepareSocketDirectory,
+  type SocketOwner,
+} from './socket-file.js';
 
 export interface SocketServerOptions {
   readonly path: string;
@@ -36,57 +36,76 @@ export interface SocketServerOptions {
   readonly peers: PeerTracker;
   /** Default {@link ADMIT_ALL}. */
   readonly admission?: ConnectionAdmission;
+  /** Follows each admitted connection (calls, idle, hang-up); none when absent. */
+  readonly guard?: ConnectionGuard;
+  /** A connection was refused (metrics). */
+  readonly onRefused?: (reason: ConnectionRefusal) => void;
   readonly logger: Logger;
+  /** Default the wall clock; times the log bursts. */
+  readonly clock?: Clock;
+  /** Who must own the socket's directory; default the agent's effective uid and gid. */
+  readonly owner?: SocketOwner;
 }
 
 export interface SocketServer {
+  /** True while the socket file at the path is the one bound (not removed or replaced by someone else). */
+  isOurs(): boolean;
+  /** Open connections. */
+  size(): number;
   /**
-   * Stops accepting (the socket file goes at once), waits for open connections to end and
-   * destroys those still open after `graceMs`; resolves when all are gone.
+   * Stops accepting (the socket file goes at once, if still ours), waits for open connections to
+   * end and destroys those still open after `graceMs`; resolves when all are gone.
    */
   close(graceMs: number): Promise<void>;
 }
 
-/** Resolves true when something accepts connections on `path`. */
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(path);
-    const done = (live: boolean) => {
-      probe.destroy();
-      resolve(live);
-    };
-    probe.once('connect', () => done(true));
-    probe.once('error', () => done(false));
-    probe.setTimeout(1000, () => done(true));
-  });
-}
-
-/** Removes a stale socket file, refusing to touch a live socket or anything that is not a socket. */
-async function clearStaleSocket(path: string, logger: Logger): Promise<void> {
-  const stat = await lstat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (!stat) return;
-  if (!stat.isSocket()) throw new AgentError('CONFIG_INVALID', `socket path ${path} exists and is not a socket; refusing to replace it`);
-  if (await answers(path))
-    throw new AgentError('CONFIG_INVALID', `another process is serving on ${path}; refusing to take over its socket`);
-  await unlink(path);
-  logger.info({ path }, 'removed stale socket file');
+/** The file descriptor behind an accepted socket (a Node internal, stable on Unix), or -1. */
+function fdOf(socket: net.Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' ? fd : -1;
 }
 
 /**
  * Starts listening on the socket path.
- * @throws AgentError `CONFIG_INVALID` when the path is held by a live server or is not a socket
+ * @throws AgentError `CONFIG_INVALID` when the directory is unsafe (`socket-file.ts`), or the
+ *   path is held by a live server or is not a socket
  */
 export async function listenOnSocket(options: SocketServerOptions): Promise<SocketServer> {
-  const { path, injector, connections, logger } = options;
-  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-  await clearStaleSocket(path, logger);
+  const { path, injector, connections, logger, guard } = options;
+  const clock = options.clock ?? systemClock;
+  await prepareSocketDirectory(path, options.owner ?? currentOwner());
+  const stale = await checkSocketPathFree(path);
+  await clearBindingPath(path);
   const sockets = new Set<net.Socket>();
-
   const admission = options.admission ?? ADMIT_ALL;
+  const burst = { windowMs: BURST_LOG_WINDOW_MS, clock };
+  const logRefused = createBurstLog((fields) => logger.warn(fields, 'connection refused'), burst);
+  const logAcceptFailed = createBurstLog((fields) => logger.error(fields, 'cannot accept connections'), burst);
+
+  function serve(socket: net.Socket, peer: PeerCredentials, decision: AdmissionDecision): void {
+    if (!decision.admitted) {
+      options.onRefused?.(decision.reason);
+      logRefused({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: decision.reason, group: decision.group });
+      socket.destroy();
+      return;
+    }
+    if (socket.destroyed) {
+      decision.release();
+      return;
+    }
+    sockets.add(socket);
+    const id = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId), decision.group);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      guard?.remove(id);
+      decision.release();
+    });
+    guard?.add({ id, group: decision.group, fd: fdOf(socket), destroy: () => socket.destroy() });
+    injector.injectConnection(socket);
+  }
+
   const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
     let peer: PeerCredentials;
     try {
       peer = options.peers.peerOf(socket);
@@ -95,42 +114,46 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       socket.destroy();
       return;
     }
-    const refusal = admission.admit(peer);
-    if (refusal !== undefined) {
-      logger.warn({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: refusal }, 'connection refused');
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      admission.closed(peer);
-    });
-    socket.on('error', () => undefined);
-    connections.add(socket, (connectionId) => options.peers.track(peer, connectionId));
-    injector.injectConnection(socket);
+    const decision = admission.admit(peer);
+    if (!(decision instanceof Promise)) return serve(socket, peer, decision);
+    decision.then(
+      (d) => serve(socket, peer, d),
+      () => socket.destroy(),
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    server.listen({ path: bindingPath(path), backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ error: describeError(err) }, 'socket server error'));
-  await chmod(path, 0o777);
+  // EMFILE and the like: the listener keeps listening; a burst is logged once.
+  server.on('error', (err) => logAcceptFailed({ [F.error]: describeError(err) }));
+  // Mode 0777 before it appears at the path: access control is attestation, not file mode.
+  await chmod(bindingPath(path), 0o777);
+  await rename(bindingPath(path), path);
+  if (stale) logger.info({ path }, 'replaced stale socket file');
+  const file = await boundSocketFile(path);
   logger.info({ path }, 'listening on workload api socket');
 
   let closed: Promise<void> | undefined;
   return {
+    isOurs: file.isOurs,
+    size: () => sockets.size,
     close(graceMs) {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        setTimeout(() => {
-          for (const socket of sockets) socket.destroy();
-        }, graceMs).unref();
-      }).then(() => unlink(path).catch(() => undefined));
+      closed ??= (async () => {
+        // The file goes first, so new clients fail at once instead of queueing on a closing listener.
+        if (!(await file.removeIfOurs())) logger.warn({ path }, 'the socket file is no longer the one the agent bound; left in place');
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          setTimeout(() => {
+            for (const socket of sockets) socket.destroy();
+          }, graceMs).unref();
+        });
+        guard?.close();
+      })();
       return closed;
     },
   };

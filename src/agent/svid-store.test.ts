@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { AgentError } from '../errors.js';
 import { type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import { silentLogger } from '../log.js';
-import { createSvidStore, type IdentityHolder, type SvidStore, type Timers } from './svid-store.js';
+import { createSvidStore, type IdentityHolder, MAX_IDLE_IDENTITIES, type SvidStore, type Timers } from './svid-store.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 const HOUR = 3_600_000;
@@ -83,7 +83,7 @@ function fakeIssuer(clock: { ms: number }, fail: FailSwitch = { next: false }, l
 }
 
 /** A store on manual timers; `random` defaults to 0 (no jitter), `lifetimeMs` to 24 h. */
-function storeHarness(options: { fail?: FailSwitch; random?: () => number; lifetimeMs?: number } = {}): {
+function storeHarness(options: { fail?: FailSwitch; random?: () => number; lifetimeMs?: number; idleTtlMs?: number } = {}): {
   store: SvidStore;
   clock: { ms: number };
   t: ReturnType<typeof manualTimers>;
@@ -94,6 +94,7 @@ function storeHarness(options: { fail?: FailSwitch; random?: () => number; lifet
   const { issuer, requests } = fakeIssuer(clock, options.fail, options.lifetimeMs);
   const store = createSvidStore({
     issuer,
+    idleTtlMs: options.idleTtlMs ?? 0,
     refresh: { minRefreshMs: 10_000, maxRefreshMs: 24 * HOUR },
     clock: { now: () => clock.ms },
     logger: silentLogger(),
@@ -104,7 +105,11 @@ function storeHarness(options: { fail?: FailSwitch; random?: () => number; lifet
 }
 
 const web = attestedAs(webIdentity, 'pod-1');
-const setup = (fail?: FailSwitch) => storeHarness(fail ? { fail } : {});
+/** The common case: a fail switch, an idle TTL, and a gate that every issuance waits for. */
+function setup(fail: FailSwitch = { next: false }, options: { idleTtlMs?: number; gate?: Promise<void> } = {}) {
+  if (options.gate) fail.hold = options.gate;
+  return storeHarness({ fail, ...(options.idleTtlMs !== undefined ? { idleTtlMs: options.idleTtlMs } : {}) });
+}
 
 test('callers of one identity share one SVID, issued for a key the store generated', async () => {
   const { store, requests } = setup();
@@ -338,4 +343,113 @@ test('an expiry timer run before the renewal timer that was due first (a stalled
   await t.advance(HOUR, true);
   assert.equal(ended.length, 1, 'a rotation that fails ends the expired SVID');
   assert.equal(store.size(), 0);
+});
+
+// === idle identities (--svid-idle-ttl, issue 13) ===
+
+const MINUTE = 60_000;
+
+test('an identity nobody holds is kept for the idle TTL with no timer, and reused without issuing', async () => {
+  const { store, t, requests, clock } = setup(undefined, { idleTtlMs: MINUTE });
+  const first = await store.acquire(web);
+  first.release();
+  assert.equal(store.size(), 1);
+  assert.deepEqual(t.delays(), [], 'no timer runs for an idle identity');
+  clock.ms += MINUTE - 1;
+  const again = await store.acquire(attestedAs(webIdentity, 'pod-9'));
+  assert.equal(requests.length, 1, 'the issuance is reused');
+  assert.equal(again.current().serialHex, '1');
+  assert.deepEqual(
+    t.delays(),
+    [Math.floor(24 * HOUR * 0.7) - (MINUTE - 1), 24 * HOUR - (MINUTE - 1)],
+    'the rotation and the expiry timer are armed again for what is left',
+  );
+  again.release();
+});
+
+test('past the idle TTL it is dropped by the next access to the store, and issued afresh', async () => {
+  const { store, requests, clock } = setup(undefined, { idleTtlMs: MINUTE });
+  (await store.acquire(web)).release();
+  (await store.acquire(api)).release();
+  clock.ms += MINUTE;
+  assert.equal(store.size(), 0, 'swept when read, without a timer');
+  const lease = await store.acquire(web);
+  assert.equal(requests.length, 3);
+  assert.equal((requests[2] as X509SvidRequest).reason, 'first-issuance');
+  lease.release();
+});
+
+test('taken again past its refresh point, it is re-issued for the new caller before it is handed out', async () => {
+  const { store, requests, clock } = setup(undefined, { idleTtlMs: 48 * HOUR });
+  (await store.acquire(web)).release();
+  clock.ms += Math.floor(24 * HOUR * 0.7);
+  const newer = attestedAs(webIdentity, 'pod-7');
+  const lease = await store.acquire(newer);
+  assert.equal(requests.length, 2);
+  const rotation = requests[1] as X509SvidRequest;
+  assert.equal(rotation.reason, 'rotation');
+  assert.equal(rotation.attestation, newer.attestation, 'asked with the attestation of the caller taking it');
+  assert.equal(lease.current().serialHex, '2');
+  lease.release();
+});
+
+test('an idle identity whose SVID expired is dropped quietly and issued afresh, never handed out', async () => {
+  const { store, requests, clock, t } = setup(undefined, { idleTtlMs: 48 * HOUR });
+  (await store.acquire(web)).release();
+  clock.ms += 24 * HOUR;
+  const lease = await store.acquire(web);
+  assert.equal(requests.length, 2);
+  assert.equal((requests[1] as X509SvidRequest).reason, 'first-issuance', 'no rotation from an expired SVID');
+  assert.equal(lease.current().serialHex, '2');
+  assert.equal(t.delays().length, 2, 'rotation and expiry timers for the new SVID only');
+  lease.release();
+});
+
+test('an issuer swap drops idle identities and re-issues held ones', async () => {
+  const { store, t, requests } = setup(undefined, { idleTtlMs: MINUTE });
+  (await store.acquire(web)).release();
+  const held = await store.acquire(api);
+  store.reissueAll(5_000);
+  assert.equal(store.size(), 1, 'only the held identity is left');
+  await t.advance(0);
+  assert.equal(requests.length, 3);
+  assert.equal(held.current().serialHex, '3');
+  const again = await store.acquire(web);
+  assert.equal((requests[3] as X509SvidRequest).reason, 'first-issuance', 'the idle one was issued afresh, by the new issuer');
+  again.release();
+  held.release();
+});
+
+test(`at most ${MAX_IDLE_IDENTITIES} idle identities are kept; the longest idle goes first`, async () => {
+  const { store, requests } = setup(undefined, { idleTtlMs: MINUTE });
+  const account = (n: number) => workloadIdentityFor({ type: 'serviceaccount', namespace: 'ns', name: `sa-${n}` }, naming);
+  for (let n = 0; n <= MAX_IDLE_IDENTITIES; n++) (await store.acquire(attestedAs(account(n), 'pod'))).release();
+  assert.equal(store.size(), MAX_IDLE_IDENTITIES);
+  (await store.acquire(attestedAs(account(MAX_IDLE_IDENTITIES), 'pod'))).release();
+  assert.equal(requests.length, MAX_IDLE_IDENTITIES + 1, 'the newest idle one is still there');
+  (await store.acquire(attestedAs(account(0), 'pod'))).release();
+  assert.equal(requests.length, MAX_IDLE_IDENTITIES + 2, 'the longest idle one had gone');
+});
+
+test('concurrent first callers share one issuance, and callers that cancel do not cause another', async () => {
+  for (const idleTtlMs of [0, MINUTE]) {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { store, requests } = setup(undefined, { idleTtlMs, gate });
+    const cancelled = Array.from({ length: 20 }, () => {
+      const controller = new AbortController();
+      const acquired = store.acquire(web, { signal: controller.signal });
+      controller.abort();
+      return acquired;
+    });
+    for (const acquired of cancelled) await assert.rejects(acquired, { code: 'CANCELLED' });
+    const waiting = store.acquire(web);
+    open();
+    const lease = await waiting;
+    assert.equal(requests.length, 1, `one issuance at idle TTL ${idleTtlMs}`);
+    lease.release();
+    assert.equal(store.size(), idleTtlMs === 0 ? 0 : 1);
+  }
 });

@@ -4,13 +4,24 @@
  * The first caller of an identity triggers issuance: the store generates the key and asks its
  * issuing port ({@link X509SvidIssuer}) for an SVID for that identity and key; later callers share
  * the result. Each identity rotates at 70 % of its remaining lifetime, clamped to [min, max], less
- * a few per cent at random (`renewalDelay`), with a fresh key, and every subscriber is told. When the last caller of an
- * identity leaves, the identity is dropped, key and all.
+ * a few per cent at random (`renewalDelay`), with a fresh key, and every subscriber is told.
+ * Concurrent first callers share one issuance.
  *
  * A failed rotation keeps the current SVID and is retried with jittered exponential backoff
  * (`backoffDelay`), so a new SVID follows soon after the issuer is back. An SVID that reaches its
  * `notAfter` without a successor is never served expired: its leases end with the last failure
  * (`onEnd`) and the identity is dropped, so the next caller asks for a new one.
+ *
+ * When the last caller of an identity leaves, the identity stays **idle** for `idleTtlMs`
+ * (`--svid-idle-ttl`), so a client that reconnects, a CLI run or a storm of open/cancel calls
+ * reuses its issuance instead of signing again; callers are still attested afresh, only the
+ * issuance is reused. Idle identities run no timer (neither rotation nor expiry): they are dropped
+ * when found expired or past their grace (on an acquire, or by the sweep every acquire, release
+ * and size() call makes of the longest idle ones), and at most {@link MAX_IDLE_IDENTITIES} are
+ * kept (the longest idle goes first). One that is acquired again past its renewal point, or issued
+ * under an issuer since replaced, is re-issued before it is handed out; an issuer swap drops every
+ * idle identity. `idleTtlMs` 0 drops an identity as soon as its last caller leaves (once its first
+ * issuance, if still running, has settled).
  */
 import { stopWaitingOnAbort } from '../abort.js';
 import type { Attestation } from '../attestor/index.js';
@@ -54,7 +65,7 @@ export interface SvidLease {
    * failure: the identity is gone, and the caller must not serve the expired SVID.
    */
   onEnd(listener: (reason: unknown) => void): () => void;
-  /** Gives the lease back; the last one drops the identity. Idempotent. */
+  /** Gives the lease back; the last one leaves the identity idle (or drops it). Idempotent. */
   release(): void;
 }
 
@@ -64,9 +75,14 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** Most idle identities kept; beyond it the longest idle is dropped. */
+export const MAX_IDLE_IDENTITIES = 1000;
+
 export interface SvidStoreOptions {
   /** The issuing port: the embedded issuer's signer, or a remote issuer. */
   readonly issuer: X509SvidIssuer;
+  /** How long an identity nobody holds is kept for reuse (`--svid-idle-ttl`), ms; 0 drops it at once. Default 0. */
+  readonly idleTtlMs?: number;
   readonly refresh: RefreshPolicy;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -87,11 +103,11 @@ export interface SvidStore {
    */
   acquire(holder: IdentityHolder, options?: { readonly signal?: AbortSignal }): Promise<SvidLease>;
   /**
-   * Re-issues every identity (after an issuer change), each at a random moment within `spreadMs`,
-   * or sooner if its rotation was due sooner.
+   * After an issuer change: drops the idle identities and re-issues every held one, each at a
+   * random moment within `spreadMs`, or sooner if its rotation was due sooner.
    */
   reissueAll(spreadMs: number): void;
-  /** Number of identities held. */
+  /** Number of identities held, idle ones included. */
   size(): number;
   /** Stops every timer; leases stay readable. */
   close(): void;
@@ -100,11 +116,16 @@ export interface SvidStore {
 interface Entry {
   readonly identity: WorkloadIdentity;
   svid: IssuedSvid | undefined;
+  /** Settles when the SVID a new caller should get is there (first issuance, or a re-issue on reacquire). */
   ready: Promise<void>;
+  /** True until the first issuance has settled. */
+  issuing: boolean;
+  /** The issuer generation (bumped by `reissueAll`) the SVID was issued under. */
+  generation: number;
   /** The attestations of the callers holding a lease, oldest first. */
   readonly holders: Attestation[];
   timer: unknown;
-  /** Clock time the timer fires. */
+  /** Clock time the SVID is due for rotation (the timer fires then while someone holds it). */
   dueAt: number;
   /** Fires at the SVID's `notAfter`. */
   expiryTimer: unknown;
@@ -131,8 +152,12 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   const random = options.random ?? Math.random;
   const retry = options.retry ?? ISSUER_RETRY;
   const log = options.logger.child({ [F.subsystem]: 'svid_store' });
+  const idleTtlMs = options.idleTtlMs ?? 0;
+  if (!(idleTtlMs >= 0)) throw new TypeError(`idleTtlMs must not be negative: ${options.idleTtlMs}`);
   const entries = new Map<string, Entry>();
   let closed = false;
+  /** Bumped by every issuer change; an SVID issued under an older one is re-issued before reuse. */
+  let issuerGeneration = 0;
 
   /** A fresh key, and an SVID for it from the issuing port. */
   async function issue(entry: Entry, attestation: Attestation): Promise<IssuedSvid> {
@@ -162,25 +187,31 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
 
   const held = (entry: Entry): boolean => entries.get(entry.identity.spiffeId) === entry;
 
+  /** Records when `entry` is due next and, while someone holds it, arms its rotation timer. */
   function schedule(entry: Entry, delayMs: number): void {
-    if (closed) return;
     timers.clearTimeout(entry.timer);
+    entry.timer = undefined;
     entry.dueAt = clock.now() + delayMs;
+    if (closed || entry.holders.length === 0) return;
     entry.timer = timers.setTimeout(() => void rotate(entry), delayMs);
   }
 
-  /** Takes `svid` into use: rotation and expiry timers follow it. */
-  function install(entry: Entry, svid: IssuedSvid): void {
+  /** Takes `svid` (issued under `generation`) into use: rotation and expiry timers follow it. */
+  function install(entry: Entry, svid: IssuedSvid, generation: number): void {
     entry.svid = svid;
+    entry.generation = generation;
     entry.failures = 0;
     entry.lastError = undefined;
-    if (closed) return;
-    schedule(entry, renewalDelay(clock.now(), svid.notAfter, refresh, random));
+    // Issued by an issuer replaced meanwhile: re-issue at once (when held; idle, on reacquire).
+    schedule(entry, generation !== issuerGeneration ? 0 : renewalDelay(clock.now(), svid.notAfter, refresh, random));
     armExpiry(entry, svid);
   }
 
+  /** Arms the expiry timer while someone holds `entry` (idle identities run no timer). */
   function armExpiry(entry: Entry, svid: IssuedSvid): void {
     timers.clearTimeout(entry.expiryTimer);
+    entry.expiryTimer = undefined;
+    if (closed || entry.holders.length === 0) return;
     const delay = Math.min(Math.max(0, svid.notAfter - clock.now()), MAX_TIMER_MS);
     entry.expiryTimer = timers.setTimeout(() => expiryDue(entry, svid), delay);
   }
@@ -212,10 +243,11 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   }
 
   async function rotateFor(entry: Entry, newest: Attestation): Promise<void> {
+    const generation = issuerGeneration;
     try {
       const svid = await issue(entry, newest);
       if (!held(entry)) return;
-      install(entry, svid);
+      install(entry, svid, generation);
       log.info(logFields(svid), 'rotated svid');
       options.onIssued?.(svid, true);
       for (const listener of [...entry.listeners]) listener(svid);
@@ -243,17 +275,66 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     const reason = entry.lastError ?? new AgentError('INTERNAL', 'svid expired before it was renewed');
     log.warn({ ...logFields(svid), [F.error]: describeError(reason) }, 'svid expired before it could be renewed; ending its streams');
     const listeners = [...entry.endListeners];
-    drop(entry);
+    drop(entry, 'expired');
     for (const listener of listeners) listener(reason);
   }
 
-  function drop(entry: Entry): void {
+  function drop(entry: Entry, why: string): void {
     timers.clearTimeout(entry.timer);
     timers.clearTimeout(entry.expiryTimer);
     entry.listeners.clear();
     entry.endListeners.clear();
+    idle.delete(entry.identity.spiffeId);
     if (held(entry)) entries.delete(entry.identity.spiffeId);
-    log.debug({ [F.spiffeId]: entry.identity.spiffeId }, 'dropped identity');
+    log.debug({ [F.spiffeId]: entry.identity.spiffeId, [F.reason]: why }, 'dropped identity');
+  }
+
+  // === idle identities ===
+
+  /** Idle identities by SPIFFE ID → the clock time they became idle; the longest idle first. */
+  const idle = new Map<string, number>();
+
+  /** The last caller left: keep the identity for reuse, or drop it. */
+  function becameIdle(entry: Entry): void {
+    timers.clearTimeout(entry.timer);
+    timers.clearTimeout(entry.expiryTimer);
+    entry.timer = undefined;
+    entry.expiryTimer = undefined;
+    // An issuance still running is shared by whoever comes next; its outcome decides.
+    if (idleTtlMs === 0 && !entry.issuing) {
+      drop(entry, 'no callers');
+      return;
+    }
+    idle.set(entry.identity.spiffeId, clock.now());
+    for (const spiffeId of idle.keys()) {
+      if (idle.size <= MAX_IDLE_IDENTITIES) break;
+      const oldest = entries.get(spiffeId);
+      if (oldest) drop(oldest, 'too many idle identities');
+      else idle.delete(spiffeId);
+    }
+  }
+
+  /** Drops idle identities whose grace has passed, longest idle first; stops at the first still in grace. */
+  function sweep(): void {
+    const now = clock.now();
+    for (const [spiffeId, since] of idle) {
+      if (now - since < idleTtlMs) break;
+      const entry = entries.get(spiffeId);
+      // One still on its first issuance is dropped (at TTL 0) or kept idle when that settles.
+      if (entry?.issuing) continue;
+      if (entry) drop(entry, 'idle');
+      else idle.delete(spiffeId);
+    }
+  }
+
+  /** A caller takes an idle identity again: re-issue it first when due or issued by a replaced issuer. */
+  function reacquire(entry: Entry): void {
+    idle.delete(entry.identity.spiffeId);
+    if (entry.issuing || !entry.svid) return;
+    const now = clock.now();
+    armExpiry(entry, entry.svid);
+    if (now >= entry.dueAt || entry.generation !== issuerGeneration) entry.ready = rotate(entry);
+    else schedule(entry, entry.dueAt - now);
   }
 
   function lease(entry: Entry, attestation: Attestation): SvidLease {
@@ -279,16 +360,20 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
         for (const listener of mine) entry.listeners.delete(listener);
         for (const listener of myEnds) entry.endListeners.delete(listener);
         entry.holders.splice(entry.holders.lastIndexOf(attestation), 1);
-        if (entry.holders.length === 0) drop(entry);
+        if (entry.holders.length === 0 && held(entry)) becameIdle(entry);
+        sweep();
       },
     };
   }
 
-  function newEntry(identity: WorkloadIdentity, attestation: Attestation): Entry {
+  /** A new entry whose first issuance starts now. */
+  function create(identity: WorkloadIdentity, attestation: Attestation): Entry {
     const created: Entry = {
       identity,
       svid: undefined,
       ready: Promise.resolve(),
+      issuing: true,
+      generation: issuerGeneration,
       holders: [],
       timer: undefined,
       dueAt: Number.POSITIVE_INFINITY,
@@ -299,35 +384,44 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       listeners: new Set(),
       endListeners: new Set(),
     };
-    created.ready = issue(created, attestation).then((svid) => {
-      log.info(logFields(svid), 'issued svid');
-      options.onIssued?.(svid, false);
-      // Every caller may have gone away while it was issued; then nothing is left to rotate.
-      if (held(created)) install(created, svid);
-      else created.svid = svid;
-    });
-    // A failed first issuance must not poison later callers: forget the entry.
-    created.ready.catch(() => {
-      if (held(created)) entries.delete(identity.spiffeId);
-    });
+    created.ready = issue(created, attestation).then(
+      (svid) => {
+        created.issuing = false;
+        log.info(logFields(svid), 'issued svid');
+        options.onIssued?.(svid, false);
+        install(created, svid, created.generation);
+        // Every caller may have gone away while it was issued; at idle TTL 0 it goes now.
+        if (created.holders.length === 0 && idleTtlMs === 0 && held(created)) drop(created, 'no callers');
+      },
+      (err: unknown) => {
+        // A failed first issuance must not poison later callers: forget the entry.
+        created.issuing = false;
+        if (held(created)) drop(created, 'first issuance failed');
+        throw err;
+      },
+    );
+    created.ready.catch(() => undefined);
+    entries.set(identity.spiffeId, created);
     return created;
   }
 
   return {
     async acquire({ identity, attestation }, { signal } = {}) {
-      let entry = entries.get(identity.spiffeId);
-      // Its expiry timer may not have run yet: an expired SVID is never handed out. A rotation in
-      // flight is waited for; after it the SVID is either new or ended.
-      while (entry?.svid && entry.svid.notAfter <= clock.now()) {
-        if (entry.rotation) await stopWaitingOnAbort(entry.rotation, signal);
-        else expire(entry, entry.svid);
-        entry = entries.get(identity.spiffeId);
+      sweep();
+      let found = entries.get(identity.spiffeId);
+      // Its expiry timer may not have run yet (and an idle one has none): an expired SVID is never
+      // handed out. A rotation in flight is waited for; after it the SVID is either new or ended.
+      while (found?.svid && found.svid.notAfter <= clock.now()) {
+        if (found.rotation) await stopWaitingOnAbort(found.rotation, signal);
+        else if (found.holders.length === 0) drop(found, 'expired while idle');
+        else expire(found, found.svid);
+        found = entries.get(identity.spiffeId);
       }
-      if (!entry) {
-        entry = newEntry(identity, attestation);
-        entries.set(identity.spiffeId, entry);
-      }
+      const entry = found ?? create(identity, attestation);
+      const wasIdle = found !== undefined && found.holders.length === 0;
       const hold = lease(entry, attestation);
+      // After the lease: a re-issue asks with the newest holder's attestation, this caller's.
+      if (wasIdle) reacquire(entry);
       try {
         await stopWaitingOnAbort(entry.ready, signal);
       } catch (err) {
@@ -337,6 +431,8 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       return hold;
     },
     reissueAll(spreadMs) {
+      issuerGeneration++;
+      for (const entry of [...entries.values()]) if (entry.holders.length === 0 && !entry.issuing) drop(entry, 'issuer changed');
       const now = clock.now();
       for (const entry of entries.values()) {
         if (!entry.svid) continue;
@@ -344,7 +440,10 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
         if (now + delay < entry.dueAt) schedule(entry, delay);
       }
     },
-    size: () => entries.size,
+    size() {
+      sweep();
+      return entries.size;
+    },
     close() {
       closed = true;
       for (const entry of entries.values()) {

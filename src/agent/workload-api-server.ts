@@ -3,18 +3,20 @@
  * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { PeerTracker, WorkloadAttestor } from '../attestor/index.js';
+import type { CallerGroups, PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { RefreshPolicy, TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createCallerResolver } from './caller-resolver.js';
+import { type ConnectionLimits, type ConnectionLimitsObserver, enforceConnectionLimits } from './connection-limits.js';
 import { createConnectionRegistry } from './connections.js';
 import { agentServices } from './grpc-services.js';
 import { createHealthHandlers } from './health-handler.js';
 import { createJwtHandlers } from './jwt-handler.js';
 import type { JwtSource } from './jwt-source.js';
+import { createJwtSvidCache } from './jwt-svid-cache.js';
 import { listenOnSocket, type SocketServer } from './socket-server.js';
 import { createStreamRegistry } from './stream-registry.js';
 import { createSvidStore, type IssuedSvid, type SvidStore } from './svid-store.js';
@@ -32,8 +34,16 @@ export interface WorkloadApiServerOptions {
   readonly issuer: X509SvidIssuer;
   readonly anchors: Receiver<TrustAnchors>;
   readonly refresh: RefreshPolicy;
+  /** How long an identity with no stream left keeps its SVID for reuse (`--svid-idle-ttl`), ms. */
+  readonly svidIdleTtlMs: number;
   /** Reads each caller's kernel credentials at accept and follows it for the PID-reuse check. */
   readonly peers: PeerTracker;
+  /** Which budget each connection counts against (its uid, or its pod). */
+  readonly callerGroups: CallerGroups;
+  /** The caps on connections and streams. */
+  readonly limits: ConnectionLimits;
+  /** Metric hooks of the limits. */
+  readonly onLimits?: ConnectionLimitsObserver;
   readonly clock: Clock;
   /** Uniform in [0, 1): jitter of the SVID store; default `Math.random`. */
   readonly random?: () => number;
@@ -59,6 +69,8 @@ export interface WorkloadApiServer {
   readonly store: SvidStore;
   /** Open Workload API streams. */
   openStreams(): number;
+  /** Open Workload API connections. */
+  openConnections(): number;
 }
 
 export function createWorkloadApiServer(options: WorkloadApiServerOptions): WorkloadApiServer {
@@ -70,18 +82,32 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const store = createSvidStore({
     issuer: options.issuer,
     refresh: options.refresh,
+    idleTtlMs: options.svidIdleTtlMs,
     clock: options.clock,
     ...(options.random ? { random: options.random } : {}),
     logger: options.logger,
     onIssued: options.onIssued,
   });
+  const limits = enforceConnectionLimits(options.limits, {
+    groups: options.callerGroups,
+    clock: options.clock,
+    logger: options.logger,
+    ...(options.onLimits ? { observer: options.onLimits } : {}),
+  });
   const resolver = createCallerResolver({
     connections,
     attestor: options.attestor,
     naming: options.naming,
+    gate: limits.gate,
   });
   const calls = createWorkloadCalls(options.logger, options.onCallResult);
-  const server = new Server({ 'grpc.max_concurrent_streams': 1000, 'grpc.keepalive_time_ms': 60_000, 'grpc.keepalive_timeout_ms': 20_000 });
+  const jwtSvids = createJwtSvidCache({ clock: options.clock });
+  const server = new Server({
+    ...limits.serverOptions,
+    'grpc.keepalive_time_ms': 60_000,
+    'grpc.keepalive_timeout_ms': 20_000,
+    interceptors: [limits.guard.interceptor],
+  });
   const workloadHandlers = createWorkloadHandlers({
     resolver,
     store,
@@ -95,6 +121,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       trustDomain: options.naming.trustDomain,
       clock: options.clock,
       logger: options.logger,
+      cache: jwtSvids,
       resolver,
       streams,
       encode: services.encodeWorkloadResponse,
@@ -108,18 +135,36 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   let socket: SocketServer | undefined;
   let stopping: Promise<void> | undefined;
+  let replacedLogged = false;
+  /** Serving, and the socket file at the path is still the one bound (issue 15: an impostor may have replaced it). */
+  const ready: Receiver<boolean> = {
+    get() {
+      if (!readiness.receiver.get()) return false;
+      if (socket?.isOurs()) return true;
+      if (!replacedLogged)
+        log.error({ path: options.socketPath }, 'the socket file was removed or replaced by another; clients cannot reach this agent');
+      replacedLogged = true;
+      return false;
+    },
+    subscribe: (listener) => readiness.receiver.subscribe(listener),
+  };
 
   return {
-    ready: readiness.receiver,
+    ready,
     store,
     openStreams: () => streams.size(),
+    openConnections: () => socket?.size() ?? 0,
     async start() {
       socket = await listenOnSocket({
         path: options.socketPath,
         injector,
         connections,
         peers: options.peers,
+        admission: limits.admission,
+        guard: limits.guard,
+        ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
         logger: options.logger,
+        clock: options.clock,
       });
       readiness.sink.set(true);
     },
@@ -127,6 +172,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
       stopping ??= (async () => {
         readiness.sink.set(false);
         store.close();
+        jwtSvids.close();
         const graceful = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         streams.endAll();
         const closing = socket?.close(options.shutdownTimeoutMs) ?? Promise.resolve();

@@ -1,3 +1,4 @@
+export { type CallerGroupMode, type CallerGroups, createCallerGroups } from './caller-groups.js';
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
 export { createFreshTokenReader, type FreshTokenReader, type FreshTokenReaderOptions } from './fresh-token.js';
 export { createK8sAttestor, K8S_ATTESTOR_NAME, type K8sAttestorOptions } from './k8s-attestor.js';

@@ -126,7 +126,9 @@ describe('TokenReview validator against the fake API', () => {
     await api.close();
   });
 
-  function validator(options: { clock?: ReturnType<typeof manualClock>; timeoutMs?: number; kubeconfigPath?: string } = {}) {
+  function validator(
+    options: { clock?: ReturnType<typeof manualClock>; timeoutMs?: number; kubeconfigPath?: string; cacheMaxEntries?: number } = {},
+  ) {
     const logs = captureLogger();
     const kc = loadKubeConfig({ kubeconfigPath: options.kubeconfigPath ?? api.kubeconfigPath });
     const v = createTokenReviewValidator({
@@ -134,6 +136,7 @@ describe('TokenReview validator against the fake API', () => {
       logger: logs.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.cacheMaxEntries ? { cacheMaxEntries: options.cacheMaxEntries } : {}),
     });
     validators.push(v);
     return { v, logs };
@@ -269,6 +272,25 @@ describe('TokenReview validator against the fake API', () => {
     // The real API would still accept it (a minute of leeway): the cache must ask anyway.
     await v.validate(token);
     assert.equal(api.counts.tokenReviews, start + 2);
+  });
+
+  test('a full cache drops the least recently used review instead of refusing new ones', async () => {
+    const { v } = validator({ cacheMaxEntries: 2 });
+    const [a, b, c] = [await mint(), await mint(), await mint()];
+    const start = api.counts.tokenReviews;
+    await v.validate(a);
+    await v.validate(b);
+    await v.validate(a);
+    await v.validate(c);
+    assert.equal(api.counts.tokenReviews, start + 3, 'a hit once, from the cache');
+    await v.validate(c);
+    await v.validate(a);
+    assert.equal(api.counts.tokenReviews, start + 3, 'the newest (c) and the recently used (a) are cached');
+    await v.validate(b);
+    assert.equal(api.counts.tokenReviews, start + 4, 'b was dropped to make room');
+    v.close();
+    await v.validate(a);
+    assert.equal(api.counts.tokenReviews, start + 5, 'closed: nothing is cached any more');
   });
 
   test('rejections are not cached', async () => {

@@ -60,7 +60,7 @@ export interface TokenReviewValidatorOptions {
   readonly timeoutMs?: number;
   /** Longest reuse of a successful review, ms; default and maximum 60000; 0 disables the cache. */
   readonly cacheTtlMs?: number;
-  /** Most cached reviews kept; default 10000 (beyond it, new reviews are simply not cached). */
+  /** Most cached reviews kept; default 10000, the least recently used dropped beyond it. */
   readonly cacheMaxEntries?: number;
   /** Told about every TokenReview call (metrics). Must not throw. */
   readonly onReview?: (observation: TokenReviewObservation) => void;

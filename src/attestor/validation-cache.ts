@@ -9,18 +9,18 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import NodeCache from 'node-cache';
 import { stopWaitingOnAbort } from '../abort.js';
+import { createBoundedCache } from '../bounded-cache.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 
 /** Upper bound on how long a successful review is reused, in milliseconds. */
 export const MAX_REVIEW_CACHE_TTL_MS = 60_000;
 const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
 
-/** A {@link TokenValidator} holding a cache; `close()` stops its sweep timer. */
+/** A {@link TokenValidator} holding a cache; `close()` empties it (it runs no timer). */
 export interface CachingTokenValidator extends TokenValidator {
   close(): void;
 }
@@ -34,7 +34,7 @@ export interface CachingValidatorOptions {
   readonly clock?: Clock;
   /** Longest reuse of a successful review, ms; default and maximum 60000; 0 disables the cache. */
   readonly cacheTtlMs?: number;
-  /** Most cached reviews kept; default 10000 (beyond it, new reviews are simply not cached). */
+  /** Most cached reviews kept; default 10000 (beyond it the least recently used is dropped). */
   readonly cacheMaxEntries?: number;
 }
 
@@ -54,12 +54,6 @@ export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): n
   return Math.max(0, Math.min(maxMs, exp * 1000 - nowMs));
 }
 
-interface CachedReview {
-  readonly validated: ValidatedToken;
-  /** Clock time (ms) after which the entry is dead, whatever node-cache's own timer says. */
-  readonly expiresAt: number;
-}
-
 /**
  * Puts the cache in front of `options.review`.
  * @throws TypeError for a negative `cacheTtlMs`
@@ -68,40 +62,15 @@ export function createCachingValidator(options: CachingValidatorOptions): Cachin
   const clock = options.clock ?? systemClock;
   const cacheTtlMs = Math.min(options.cacheTtlMs ?? MAX_REVIEW_CACHE_TTL_MS, MAX_REVIEW_CACHE_TTL_MS);
   if (!(cacheTtlMs >= 0)) throw new TypeError(`cacheTtlMs must not be negative: ${options.cacheTtlMs}`);
-  // useClones: false — cached values are returned as is (see node-stack.md §5); they are frozen below.
-  const cache = new NodeCache({
-    stdTTL: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    checkperiod: MAX_REVIEW_CACHE_TTL_MS / 1000,
-    useClones: false,
-    maxKeys: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES,
-  });
-
-  function lookup(key: string): ValidatedToken | undefined {
-    const hit = cache.get<CachedReview>(key);
-    if (hit === undefined) return undefined;
-    if (clock.now() < hit.expiresAt) return hit.validated;
-    cache.del(key);
-    return undefined;
-  }
-
-  function remember(key: string, token: string, validated: ValidatedToken): void {
-    const now = clock.now();
-    const ttl = reviewCacheTtlMs(token, now, cacheTtlMs);
-    if (ttl <= 0) return;
-    try {
-      // node-cache's own (real-time) TTL only reclaims memory; expiry is decided by `expiresAt`.
-      cache.set<CachedReview>(key, { validated, expiresAt: now + ttl }, Math.ceil(ttl / 1000));
-    } catch {
-      options.logger.debug({ [F.count]: cache.keys().length }, 'token review cache full');
-    }
-  }
+  // The one bounded cache (src/bounded-cache.ts): expiry on `clock`, LRU when full, no timer.
+  const cache = createBoundedCache<ValidatedToken>({ maxEntries: options.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES, clock });
 
   /** Reviews in flight, by token hash and pod: callers asking the same question share one. */
   const inFlight = new Map<string, Promise<ValidatedToken>>();
 
   async function reviewAndRemember(key: string, token: string, podUid: string | undefined): Promise<ValidatedToken> {
     const validated = Object.freeze(await options.review(token, podUid));
-    if (cacheTtlMs > 0) remember(key, token, validated);
+    if (cacheTtlMs > 0) cache.set(key, validated, reviewCacheTtlMs(token, clock.now(), cacheTtlMs));
     return validated;
   }
 
@@ -109,7 +78,7 @@ export function createCachingValidator(options: CachingValidatorOptions): Cachin
     async validate(token, validateOptions) {
       if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
       const key = createHash('sha256').update(token).digest('hex');
-      const cached = cacheTtlMs > 0 ? lookup(key) : undefined;
+      const cached = cacheTtlMs > 0 ? cache.get(key) : undefined;
       if (cached) return cached;
       const podUid = validateOptions?.podUid;
       const flightKey = `${key}/${podUid ?? ''}`;

@@ -31,6 +31,9 @@ function fileOptions(specs: readonly RunOptionSpec[]): ReadonlyMap<string, RunOp
 /** Largest config file read, in characters; the annotated reference config is ~5 KiB. */
 export const MAX_CONFIG_FILE_CHARS = 64 * 1024;
 
+/** Largest config file read, in bytes: {@link MAX_CONFIG_FILE_CHARS} characters of up to 4 UTF-8 bytes each. */
+export const MAX_CONFIG_FILE_BYTES = 4 * MAX_CONFIG_FILE_CHARS;
+
 /**
  * Deepest nesting of flow collections (`[`, `{`) accepted. Options are scalars or lists of
  * strings; the YAML parser runs out of stack, or of memory, on thousands of levels (issue 15).
@@ -121,6 +124,10 @@ function checkType(value: unknown, kind: RunOptionKind): { value: RawValue } | s
       const empty = value === null ? ' (write "" for an empty value)' : '';
       return `: expected ${want}, got ${describeValue(value)}${hint}${empty}`;
     }
+    case 'count':
+      if (typeof value === 'number' && Number.isInteger(value)) return { value: String(value) };
+      if (typeof value === 'string') return { value };
+      return `: expected a whole number, got ${describeValue(value)}`;
     case 'list': {
       if (!Array.isArray(value)) {
         const hint = typeof value === 'string' ? ` (write [${JSON.stringify(value)}])` : '';

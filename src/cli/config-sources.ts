@@ -9,7 +9,7 @@ import { parseDuration } from '../duration.js';
 import { fileErrorReason } from '../errors.js';
 import { defaultIdentityDomain, isDns1123Subdomain, isTrustDomain } from '../identity.js';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { parseRunConfigFile, type RawValue } from './config-file.js';
+import { MAX_CONFIG_FILE_BYTES, parseRunConfigFile, type RawValue } from './config-file.js';
 import { checkHostPort } from './host-port.js';
 import type { RunOptionSpec } from './run-options.js';
 
@@ -24,8 +24,11 @@ export interface ConfigInputs {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative paths (flags, env and file alike) are resolved against this directory. */
   readonly cwd: string;
-  /** Reads a file as UTF-8; used for `--config`. */
-  readonly readFile: (path: string) => string;
+  /**
+   * Reads a file as UTF-8, refusing one that is no regular file or is larger than `maxBytes`
+   * (`readRegularFileSync`); used for `--config`.
+   */
+  readonly readFile: (path: string, maxBytes: number) => string;
 }
 
 interface Sourced {
@@ -75,7 +78,7 @@ function readConfigFile(file: string, inputs: ConfigInputs, problems: string[]):
     return undefined;
   }
   try {
-    return inputs.readFile(resolve(inputs.cwd, file));
+    return inputs.readFile(resolve(inputs.cwd, file), MAX_CONFIG_FILE_BYTES);
   } catch (err) {
     problems.push(`--config: cannot read "${file}": ${fileErrorReason(err)}`);
     return undefined;

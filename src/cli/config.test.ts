@@ -77,6 +77,11 @@ describe('loadRunConfig defaults', () => {
       clockSkewMs: 20_000,
       minRefreshMs: 10_000,
       maxRefreshMs: 86_400_000,
+      svidIdleTtlMs: 60_000,
+      maxConnections: 1024,
+      maxCallerConnections: 128,
+      maxStreams: 4096,
+      maxCallerStreams: 1024,
       shutdownTimeoutMs: 5_000,
       centralIssuer: undefined,
       healthAddr: '',
@@ -199,7 +204,11 @@ describe('loadRunConfig precedence: flags > env > file > defaults', () => {
   });
 
   it('parses durations once, into ms', () => {
-    const config = load({ flags: { ...REQUIRED, svidTtl: '1h30m', clockSkew: '0', minRefresh: '500ms', maxRefresh: '2d' }, env: NODE_ENV });
+    const config = load({
+      flags: { ...REQUIRED, svidTtl: '1h30m', clockSkew: '0', minRefresh: '500ms', maxRefresh: '2d', svidIdleTtl: '0' },
+      env: NODE_ENV,
+    });
+    assert.equal(config.svidIdleTtlMs, 0, '--svid-idle-ttl 0 turns idle keeping off');
     assert.equal(config.svidTtlMs, 5_400_000);
     assert.equal(config.clockSkewMs, 0);
     assert.equal(config.minRefreshMs, 500);
@@ -250,6 +259,13 @@ describe('loadRunConfig errors name their key', () => {
     ['ttl not over skew', { flags: { svidTtl: '10s', clockSkew: '10s' } }, /^--svid-ttl: must be longer than --clock-skew \(10s\)/],
     ['min refresh not under ttl', { flags: { svidTtl: '1m', minRefresh: '1m' } }, /^--min-refresh: must be shorter than --svid-ttl \(1m\)/],
     ['zero ttl', { flags: { svidTtl: '0' } }, /^--svid-ttl: must be longer than 0/],
+    ['zero connections', { flags: { maxConnections: '0' } }, /^--max-connections: must be a whole number from 1 to 1000000, got "0"/],
+    ['not a count', { file: 'maxStreams: 1.5\n' }, /^agent\.yaml: maxStreams: expected a whole number, got the number 1\.5/],
+    [
+      'a count as text',
+      { flags: { maxCallerStreams: 'ten' } },
+      /^--max-caller-streams: must be a whole number from 1 to 1000000, got "ten"/,
+    ],
     ['short jwt ttl', { flags: { jwtTtl: '500ms' } }, /^--jwt-ttl: must be at least 1s/],
     ['timer overflow', { flags: { maxRefresh: '30d' } }, /^--max-refresh: must be at most 24d/],
     ['unreadable config', { flags: { config: 'missing.yaml' } }, /^--config: cannot read "missing\.yaml": no such file or directory$/],
@@ -367,7 +383,7 @@ describe('checkHostPort', () => {
 });
 
 describe('RUN_FLAGS', () => {
-  it('lists every run flag of SPEC §9 and §10, plus --jwt-ttl and --shutdown-timeout', () => {
+  it('lists every run flag of the contract, plus --jwt-ttl, --shutdown-timeout and the connection limits', () => {
     const spec = [
       'dev',
       'config',
@@ -391,10 +407,15 @@ describe('RUN_FLAGS', () => {
       'clock-skew',
       'min-refresh',
       'max-refresh',
+      'svid-idle-ttl',
       'health-addr',
       'log-level',
       'jwt-ttl',
       'shutdown-timeout',
+      'max-connections',
+      'max-caller-connections',
+      'max-streams',
+      'max-caller-streams',
     ];
     assert.deepEqual([...RUN_FLAGS].sort(), spec.sort());
   });

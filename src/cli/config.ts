@@ -36,8 +36,11 @@ export interface LoadRunConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative paths (flags, env and file alike) are resolved against this directory. */
   readonly cwd: string;
-  /** Reads a file as UTF-8 (`fs.readFileSync(path, 'utf8')`); used for `--config`. */
-  readonly readFile: (path: string) => string;
+  /**
+   * Reads a file as UTF-8, refusing one that is no regular file or is larger than `maxBytes`
+   * (`readRegularFileSync`); used for `--config`.
+   */
+  readonly readFile: (path: string, maxBytes: number) => string;
 }
 
 /** Defaults of the options that have one (SPEC §9), as users would write them. */
@@ -55,10 +58,18 @@ export const RUN_DEFAULTS = {
   clockSkew: '20s',
   minRefresh: '10s',
   maxRefresh: '24h',
+  svidIdleTtl: '60s',
+  maxConnections: 1024,
+  maxCallerConnections: 128,
+  maxStreams: 4096,
+  maxCallerStreams: 1024,
   shutdownTimeout: '5s',
   healthAddr: '',
   logLevel: 'info',
 } as const;
+
+/** Largest value of a count option (connections, streams). */
+const MAX_COUNT = 1_000_000;
 
 /**
  * Builds the `run` configuration. Precedence, highest first: **flags > environment > config
@@ -92,6 +103,17 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
   const read = valueReader<RunOptionKey>(values, RUN_OPTIONS, RUN_DEFAULTS, cwd, problems);
   const { raw, invalid } = values;
   const { fail, str, path, duration, show } = read;
+  /** A whole number from 1 to {@link MAX_COUNT}. */
+  const count = (key: RunOptionKey & keyof typeof RUN_DEFAULTS): number | undefined => {
+    const text = str(key);
+    if (text === undefined) return RUN_DEFAULTS[key] as number;
+    const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+    if (!(n >= 1 && n <= MAX_COUNT)) {
+      fail(key, `must be a whole number from 1 to ${MAX_COUNT}, got "${text}"`);
+      return undefined;
+    }
+    return n;
+  };
   const dev = raw.get('dev')?.value === true;
   const devDir = resolve(cwd, DEV_DIR_NAME);
 
@@ -163,6 +185,11 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
   const minRefresh = duration('minRefresh');
   const maxRefresh = duration('maxRefresh');
   const shutdownTimeout = duration('shutdownTimeout');
+  const svidIdleTtl = duration('svidIdleTtl');
+  const maxConnections = count('maxConnections');
+  const maxCallerConnections = count('maxCallerConnections');
+  const maxStreams = count('maxStreams');
+  const maxCallerStreams = count('maxCallerStreams');
   if (jwtTtl !== undefined && jwtTtl < 1000) fail('jwtTtl', 'must be at least 1s (JWT expiry is counted in seconds)');
   if (minRefresh === 0) fail('minRefresh', 'must be longer than 0');
   for (const key of ['minRefresh', 'maxRefresh', 'shutdownTimeout'] as const) {
@@ -199,6 +226,11 @@ function buildRunConfig(values: RawValues, cwd: string, problems: string[]): Run
     clockSkewMs: clockSkew as number,
     minRefreshMs: minRefresh as number,
     maxRefreshMs: maxRefresh as number,
+    svidIdleTtlMs: svidIdleTtl as number,
+    maxConnections: maxConnections as number,
+    maxCallerConnections: maxCallerConnections as number,
+    maxStreams: maxStreams as number,
+    maxCallerStreams: maxCallerStreams as number,
     shutdownTimeoutMs: shutdownTimeout as number,
     centralIssuer,
     healthAddr,

@@ -5,10 +5,11 @@
  * subdirectory `credentials/` (0700, keys 0600).
  */
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rmdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rename, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { F, type Logger } from '../log.js';
+import { readRegularFile } from '../regular-file.js';
 import { credentialFiles, existingCredentialFiles, writeCredentialSet } from './credential-files.js';
 import { credentialPaths, DEV_CREDENTIALS_NAME } from './credential-layout.js';
 
@@ -17,6 +18,9 @@ const TRUST_DOMAIN_FIELD = 'trust_domain';
 
 /** The dev directory: other users traverse it to reach the socket. */
 const DEV_DIR_MODE = 0o755;
+/** Largest issuer certificate file read for the trust-domain check (the issuer's credential file cap). */
+const MAX_ISSUER_CERT_BYTES = 1024 * 1024;
+
 /** The credentials directory: nobody else lists or reads it. */
 const PRIVATE_DIR_MODE = 0o700;
 
@@ -99,7 +103,7 @@ async function moveEarlierLayout(devDir: string, dir: string, logger: Logger): P
 /** Credentials made for another trust domain still work, but their names would confuse. */
 async function warnIfOtherTrustDomain(issuerCert: string, options: EnsureDevCredentialsOptions): Promise<void> {
   try {
-    const subject = new X509Certificate(await readFile(issuerCert)).subject;
+    const subject = new X509Certificate(await readRegularFile(issuerCert, MAX_ISSUER_CERT_BYTES)).subject;
     const expected = `CN=identity.linkerd.${options.trustDomain}`;
     if (!subject.split('\n').includes(expected)) {
       options.logger.warn(

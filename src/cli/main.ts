@@ -3,7 +3,7 @@
  * reads the real process: argv, env, cwd, files and the standard streams; the rest is
  * `program.ts`.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../regular-file.js';
 import { invocation } from './invocation.js';
 import { runCli } from './program.js';
 
@@ -21,7 +21,8 @@ const code = await runCli({
   cwd: process.cwd(),
   self: invocation(process.argv[1], process.cwd()),
   io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
-  readFile: (path) => readFileSync(path, 'utf8'),
+  // A FIFO or a device given as --config is refused at once instead of hanging the command.
+  readFile: (path, maxBytes) => readRegularFileSync(path, maxBytes).toString('utf8'),
   interrupt: () => {
     const controller = new AbortController();
     const stop = () => controller.abort();

@@ -27,8 +27,8 @@ export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly io: CliIo;
-  /** Reads a UTF-8 file (`--config`). */
-  readonly readFile: (path: string) => string;
+  /** Reads a UTF-8 file of at most `maxBytes` that must be a regular file (`--config`). */
+  readonly readFile: (path: string, maxBytes: number) => string;
   /** Runs the agent; default: `runAgentCommand` from `./run.js`, imported only when `run` is used. */
   readonly runAgent?: (config: RunConfig, options?: RunAgentOptions) => Promise<number>;
   /** Runs the central issuer; default: `runIssuerCommand` from `./issuer.js`, imported only when `issuer` is used. */

@@ -5,7 +5,7 @@
  */
 
 /** How an option's raw value is read before validation. */
-export type RunOptionKind = 'string' | 'duration' | 'boolean' | 'list';
+export type RunOptionKind = 'string' | 'duration' | 'boolean' | 'list' | 'count';
 
 /** One `svid-agent run` option. */
 export interface RunOptionSpec {
@@ -154,6 +154,35 @@ export const RUN_OPTIONS = [
     kind: 'duration',
     arg: 'DURATION',
     description: 'longest wait before rotating an SVID (default 24h)',
+  },
+  {
+    flag: 'svid-idle-ttl',
+    key: 'svidIdleTtl',
+    kind: 'duration',
+    arg: 'DURATION',
+    description: "keep an identity's SVID this long after its last stream closes (default 60s; 0 = drop at once)",
+  },
+  {
+    flag: 'max-connections',
+    key: 'maxConnections',
+    kind: 'count',
+    arg: 'N',
+    description: 'open Workload API connections in all (default 1024; lowered to stay below the fd limit)',
+  },
+  {
+    flag: 'max-caller-connections',
+    key: 'maxCallerConnections',
+    kind: 'count',
+    arg: 'N',
+    description: 'open connections of one caller: a uid, or a pod with --attestor k8s (default 128)',
+  },
+  { flag: 'max-streams', key: 'maxStreams', kind: 'count', arg: 'N', description: 'open streams (calls) in all (default 4096)' },
+  {
+    flag: 'max-caller-streams',
+    key: 'maxCallerStreams',
+    kind: 'count',
+    arg: 'N',
+    description: 'open streams of one caller (default 1024)',
   },
   {
     flag: 'shutdown-timeout',

@@ -36,7 +36,9 @@ export function explainStartFailure(err: unknown, config: RunConfig): StartFailu
       return { message: devMessage(config.devDir, fs, inTheWay), exitCode: EXIT.USAGE };
     }
     const socketDir = dirname(config.socket);
-    if ((fs.target === config.socket || within(socketDir, fs.target)) && (inTheWay || denied)) {
+    // The socket is bound beside its path and renamed into place, so `listen` names that file.
+    const binding = (fs.syscall === 'listen' || fs.syscall === 'bind') && dirname(fs.target) === socketDir;
+    if ((fs.target === config.socket || binding || within(socketDir, fs.target)) && (inTheWay || denied)) {
       const why = inTheWay
         ? `a file is in the way of its directory ${socketDir}`
         : `cannot ${fs.syscall === 'listen' || fs.syscall === 'bind' ? 'create the socket in' : 'create'} ${socketDir}: ${fileErrorReason(err)}`;

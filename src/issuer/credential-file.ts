@@ -9,9 +9,8 @@
  * - cannot be read now (EMFILE, ENFILE, EACCES, EIO, ...): `CREDENTIALS_UNREADABLE`, which a
  *   reload treats as "keep the current credentials and try again later".
  */
-import { constants, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { AgentError } from '../errors.js';
+import { NotRegularFileError, readRegularFile } from '../regular-file.js';
 
 /** Largest credential file read, in bytes (1 MiB): a bundle of a hundred roots is ~100 KiB. */
 export const MAX_CREDENTIAL_FILE_BYTES = 1024 * 1024;
@@ -23,9 +22,6 @@ const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
 /** Errors that no retry fixes: the path itself is wrong. */
 const BROKEN_PATH = new Set(['ELOOP', 'ENAMETOOLONG', 'EISDIR']);
 
-/** A file that exists but is no credential file; the message is the reason, e.g. `is a fifo, ...`. */
-class UnusableFileError extends Error {}
-
 /** The credential file is not there. */
 export class CredentialFileAbsentError extends AgentError {
   readonly path: string;
@@ -36,54 +32,20 @@ export class CredentialFileAbsentError extends AgentError {
   }
 }
 
-function fileType(info: Stats): string {
-  if (info.isDirectory()) return 'a directory';
-  if (info.isFIFO()) return 'a fifo';
-  if (info.isCharacterDevice()) return 'a character device';
-  if (info.isBlockDevice()) return 'a block device';
-  if (info.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * Reads `path` as a credential file: opened without blocking (a FIFO must not wait for a
- * writer), checked to be a regular file, and read to at most `maxBytes`.
- * @throws an error that {@link readCredentialFile} turns into a coded one: the `open`/`read`
- *   error, or one saying the file is not a regular file or is larger than `maxBytes`
- */
-export async function readRegularFile(path: string, maxBytes = MAX_CREDENTIAL_FILE_BYTES): Promise<Buffer> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new UnusableFileError(`is ${fileType(info)}, not a regular file`);
-    if (info.size > maxBytes) throw new UnusableFileError(`is larger than ${maxBytes} bytes`);
-    // Read one byte more than allowed, so a file that grew since the stat is still caught.
-    const buffer = Buffer.alloc(Math.min(info.size, maxBytes) + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > maxBytes) throw new UnusableFileError(`is larger than ${maxBytes} bytes`);
-    return buffer.subarray(0, length);
-  } finally {
-    await handle.close();
-  }
-}
+const readBounded: ReadFile = (path) => readRegularFile(path, MAX_CREDENTIAL_FILE_BYTES);
 
 /**
  * Reads the credential file `path`, described as `what` in errors (e.g. `issuer key`).
- * @param readFile the reader; default {@link readRegularFile}
+ * @param readFile the reader; default: `readRegularFile` (`src/regular-file.ts`) with {@link MAX_CREDENTIAL_FILE_BYTES}
  * @throws CredentialFileAbsentError when it does not exist; AgentError `CREDENTIALS_INVALID`
  *   when it is unusable; AgentError `CREDENTIALS_UNREADABLE` when it cannot be read now
  */
-export async function readCredentialFile(path: string, what: string, readFile: ReadFile = readRegularFile): Promise<Buffer> {
+export async function readCredentialFile(path: string, what: string, readFile: ReadFile = readBounded): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
     if (err instanceof AgentError) throw err;
-    if (err instanceof UnusableFileError) throw new AgentError('CREDENTIALS_INVALID', `${what} ${path} ${err.message}`);
+    if (err instanceof NotRegularFileError) throw new AgentError('CREDENTIALS_INVALID', `${what} ${path} ${err.message}`);
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     if (ABSENT.has(code)) throw new CredentialFileAbsentError(what, path, { cause: err });
     if (BROKEN_PATH.has(code)) throw new AgentError('CREDENTIALS_INVALID', `cannot read ${what} ${path}: ${code}`, { cause: err });
