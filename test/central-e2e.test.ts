@@ -113,10 +113,10 @@ describe('over TLS, the API server up: what workloads on a node can get', () => 
 
       await n1.rotateAgentToken(await world.agentToken('n1', { audiences: ['identity.l5d.io'] }));
       assert.deepEqual(ended(await call(n1, await world.workload('n1'))), {
-        code: status.UNAVAILABLE,
-        details: 'workload attestation failed',
+        code: status.PERMISSION_DENIED,
+        details: 'no identity issued',
       });
-      assert.equal(await refusals(issuer, 'review_workload', 'agent_token_not_authenticated'), 1);
+      assert.equal(await refusals(issuer, 'review_workload', 'agent_wrong_audience'), 1);
     } finally {
       await n1.rotateAgentToken();
     }

@@ -67,6 +67,14 @@ export interface NodeAuth {
 
 const notAuthenticated = (err: unknown): boolean => isAgentError(err, 'TOKEN_NOT_AUTHENTICATED', 'TOKEN_INVALID');
 
+/**
+ * A valid token for another audience: the API server says so in the review's error ("token
+ * audiences [...] is invalid for the target audiences [...]"), the text Linkerd's validator also
+ * keys on (linkerd2 `controller/identity/validator.go`, `Validate`).
+ */
+const wrongAudience = (err: unknown): boolean =>
+  isAgentError(err, 'TOKEN_INVALID') && /token audiences .* is invalid for the target audiences/.test(String((err as Error).cause));
+
 /** Creates the reviews. */
 export function createNodeAuth(options: NodeAuthOptions): NodeAuth {
   return {
@@ -76,6 +84,9 @@ export function createNodeAuth(options: NodeAuthOptions): NodeAuth {
       try {
         validated = await options.agentTokens.validate(token, { signal: call.signal });
       } catch (err) {
+        if (wrongAudience(err)) {
+          throw notPermitted(NODE_REASONS.agentWrongAudience, 'the agent token is not for the agent audience', err);
+        }
         if (notAuthenticated(err)) {
           throw new NodeServiceError(
             'AGENT_NOT_AUTHENTICATED',

@@ -10,6 +10,7 @@ export const NODE_REASONS = {
   noAgentToken: 'no_agent_token',
   agentTokenNotAuthenticated: 'agent_token_not_authenticated',
   agentWrongAccount: 'agent_wrong_account',
+  agentWrongAudience: 'agent_wrong_audience',
   agentTokenNotBound: 'agent_token_not_bound',
   workloadTokenNotAuthenticated: 'workload_token_not_authenticated',
   workloadNotServiceAccount: 'workload_not_service_account',

@@ -65,6 +65,8 @@ export async function startCentralWorld(
         procRoot: proc.root,
         central: { address: issuer.address, serverName: 'issuer.test', plaintext: true, agentTokenPath },
       }),
+      // Every call that needs an SVID reaches the fake issuer: no identity is kept idle for reuse.
+      svidIdleTtlMs: 0,
       ...options.agent,
     },
     options.random ? { random: options.random } : {},
