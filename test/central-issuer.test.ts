@@ -84,15 +84,15 @@ describe('the node service, API server up', () => {
     await refused(client.signX509Svid(n1, { csr: newWorkloadKey().csr, workload: wrongPod }), status.PERMISSION_DENIED, /another pod/);
   });
 
-  test('agent tokens: missing UNAUTHENTICATED, another audience UNAUTHENTICATED, another account or no node PERMISSION_DENIED', async () => {
+  test('agent tokens: missing or unknown UNAUTHENTICATED; another audience, another account or no node PERMISSION_DENIED', async () => {
     const web = await world.workload('n1');
     const request = { csr: newWorkloadKey().csr, workload: web.evidence };
     await refused(client.signX509Svid(undefined, request), status.UNAUTHENTICATED, /missing agent token/);
     await refused(client.signX509Svid('not-a-jwt', request), status.UNAUTHENTICATED, /not authenticated/);
     await refused(
       client.signX509Svid(await world.agentToken('n1', { audiences: ['identity.l5d.io'] }), request),
-      status.UNAUTHENTICATED,
-      /not authenticated for the agent audience/,
+      status.PERMISSION_DENIED,
+      /not for the agent audience/,
     );
     await refused(
       client.signX509Svid(await world.agentToken('n1', { namespace: 'emojivoto', account: 'web' }), request),
