@@ -318,7 +318,7 @@ describe('a central issuer and a node agent using it: issuance, renewal on ticke
     const own = await token({ ns: 'linkerd', sa: 'linkerd-identity', node: NODE, audience: 'identity.l5d.io' });
     assert.equal(code(await callAs({ cgroup: podCgroup(own.uid, randomContainerId()), files: { [TOKEN_PATH]: own.token } })), 7);
     await writeFile(agentTokenPath, (await agentToken('identity.l5d.io')).token);
-    assert.equal(code(await callAs(await workload())), 14);
+    assert.equal(code(await callAs(await workload())), 7, 'agent_wrong_audience reaches the workload as PERMISSION_DENIED');
     await writeFile(agentTokenPath, (await agentToken()).token);
   });
 });
