@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI when `npm run build` has produced it, else the
-// TypeScript sources through tsx (no build step needed for a checkout).
+// Entry point: runs the compiled CLI (dist/, made by `npm run build`). It never compiles
+// TypeScript at run time: that would cost the agent about 70 MB on every node (docs/performance.md).
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const compiled = `${root}dist/src/cli/main.js`;
-if (existsSync(compiled)) {
-  await import(pathToFileURL(compiled).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(`${root}src/cli/main.ts`).href);
+const compiled = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(compiled)) {
+  const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
+  // Exit 1, not 2: the command is right, the installation is not finished (docs/cli.md).
+  process.stderr.write(`svid-agent: ${fileURLToPath(compiled)} is missing (build it first: cd ${root} && npm ci && npm run build)\n`);
+  process.exit(1);
 }
+await import(compiled.href);

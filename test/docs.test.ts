@@ -65,7 +65,7 @@ describe('README', () => {
   const readme = read('README.md');
 
   test('keeps the command that installs and runs the agent, and the one that installs and runs the tests', () => {
-    assert.ok(readme.includes('\nnpm ci && node bin/svid-agent.js run --dev\n'));
+    assert.ok(readme.includes('\nnpm ci && npm run build && node bin/svid-agent.js run --dev\n'));
     assert.ok(readme.includes('\nnpm ci && npm test\n'));
     assert.match(read('.ci/run'), /^npm ci && npm test$/m, '.ci/run runs the same');
   });

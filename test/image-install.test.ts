@@ -55,7 +55,7 @@ test('the image layout (built dist, production dependencies) serves an SVID', { 
         '--health-addr',
         '',
       ],
-      { bin },
+      { entry: bin },
     );
     try {
       await waitForSocket(socket, agent);

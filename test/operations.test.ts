@@ -1,7 +1,7 @@
 /**
  * The operations surface of issue 6 on a real agent: `/live`, `/ready` and `/metrics` on
  * `--health-addr`, and the `healthcheck` and `api watch` commands run as users and probes run
- * them (child processes of `bin/svid-agent.js`).
+ * them (child processes of the CLI).
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';

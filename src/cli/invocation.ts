@@ -7,12 +7,14 @@ import { basename, dirname, isAbsolute, relative } from 'node:path';
 
 /**
  * How to run this program again: `svid-agent` when it was run by that name (an installed bin,
- * the image's symlink), else `node <script>`, the script relative to `cwd` when it lies below it.
+ * the image's symlink), else `node [node options] <script>`, the script relative to `cwd` when it
+ * lies below it.
  * @param script the script the process runs (`process.argv[1]`)
+ * @param nodeOptions node's own options it was run with (`process.execArgv`), repeated as given
  */
-export function invocation(script: string | undefined, cwd: string): string {
+export function invocation(script: string | undefined, cwd: string, nodeOptions: readonly string[] = []): string {
   if (script === undefined || basename(script) === 'svid-agent') return 'svid-agent';
-  return `node ${shellQuote(displayPath(script, cwd))}`;
+  return ['node', ...nodeOptions, displayPath(script, cwd)].map(shellQuote).join(' ');
 }
 
 /** `path` relative to `cwd` when it lies below it (shorter, and what the user typed), else as is. */

@@ -19,7 +19,7 @@ const code = await runCli({
   argv: process.argv.slice(2),
   env: process.env,
   cwd: process.cwd(),
-  self: invocation(process.argv[1], process.cwd()),
+  self: invocation(process.argv[1], process.cwd(), process.execArgv),
   io: { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
   // A FIFO or a device given as --config is refused at once instead of hanging the command.
   readFile: (path, maxBytes) => readRegularFileSync(path, maxBytes).toString('utf8'),

@@ -1,5 +1,5 @@
 /**
- * The `api` commands as users and scripts run them: child processes of `bin/svid-agent.js`
+ * The `api` commands as users and scripts run them: child processes of the CLI
  * against a real agent (started without `--jwt-key`) or none at all, with real files.
  */
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The `svid-agent` command as users run it: a child process of `bin/svid-agent.js`, checked by
+ * The `svid-agent` command as users run it: a child process (from the sources), checked by
  * exit code and by what it prints (SPEC §9: 0 success, 1 runtime failure, 2 usage/config error).
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, type CliResult, runCli } from '../support/cli-process.js';
+import { type CliResult, runCli } from '../support/cli-process.js';
+import { spawnSvidAgent } from '../support/svid-agent-command.js';
 
 const work = mkdtempSync(join(tmpdir(), 'svid-agent-cli-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -198,11 +199,10 @@ describe('svid-agent api fetch x509', () => {
 
 describe('output to a reader that goes away', () => {
   it('exits quietly on EPIPE, with no stack trace', async () => {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [BIN, 'run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.destroy(); // like `| head -0`: the read end is closed before anything is written
+    const child = spawnSvidAgent(['run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.destroy(); // like `| head -0`: the read end is closed before anything is written
     let stderr = '';
-    child.stderr.on('data', (d) => {
+    child.stderr?.on('data', (d) => {
       stderr += String(d);
     });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -1,5 +1,5 @@
 /**
- * Failures as a person meets them: child processes of `bin/svid-agent.js` on real files. Each
+ * Failures as a person meets them: child processes of the CLI on real files. Each
  * failure is one line that names the flag and says what to do, printed once (no JSON log line
  * saying the same), with the exit code of the rule in docs/cli.md (2: change what you gave).
  */

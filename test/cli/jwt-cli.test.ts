@@ -1,6 +1,6 @@
 /**
- * `svid-agent api fetch jwt` and `api validate jwt` as users run them: child processes of
- * `bin/svid-agent.js` against a real agent, checked by exit code and by what they print
+ * `svid-agent api fetch jwt` and `api validate jwt` as users run them: child processes of the
+ * CLI against a real agent, checked by exit code and by what they print
  * (spire-agent's layout: `token(<id>):\n\t<jwt>`, `bundle(<td>):\n\t<jwks>`, `SVID is valid.`).
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * A SPIRE user's habits, as they would type them: SPIRE's single-dash flag spellings,
  * `--version`, `validate`, and a "did you mean" for near misses. Child processes of
- * `bin/svid-agent.js` against a real agent, with real files.
+ * the CLI against a real agent, with real files.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

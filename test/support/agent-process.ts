@@ -1,10 +1,8 @@
 /** Runs `svid-agent run` as its own process, as a DaemonSet would, for signal and restart tests. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { guardLogLine } from './log-guard.js';
-
-const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
+import { spawnSvidAgent } from './svid-agent-command.js';
 
 export interface AgentProcess {
   readonly child: ChildProcess;
@@ -14,9 +12,9 @@ export interface AgentProcess {
   readonly exit: Promise<number | null>;
 }
 
-/** Spawns `svid-agent run <args>` in `cwd`; `bin` defaults to this checkout's `bin/svid-agent.js`. */
-export function spawnAgent(args: readonly string[], options: { bin?: string; cwd?: string } = {}): AgentProcess {
-  const child = spawn(process.execPath, [options.bin ?? BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
+/** Spawns `svid-agent run <args>` from the sources in `cwd`; `entry`: a freshly built bin instead. */
+export function spawnAgent(args: readonly string[], options: { entry?: string; cwd?: string } = {}): AgentProcess {
+  const child = spawnSvidAgent(['run', ...args], { entry: options.entry, stdio: ['ignore', 'pipe', 'pipe'], cwd: options.cwd });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr += String(d);

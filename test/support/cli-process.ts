@@ -1,13 +1,12 @@
 /**
- * `node bin/svid-agent.js ...` as a child process, the way users and probes run it: one-shot
+ * `svid-agent ...` as a child process (from the sources, see svid-agent-command.ts), the way users
+ * and probes run it: one-shot
  * commands ({@link runCli}) and long-running ones ({@link startCli}: `run`, `api watch`) whose
  * output is collected as it comes.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { guardLogLine } from './log-guard.js';
-
-export const BIN = fileURLToPath(new URL('../../bin/svid-agent.js', import.meta.url));
+import { spawnSvidAgent, svidAgentArgv } from './svid-agent-command.js';
 
 export interface CliResult {
   readonly code: number | null;
@@ -36,7 +35,7 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      svidAgentArgv(args),
       { cwd: options.cwd, env: cleanEnv(options.env ?? {}), timeout: 30_000, uid: options.uid, gid: options.gid },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -62,7 +61,7 @@ export interface CliProcess {
 
 /** Starts a command; its stdout and stderr are kept in memory. */
 export function startCli(args: readonly string[], options: CliOptions = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawnSvidAgent(args, {
     cwd: options.cwd,
     uid: options.uid,
     gid: options.gid,
@@ -75,11 +74,11 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Cli
   const onChunk = () => {
     for (const check of [...checks]) check();
   };
-  child.stdout.on('data', (d) => {
+  child.stdout?.on('data', (d) => {
     stdout += String(d);
     onChunk();
   });
-  child.stderr.on('data', (d) => {
+  child.stderr?.on('data', (d) => {
     stderr += String(d);
     onChunk();
   });
