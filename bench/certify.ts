@@ -71,6 +71,7 @@ const stubApi: KubeApi = {
   async createSelfSubjectAccessReview(review: V1SelfSubjectAccessReview): Promise<V1SelfSubjectAccessReview> {
     return { ...review, status: { allowed: true } };
   },
+  close() {},
 };
 
 /** The length of a DER certificate's TBSCertificate, header included (the bytes the issuer signs). */

@@ -3,7 +3,7 @@
  * operations it cannot avoid; Certify (which verifies a CSR) separately; and @peculiar/x509 doing
  * Certify's issuer part.
  *
- *   node --import tsx bench/issuance.ts      (or: npm run bench)
+ *   npm run bench -- issuance      (a section of bench/run.ts; or: node --import tsx bench/issuance.ts)
  *
  * Each case warms up, then runs back to back for a fixed time on one thread; figures are
  * operations per second. Nothing is asserted: speed depends on the machine (see
@@ -31,9 +31,12 @@ import {
 import { randomSerial } from '../src/issuer/serial.js';
 import { silentLogger } from '../src/log.js';
 import { createValueChannel } from '../src/value-channel.js';
+import { scaled } from './mode.js';
 
-const WARMUP_MS = 500;
-const RUN_MS = 2000;
+const WARMUP_MS = scaled(500, 100);
+const RUN_MS = scaled(2000, 300);
+/** Pairs of alternating 200 ms slices in `compare`; even. */
+const PAIRS = scaled(30, 6);
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const identity = workloadIdentityFor({ type: 'serviceaccount', namespace: 'emojivoto', name: 'web' }, naming);
 const SPIFFE_ID = identity.spiffeId;
@@ -73,10 +76,10 @@ async function compare(a: Op, b: Op): Promise<{ a: number; b: number; ratio: num
   await rate(a, WARMUP_MS);
   await rate(b, WARMUP_MS);
   const pairs: Array<[number, number]> = [];
-  for (let i = 0; i < 30; i++) pairs.push([await rate(a, 200), await rate(b, 200)]);
+  for (let i = 0; i < PAIRS; i++) pairs.push([await rate(a, 200), await rate(b, 200)]);
   const mean = (k: 0 | 1) => pairs.reduce((sum, p) => sum + p[k], 0) / pairs.length;
   const ratios = pairs.map(([x, y]) => x / y).sort((x, y) => x - y);
-  return { a: mean(0), b: mean(1), ratio: ((ratios[14] as number) + (ratios[15] as number)) / 2 };
+  return { a: mean(0), b: mean(1), ratio: ((ratios[PAIRS / 2 - 1] as number) + (ratios[PAIRS / 2] as number)) / 2 };
 }
 
 // === setup: the issuer the agent loads ===
@@ -237,7 +240,7 @@ const us = (n: number): string => (1e6 / n).toFixed(1).padStart(8);
 const row = (label: string, n: number): string => `| ${label.padEnd(62)} | ${fmt(n)} | ${us(n)} |`;
 
 console.log(
-  `node ${process.version}, openssl ${process.versions.openssl}; (a) and (b) alternate 30 x 200 ms each, others ${RUN_MS / 1000} s, after ${WARMUP_MS} ms warm-up`,
+  `node ${process.version}, openssl ${process.versions.openssl}; (a) and (b) alternate ${PAIRS} x 200 ms each, others ${RUN_MS / 1000} s, after ${WARMUP_MS} ms warm-up`,
 );
 console.log(
   `payload: leaf tbs ${tbsSize} B, leaf ${sampleLeaf.length} B; load average before: ${loadBefore}, after: ${loadavg()
@@ -254,6 +257,6 @@ console.log(row('(e) @peculiar/x509: parse CSR + verify + create leaf', e));
 for (const [label, n] of Object.entries(parts)) console.log(row(`    part: ${label}`, n));
 console.log('');
 console.log(
-  `(c) ratio (a)/(b) = ${ratio.toFixed(2)}, median of 30 paired slices  (goal >= 0.85; 1.00 would mean no overhead over raw crypto)`,
+  `(c) ratio (a)/(b) = ${ratio.toFixed(2)}, median of ${PAIRS} paired slices  (goal >= 0.85; 1.00 would mean no overhead over raw crypto)`,
 );
 console.log(`    Certify vs @peculiar/x509 doing the same issuer part: ${(d / e).toFixed(1)}x`);

@@ -1,7 +1,7 @@
 /**
  * Client side of bench/streams.ts: opens N FetchX509SVID streams spread over C connections and
- * reports, as JSON lines, when every stream has its first message (`open`) and when every
- * stream has received one more (`updated`, after the agent rotates).
+ * reports, as JSON lines with the wall-clock time (`at`, ms), when every stream has its first
+ * message (`open`) and when every stream has received one more (`updated`, after a rotation).
  * Flags: --socket PATH --streams N --connections C
  */
 import { parseArgs } from 'node:util';
@@ -13,9 +13,10 @@ const { values } = parseArgs({
 });
 const streams = Number(values.streams);
 const connections = Number(values.connections);
-const def = workloadApiDefinition();
-const method = def.FetchX509SVID as grpc.MethodDefinition<object, object>;
-const print = (line: unknown) => process.stdout.write(`${JSON.stringify(line)}\n`);
+const method = workloadApiDefinition().FetchX509SVID as grpc.MethodDefinition<object, object>;
+/** An empty X509SVIDRequest. */
+const REQUEST = {};
+const print = (line: object) => process.stdout.write(`${JSON.stringify({ ...line, at: Date.now() })}\n`);
 
 const clients = Array.from(
   { length: connections },
@@ -33,7 +34,13 @@ const passThrough = (b: Buffer) => b;
 for (let i = 0; i < streams; i++) {
   const md = new grpc.Metadata();
   md.set('workload.spiffe.io', 'true');
-  const call = (clients[i % connections] as grpc.Client).makeServerStreamRequest(method.path, method.requestSerialize, passThrough, {}, md);
+  const call = (clients[i % connections] as grpc.Client).makeServerStreamRequest(
+    method.path,
+    method.requestSerialize,
+    passThrough,
+    REQUEST,
+    md,
+  );
   call.on('data', () => {
     received[i] = (received[i] ?? 0) + 1;
     if (received[i] === 1 && ++open === streams) print({ event: 'open' });

@@ -12,26 +12,7 @@ export type Logger = PinoLogger;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Field names used across the code base, so that logs can be queried consistently. */
-export const F = {
-  subsystem: 'subsystem',
-  pid: 'pid',
-  uid: 'uid',
-  gid: 'gid',
-  connection: 'conn',
-  method: 'method',
-  spiffeId: 'spiffe_id',
-  /** A requested identity, either form (Linkerd Certify). */
-  identity: 'identity',
-  serial: 'serial',
-  notAfter: 'not_after',
-  reason: 'reason',
-  error: 'error',
-  path: 'path',
-  podUid: 'pod_uid',
-  count: 'count',
-  durationMs: 'duration_ms',
-} as const;
+export { F } from './log-fields.js';
 
 const REDACT = ['token', 'key', 'privateKey', 'private_key', 'authorization', 'svid', '*.token', '*.key', '*.authorization'];
 

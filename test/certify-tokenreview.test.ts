@@ -28,7 +28,7 @@ describe('Certify with TokenReview', () => {
     ca = await createTestCa();
     const { issuer } = await loadTestCredentials(ca, Date.now());
     const validator = createTokenReviewValidator({
-      api: createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
+      api: createKubeApi(await loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
       logger: silentLogger(),
       cacheTtlMs: 0,
     });

@@ -11,7 +11,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { RUN_FLAGS } from '../src/cli/config.js';
+import { RUN_DEFAULTS, RUN_FLAGS } from '../src/cli/config.js';
 import { parseDuration } from '../src/duration.js';
 import { defaultIdentityDomain } from '../src/identity.js';
 import { loadManifests, type ManifestDoc } from './daemonset/manifests.js';
@@ -259,6 +259,27 @@ describe('the agent DaemonSet', () => {
       assert.ok(resources.requests?.[r] !== undefined, `requests.${r}`);
       assert.ok(resources.limits?.[r] !== undefined, `limits.${r}`);
     }
+  });
+
+  test('asks for the memory docs/performance.md sizes for the default connection and stream caps', () => {
+    // The line docs/performance.md writes under "Sizing the DaemonSet", from the bench's figures.
+    const doc = readFileSync(join(REPO, 'docs/performance.md'), 'utf8');
+    const sized =
+      /^DaemonSet resources: requests cpu (\S+), memory (\S+); limits cpu (\S+), memory (\S+); caps: (\d+) connections, (\d+) streams\.$/m.exec(
+        doc,
+      );
+    assert.ok(sized, 'docs/performance.md has no "DaemonSet resources: ..." line');
+    const [, reqCpu, reqMemory, limCpu, limMemory, connections, streams] = sized;
+    const resources = required(agentContainer.resources, 'resources');
+    assert.deepEqual(
+      { requests: resources.requests, limits: resources.limits },
+      { requests: { cpu: reqCpu, memory: reqMemory }, limits: { cpu: limCpu, memory: limMemory } },
+    );
+    // The sizing holds for the default caps, which the DaemonSet must then not raise.
+    assert.equal(Number(connections), RUN_DEFAULTS.maxConnections);
+    assert.equal(Number(streams), RUN_DEFAULTS.maxStreams);
+    for (const name of ['max-connections', 'max-streams'])
+      assert.equal(flag(agentArgs.flags, name), undefined, `--${name} in the DaemonSet`);
   });
 
   test('updates node by node and gives the agent longer than its shutdown timeout', () => {

@@ -20,7 +20,8 @@ const GOOD_UID = 54321;
 describe('hostile callers', { skip: needsRoot }, () => {
   let agent: TestAgent;
   before(async () => {
-    agent = await startTestAgent({ maxCallerConnections: 16, maxCallerStreams: 32 });
+    // Metrics are kept only when served (--health-addr).
+    agent = await startTestAgent({ maxCallerConnections: 16, maxCallerStreams: 32, healthAddr: '127.0.0.1:0' });
   });
   after(() => agent?.close());
 

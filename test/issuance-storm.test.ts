@@ -32,7 +32,8 @@ function storm(socket: string): Promise<{ loops: number; received: number; codes
 
 test(`3 × ${LOOPS} open/cancel loops at the default idle grace: a handful of issuances, every cancel logged as CANCELLED`, async () => {
   const clock = { ms: Date.now(), now: () => clock.ms };
-  const agent = await startTestAgent({}, { clock });
+  // Metrics are kept only when served (--health-addr).
+  const agent = await startTestAgent({ healthAddr: '127.0.0.1:0' }, { clock });
   try {
     assert.equal(agent.config.svidIdleTtlMs, 60_000, 'the default grace');
     const results = await Promise.all([storm(agent.socketPath), storm(agent.socketPath), storm(agent.socketPath)]);

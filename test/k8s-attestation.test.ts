@@ -31,6 +31,8 @@ async function startWorld(overrides: Partial<AgentConfig> = {}): Promise<World> 
     kubeconfig: api.kubeconfigPath,
     nodeName: NODE,
     procRoot: proc.root,
+    // As the DaemonSet runs it: metrics on (they are off without a listener).
+    healthAddr: '127.0.0.1:0',
     ...overrides,
   });
   return { api, proc, agent, socketPath: agent.socketPath };

@@ -43,7 +43,8 @@ describe('issuer and trust-anchor reload', () => {
     configMapDir = join(dir, 'roots');
     await writeAtomically(secretDir, issuerFiles(ca.intermediate));
     await writeAtomically(configMapDir, { 'ca-bundle.crt': ca.root.pem });
-    agent = await startAgentIn(dir, { issuerDir: secretDir, trustAnchors: join(configMapDir, 'ca-bundle.crt') });
+    // Metrics on (a listener on a free port): one test reads them.
+    agent = await startAgentIn(dir, { issuerDir: secretDir, trustAnchors: join(configMapDir, 'ca-bundle.crt'), healthAddr: '127.0.0.1:0' });
     stream = startChild(['--socket', agent.socketPath, '--count', '1000', '--timeout', '120000']);
     bundles = startChild(['--socket', agent.socketPath, '--method', 'FetchX509Bundles', '--count', '1000', '--timeout', '120000']);
     await stream.waitFor((e) => e.event === 'data');

@@ -12,7 +12,7 @@
 
 import { createCallerGroups, createPeerTracker, createProcReader } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
-import { type HttpEndpoints, type ReadinessChecks, readinessReport, startHttpEndpoints } from '../http-endpoints.js';
+import type { HttpEndpoints, ReadinessChecks } from '../http-endpoints.js';
 import type { NamingConfig } from '../identity.js';
 import {
   type IssuerCredentials,
@@ -24,11 +24,11 @@ import {
 import type { Logger } from '../log.js';
 import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
-import { startCentralIssuing } from './central-issuing.js';
 import type { AgentConfig } from './config.js';
 import { REISSUE_SPREAD_MS, startEmbeddedIssuing } from './embedded-issuing.js';
 import type { Issuing, IssuingDeps } from './issuing.js';
-import { type AgentMetrics, createAgentMetrics } from './metrics.js';
+import type { AgentMetrics } from './metrics.js';
+import { createMetricsOff } from './metrics-off.js';
 import { createWorkloadApiServer, type WorkloadApiServer } from './workload-api-server.js';
 
 export { REISSUE_SPREAD_MS } from './embedded-issuing.js';
@@ -60,7 +60,8 @@ export interface RunningAgent {
 
 /** The embedded issuer, or the central one with `--issuer-addr`. */
 async function startIssuing(config: AgentConfig, deps: IssuingDeps): Promise<Issuing> {
-  if (config.centralIssuer) return startCentralIssuing(config, config.centralIssuer, deps);
+  // Loaded only with --issuer-addr: its node-service client and the Kubernetes attestor.
+  if (config.centralIssuer) return (await import('./central-issuing.js')).startCentralIssuing(config, config.centralIssuer, deps);
   if (config.issuerDir === undefined) throw new TypeError('the embedded issuer needs an issuer directory');
   return startEmbeddedIssuing(config, config.issuerDir, deps);
 }
@@ -75,7 +76,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const naming: NamingConfig = { trustDomain: config.trustDomain, identityDomain: config.identityDomain };
   const anchors = await loadTrustAnchors(config.trustAnchors, { now: clock.now() });
   warnSkippedAnchors(logger.child({ subsystem: 'credentials' }), config.trustAnchors, anchors);
-  const metrics = createAgentMetrics();
+  // prom-client and the HTTP listener are loaded only when `/metrics` is served.
+  const metrics = config.healthAddr === '' ? createMetricsOff() : (await import('./metrics.js')).createAgentMetrics();
   const anchorsChannel = createValueChannel(anchors);
   const chainOk = createValueChannel(true);
   const issuing = await startIssuing(config, {
@@ -202,10 +204,12 @@ interface HealthSources {
  * identities — but the node reports not ready, so the problem is loud, not silent. With the
  * central issuer, ready means the socket serves: an issuer away must not stall a rollout (the
  * identities held keep being served; `svid_agent_issuer_reachable` and the log say it is away).
- * @returns the listener, or `undefined` when `address` is `''` (metrics are still kept)
+ * @returns the listener, or `undefined` when `address` is `''` (then the metrics are off)
  * @throws AgentError `CONFIG_INVALID` when the address cannot be bound
  */
 async function serveHealthAndMetrics(address: string, sources: HealthSources): Promise<HttpEndpoints | undefined> {
+  if (address === '') return undefined;
+  const { readinessReport, startHttpEndpoints } = await import('../http-endpoints.js');
   const { workloadApi, issuer, anchors, metrics } = sources;
   const readiness: ReadinessChecks = issuer
     ? {
@@ -221,6 +225,5 @@ async function serveHealthAndMetrics(address: string, sources: HealthSources): P
     trustAnchorsNotAfterMs: () => anchors.get().notAfter,
     ready: () => readinessReport(readiness).ready,
   });
-  if (address === '') return undefined;
   return startHttpEndpoints({ address, readiness, metrics, logger: sources.logger });
 }

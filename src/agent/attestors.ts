@@ -25,7 +25,7 @@ export interface RunningAttestor {
 export async function createAttestor(config: AgentConfig, logger: Logger, metrics: AgentMetrics, clock: Clock): Promise<RunningAttestor> {
   if (config.attestor === 'unix') return { attestor: createUnixAttestor({ onOutcome: metrics.onAttestation }), close: () => undefined };
   const k8s = await import('../attestor/kubernetes.js');
-  const api = k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  const api = k8s.createKubeApi(await k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
   try {
     await k8s.checkTokenReviewAccess(api);
   } catch (err) {

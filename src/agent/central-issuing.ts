@@ -4,7 +4,7 @@
  * attestor, whose tokens the issuer reviews (ReviewWorkload); it has the issuer sign CSRs for the
  * keys it generates and mint JWT-SVIDs; it follows the issuer's bundle stream.
  */
-import { createFreshTokenReader, createK8sAttestor, createProcReader } from '../attestor/index.js';
+import { createFreshTokenReader, createProcReader } from '../attestor/index.js';
 import { createValueChannel } from '../value-channel.js';
 import type { AgentConfig, CentralIssuerConfig } from './config.js';
 import { followIssuerBundles, type IssuerBundles } from './issuer-bundles.js';
@@ -29,7 +29,7 @@ const nodeTimers: Timers = {
 };
 
 /** Builds the agent's side of the central issuer. Makes no call before the first workload asks. */
-export function startCentralIssuing(config: AgentConfig, central: CentralIssuerConfig, deps: IssuingDeps): Issuing {
+export async function startCentralIssuing(config: AgentConfig, central: CentralIssuerConfig, deps: IssuingDeps): Promise<Issuing> {
   const { logger, clock } = deps;
   const random = deps.random ?? Math.random;
   const reachability = createIssuerReachability(logger);
@@ -37,6 +37,8 @@ export function startCentralIssuing(config: AgentConfig, central: CentralIssuerC
   const client = createNodeIssuerClient({ issuer: central, anchors: deps.anchors, onReachability: reachability.report });
   const validator = createNodeReviewValidator({ client, audience: config.tokenAudience, logger, clock });
   const proc = createProcReader({ procRoot: config.procRoot });
+  // The Kubernetes attestor's own entry, as in embedded k8s mode (docs/architecture.md).
+  const { createK8sAttestor } = await import('../attestor/kubernetes.js');
   const attestor = createK8sAttestor({
     validator,
     logger,

@@ -2,6 +2,6 @@ export { type AgentDeps, REISSUE_SPREAD_MS, type RunAgentDeps, type RunningAgent
 export { SECURITY_HEADER } from './caller-resolver.js';
 export type { AgentConfig, AttestorKind, CentralIssuerConfig } from './config.js';
 export { type CheckAgentFilesOptions, checkAgentFiles } from './config-check.js';
-export { METRIC_NAMES } from './metrics.js';
+export { METRIC_NAMES } from './metric-names.js';
 export type { IssuedSvid, SvidLease, SvidStore } from './svid-store.js';
 export type { WorkloadApiServer } from './workload-api-server.js';

@@ -4,7 +4,7 @@
  * caller's fresh token and streams its bundle (WatchBundles), kept through outages so that
  * FetchJWTBundles and ValidateJWTSVID go on working while it is away.
  */
-import { decodeProtectedHeader } from 'jose';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
 import type { Attestation } from '../attestor/index.js';
 import { AgentError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';

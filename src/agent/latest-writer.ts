@@ -18,30 +18,46 @@ export interface LatestWriter {
   blocked(): boolean;
 }
 
-export function createLatestWriter(call: WritableCall): LatestWriter {
-  let pending: Buffer | undefined;
-  let waiting = false;
-  let last: Buffer | undefined;
+/**
+ * One per open stream, so its state lives in fields and its code on the prototype: no closures
+ * per stream (docs/performance.md, "Open streams").
+ */
+class Latest implements LatestWriter {
+  private pending: Buffer | undefined;
+  private waiting = false;
+  private last: Buffer | undefined;
+  private readonly call: WritableCall;
 
-  function send(message: Buffer): void {
-    if (message === last) return; // identical shared response: nothing new for this stream
-    last = message;
-    if (!call.write(message)) {
-      waiting = true;
-      call.once('drain', () => {
-        waiting = false;
-        const next = pending;
-        pending = undefined;
-        if (next) send(next);
-      });
+  constructor(call: WritableCall) {
+    this.call = call;
+  }
+
+  write(message: Buffer): void {
+    if (this.waiting) this.pending = message;
+    else this.send(message);
+  }
+
+  blocked(): boolean {
+    return this.waiting;
+  }
+
+  private send(message: Buffer): void {
+    if (message === this.last) return; // identical shared response: nothing new for this stream
+    this.last = message;
+    if (!this.call.write(message)) {
+      this.waiting = true;
+      this.call.once('drain', () => this.drained());
     }
   }
 
-  return {
-    write(message) {
-      if (waiting) pending = message;
-      else send(message);
-    },
-    blocked: () => waiting,
-  };
+  private drained(): void {
+    this.waiting = false;
+    const next = this.pending;
+    this.pending = undefined;
+    if (next) this.send(next);
+  }
+}
+
+export function createLatestWriter(call: WritableCall): LatestWriter {
+  return new Latest(call);
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { register as defaultRegistry } from 'prom-client';
 import { sampleValue } from '../../test/support/metrics-text.js';
-import { createAgentMetrics, METRIC_NAMES, type MetricSources } from './metrics.js';
+import { METRIC_NAMES } from './metric-names.js';
+import { createAgentMetrics, type MetricSources } from './metrics.js';
 import type { IssuedSvid } from './svid-store.js';
 
 const svid = {} as IssuedSvid;

@@ -12,27 +12,8 @@ import type { AttestationOutcome } from '../attestor/index.js';
 import type { TokenReviewObservation } from '../attestor/kubernetes.js';
 import { scrapedGauge, timestampSeconds } from '../metric-gauges.js';
 import type { ConnectionLimitsObserver } from './connection-limits.js';
+import { METRIC_NAMES } from './metric-names.js';
 import type { IssuedSvid } from './svid-store.js';
-
-/** Every metric name, each with the `svid_agent_` prefix. */
-export const METRIC_NAMES = {
-  svidsIssued: 'svid_agent_x509_svids_issued_total',
-  svidRotations: 'svid_agent_x509_svid_rotations_total',
-  workloadApiCalls: 'svid_agent_workload_api_calls_total',
-  attestations: 'svid_agent_attestations_total',
-  tokenReviewDuration: 'svid_agent_token_review_duration_seconds',
-  openStreams: 'svid_agent_workload_api_open_streams',
-  identities: 'svid_agent_identities',
-  issuerNotAfter: 'svid_agent_issuer_not_after_timestamp_seconds',
-  trustAnchorsNotAfter: 'svid_agent_trust_anchors_not_after_timestamp_seconds',
-  ready: 'svid_agent_ready',
-  issuerChainsToAnchors: 'svid_agent_issuer_chains_to_anchors',
-  issuerReachable: 'svid_agent_issuer_reachable',
-  openConnections: 'svid_agent_workload_api_open_connections',
-  connectionsRefused: 'svid_agent_connections_refused_total',
-  streamsRefused: 'svid_agent_streams_refused_total',
-  connectionsClosed: 'svid_agent_connections_closed_total',
-} as const;
 
 /** TokenReview latency buckets, seconds: a healthy API answers in ms; the call is cut at 5 s. */
 const TOKEN_REVIEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

@@ -6,7 +6,7 @@
 /** The part of a grpc-js server stream this needs. */
 export interface TrackedCall {
   end(): void;
-  once(event: 'cancelled' | 'close' | 'error' | 'finish', listener: () => void): unknown;
+  on(event: 'cancelled' | 'close', listener: () => void): unknown;
   readonly cancelled: boolean;
 }
 
@@ -33,7 +33,11 @@ export function createStreamRegistry(onChange?: (open: number) => void): StreamR
       if (call.cancelled) return finish();
       open.set(call, finish);
       onChange?.(open.size);
-      for (const event of ['cancelled', 'close', 'error', 'finish'] as const) call.once(event, finish);
+      // `close` follows every end (grpc-js destroys the stream after `cancelled`; `finish` and
+      // `error` end it too); `cancelled` comes a tick earlier. `finish` is idempotent, so plain
+      // listeners do: no once-wrapper per event per stream.
+      call.on('cancelled', finish);
+      call.on('close', finish);
     },
     endAll() {
       for (const [call, finish] of [...open]) {

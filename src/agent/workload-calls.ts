@@ -32,12 +32,23 @@ export interface WorkloadCalls {
   ): (call: Unary<T>, callback: sendUnaryData<unknown>) => void;
 }
 
-/** A signal that aborts when the client of `call` hangs up or cancels (grpc-js emits `cancelled`). */
-function signalOf(call: Stream | Unary<unknown>): AbortSignal {
+/**
+ * A signal that aborts when the client of `call` hangs up or cancels (grpc-js emits `cancelled`)
+ * while the body runs. `done` detaches it once the body has settled: a stream then lives on
+ * without holding an AbortController for its whole life (10,000 streams, 10,000 controllers).
+ */
+function signalOf(call: Stream | Unary<unknown>): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
+  const abort = () => controller.abort();
   if (call.cancelled) controller.abort();
-  else call.once('cancelled', () => controller.abort());
-  return controller.signal;
+  else call.once('cancelled', abort);
+  return { signal: controller.signal, done: () => call.off('cancelled', abort) };
+}
+
+/** Runs `body` with the call's signal, detached when the body settles. */
+function run<C extends Stream | Unary<unknown>, R>(call: C, body: (call: C, signal: AbortSignal) => Promise<R>): Promise<R> {
+  const { signal, done } = signalOf(call);
+  return body(call, signal).finally(done);
 }
 
 /**
@@ -65,13 +76,13 @@ export function createWorkloadCalls(logger: Logger, onResult?: (method: string, 
     fail,
     endStream: (method, call, err) => void end(method, call, err),
     serverStreaming: (method, body) => (call) => {
-      body(call, signalOf(call)).then(
+      run(call, body).then(
         () => onResult?.(method, 'OK'),
         (err) => fail(method, call, err),
       );
     },
     unary: (method, body) => (call, callback) => {
-      body(call, signalOf(call)).then(
+      run(call, body).then(
         (response) => {
           onResult?.(method, 'OK');
           callback(null, response);

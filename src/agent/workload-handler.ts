@@ -8,9 +8,9 @@ import type { TrustAnchors } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import type { Receiver } from '../value-channel.js';
 import { type CallerResolver, checkSecurityHeader } from './caller-resolver.js';
-import { createLatestWriter } from './latest-writer.js';
+import { createLatestWriter, type LatestWriter } from './latest-writer.js';
 import type { StreamRegistry } from './stream-registry.js';
-import type { SvidStore } from './svid-store.js';
+import type { IssuedSvid, SvidLease, SvidStore } from './svid-store.js';
 import type { WorkloadCalls } from './workload-calls.js';
 import type { ResponseCache } from './x509-response.js';
 
@@ -30,10 +30,72 @@ export interface WorkloadHandlerOptions {
 type Stream = ServerWritableStream<unknown, unknown>;
 type Unary = ServerUnaryCall<unknown, unknown>;
 
+/**
+ * One open FetchX509SVID stream: its state in fields, its code on the prototype, so that an open
+ * stream costs the agent a few small objects (docs/performance.md, "Open streams"). Its lease
+ * tells it of rotations; the handlers tell every open stream of a trust-anchor change through
+ * one subscription for all of them.
+ */
+class SvidStream {
+  private readonly writer: LatestWriter;
+  private readonly lease: SvidLease;
+  private readonly response: (svid: IssuedSvid) => Buffer;
+  stopSvid: () => void = noop;
+  stopEnd: () => void = noop;
+
+  constructor(call: Stream, lease: SvidLease, response: (svid: IssuedSvid) => Buffer) {
+    this.writer = createLatestWriter(call);
+    this.lease = lease;
+    this.response = response;
+  }
+
+  push(): void {
+    this.writer.write(this.response(this.lease.current()));
+  }
+
+  close(): void {
+    this.stopSvid();
+    this.stopEnd();
+    this.lease.release();
+  }
+}
+
+function noop(): void {}
+
 /** Builds the `SpiffeWorkloadAPI` implementation. */
 export function createWorkloadHandlers(options: WorkloadHandlerOptions): UntypedServiceImplementation {
   const { resolver, store, anchors, responses, streams, calls } = options;
   const log = options.logger.child({ subsystem: 'workload_api' });
+  const svidStreams = new Set<SvidStream>();
+  const bundleStreams = new Set<LatestWriter>();
+  const svidResponse = (svid: IssuedSvid) => responses.x509Svid(svid, anchors.get());
+  const bundlesResponse = () => responses.x509Bundles(anchors.get());
+  // One subscription for every open stream, however many there are.
+  anchors.subscribe(() => {
+    for (const stream of svidStreams) stream.push();
+    for (const writer of bundleStreams) writer.write(bundlesResponse());
+  });
+
+  /** Serves `lease` on `call` until the call ends. */
+  function openSvidStream(call: Stream, lease: SvidLease): void {
+    const stream = new SvidStream(call, lease, svidResponse);
+    stream.stopSvid = lease.subscribe(() => stream.push());
+    // Its SVID expired unrenewed (issuer unreachable or refusing): end, never push it expired.
+    stream.stopEnd = lease.onEnd((reason) => calls.endStream('FetchX509SVID', call, reason));
+    svidStreams.add(stream);
+    streams.track(call, () => {
+      svidStreams.delete(stream);
+      stream.close();
+    });
+    if (!call.cancelled) stream.push();
+  }
+
+  function openBundleStream(call: Stream): void {
+    const writer = createLatestWriter(call);
+    bundleStreams.add(writer);
+    streams.track(call, () => bundleStreams.delete(writer));
+    if (!call.cancelled) writer.write(bundlesResponse());
+  }
 
   function unimplemented(method: string, message: string) {
     return (call: Stream | Unary, callback?: sendUnaryData<unknown>) => {
@@ -52,28 +114,11 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
       const resolved = await resolver.resolve(call, signal);
       const { identity, caller } = resolved;
       log.debug({ method: 'FetchX509SVID', pid: caller.peer.pid, uid: caller.peer.uid, spiffe_id: identity.spiffeId }, 'attested caller');
-      const lease = await store.acquire(resolved, { signal });
-      const writer = createLatestWriter(call);
-      const push = () => writer.write(responses.x509Svid(lease.current(), anchors.get()));
-      const stopSvid = lease.subscribe(push);
-      const stopAnchors = anchors.subscribe(push);
-      // Its SVID expired unrenewed (issuer unreachable or refusing): end, never push it expired.
-      const stopEnd = lease.onEnd((reason) => calls.endStream('FetchX509SVID', call, reason));
-      streams.track(call, () => {
-        stopSvid();
-        stopAnchors();
-        stopEnd();
-        lease.release();
-      });
-      if (!call.cancelled) push();
+      openSvidStream(call, await store.acquire(resolved, { signal }));
     }),
     FetchX509Bundles: calls.serverStreaming('FetchX509Bundles', async (call, signal) => {
       await resolver.resolve(call, signal);
-      const writer = createLatestWriter(call);
-      const push = () => writer.write(responses.x509Bundles(anchors.get()));
-      const stop = anchors.subscribe(push);
-      streams.track(call, stop);
-      if (!call.cancelled) push();
+      openBundleStream(call);
     }),
     ...options.jwt,
     FetchWITSVID: unimplemented('FetchWITSVID', 'fetching WIT-SVIDs is not implemented'),

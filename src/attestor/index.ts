@@ -1,7 +1,6 @@
 export { type CallerGroupMode, type CallerGroups, createCallerGroups } from './caller-groups.js';
 export { type CgroupIdentity, parseCgroupFile } from './cgroup.js';
 export { createFreshTokenReader, type FreshTokenReader, type FreshTokenReaderOptions } from './fresh-token.js';
-export { createK8sAttestor, K8S_ATTESTOR_NAME, type K8sAttestorOptions } from './k8s-attestor.js';
 export { createPeerTracker, type PeerTracker, type PeerTrackerOptions, type TrackedPeer } from './peer-tracker.js';
 export { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 export { parseBearerAuthorization } from './token-source.js';

@@ -39,7 +39,7 @@ describe('k8s attestor', () => {
     fixture = await createProcFixture();
     logs = captureLogger();
     validator = createTokenReviewValidator({
-      api: createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
+      api: createKubeApi(await loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
       logger: logs.logger,
       timeoutMs: 300,
     });

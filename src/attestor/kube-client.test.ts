@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
 import { isAgentError } from '../errors.js';
-import { checkTokenReviewAccess, createKubeApi, KubeApiUnavailableError, loadKubeConfig } from './kube-client.js';
+import { checkTokenReviewAccess, createKubeApi, KubeApiUnavailableError, loadKubeConfig, SERVICE_ACCOUNT_DIR } from './kube-client.js';
 
 describe('kube client', () => {
   let api: FakeKubeApi;
@@ -20,12 +20,13 @@ describe('kube client', () => {
   });
 
   describe('loadKubeConfig', () => {
-    test('--kubeconfig wins over KUBECONFIG and the in-cluster env', () => {
-      const kc = loadKubeConfig({
+    test('--kubeconfig wins over KUBECONFIG and the in-cluster env', async () => {
+      const config = await loadKubeConfig({
         kubeconfigPath: api.kubeconfigPath,
         env: { KUBECONFIG: '/nonexistent', KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
       });
-      assert.equal(kc.getCurrentCluster()?.server, api.url);
+      assert.deepEqual([config.server, config.origin], [api.url, `--kubeconfig ${api.kubeconfigPath}`]);
+      await checkTokenReviewAccess(createKubeApi(config));
     });
 
     test('KUBECONFIG, a list whose first file sets the context', async () => {
@@ -36,78 +37,98 @@ describe('kube client', () => {
           'users: [{name: other, user: {token: x}}]\ncontexts: [{name: other, context: {cluster: other, user: other}}]\n' +
           'current-context: other\n',
       );
-      const kc = loadKubeConfig({ env: { KUBECONFIG: `${api.kubeconfigPath}:${extra}` } });
-      assert.equal(kc.getCurrentCluster()?.server, api.url);
-      assert.equal(kc.clusters.length, 2);
+      const config = await loadKubeConfig({ env: { KUBECONFIG: `${api.kubeconfigPath}:${extra}` } });
+      assert.equal(config.server, api.url);
+      await checkTokenReviewAccess(createKubeApi(config));
     });
 
-    test('the in-cluster env wins over KUBECONFIG (SPEC §9), which is used outside a pod', () => {
-      const inPod = loadKubeConfig({
+    test('the in-cluster env wins over KUBECONFIG (SPEC §9), which is used outside a pod', async () => {
+      const root = join(dir, 'pod-root-1');
+      await api.writeInClusterFiles(root);
+      const inPod = await loadKubeConfig({
         env: { KUBECONFIG: api.kubeconfigPath, KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+        inClusterRoot: root,
       });
-      assert.equal(inPod.getCurrentCluster()?.server, 'https://10.0.0.1:443');
-      const outside = loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath } });
-      assert.equal(outside.getCurrentCluster()?.server, api.url);
+      assert.deepEqual([inPod.server, inPod.origin], ['https://10.0.0.1:443', 'the in-cluster service account']);
+      const outside = await loadKubeConfig({ env: { KUBECONFIG: api.kubeconfigPath } });
+      assert.equal(outside.server, api.url);
     });
 
     test('in-cluster, with the env and the root injected, talks to the API', async () => {
-      const root = join(dir, 'pod-root');
+      const root = join(dir, 'pod-root-2');
       const env = await api.writeInClusterFiles(root);
-      const kc = loadKubeConfig({ env, inClusterRoot: root });
-      assert.equal(kc.getCurrentCluster()?.server, api.url);
-      await checkTokenReviewAccess(createKubeApi(kc));
+      const config = await loadKubeConfig({ env, inClusterRoot: root });
+      assert.equal(config.server, api.url);
+      await checkTokenReviewAccess(createKubeApi(config));
     });
 
-    test('nothing usable is CONFIG_INVALID naming the way out', () => {
-      assert.throws(
-        () => loadKubeConfig({ env: {} }),
+    test('nothing usable is CONFIG_INVALID naming the way out', async () => {
+      await assert.rejects(
+        loadKubeConfig({ env: {} }),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /--kubeconfig/.test(err.message),
       );
-      assert.throws(
-        () => loadKubeConfig({ kubeconfigPath: join(dir, 'missing') }),
+      await assert.rejects(
+        loadKubeConfig({ kubeconfigPath: join(dir, 'missing') }),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && err.message.includes('missing'),
+      );
+      await assert.rejects(
+        loadKubeConfig({
+          env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+          inClusterRoot: join(dir, 'no-pod'),
+        }),
+        (err: unknown) =>
+          isAgentError(err, 'CONFIG_INVALID') && err.message.includes('/var/run/secrets/kubernetes.io/serviceaccount/token'),
       );
     });
 
-    test('a kubeconfig without a current cluster is CONFIG_INVALID', async () => {
+    test('a kubeconfig without a current cluster, or with a proxy, is CONFIG_INVALID', async () => {
       const empty = join(dir, 'empty');
       await writeFile(empty, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
-      assert.throws(
-        () => loadKubeConfig({ kubeconfigPath: empty }),
+      await assert.rejects(
+        loadKubeConfig({ kubeconfigPath: empty }),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /no current cluster/.test(err.message),
+      );
+      const proxied = join(dir, 'proxied');
+      await writeFile(
+        proxied,
+        'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://10.9.9.9", proxy-url: "http://proxy:3128"}}]\n' +
+          'users: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n',
+      );
+      await assert.rejects(
+        loadKubeConfig({ kubeconfigPath: proxied }),
+        (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /proxy-url is not supported/.test(err.message),
       );
     });
   });
 
   describe('checkTokenReviewAccess', () => {
-    const kubeApi = () => createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath }));
+    const kubeApi = async () => createKubeApi(await loadKubeConfig({ kubeconfigPath: api.kubeconfigPath }));
 
     test('allowed', async () => {
-      await checkTokenReviewAccess(kubeApi());
+      await checkTokenReviewAccess(await kubeApi());
     });
 
     test('denied, with the API reason or a hint', async () => {
       api.setTokenReviewAccess(false, 'no RBAC policy matched');
       await assert.rejects(
-        checkTokenReviewAccess(kubeApi()),
+        checkTokenReviewAccess(await kubeApi()),
         (err: unknown) =>
           isAgentError(err, 'CONFIG_INVALID') && err.message === 'the agent may not create tokenreviews: no RBAC policy matched',
       );
       api.setTokenReviewAccess(false);
       await assert.rejects(
-        checkTokenReviewAccess(kubeApi()),
+        checkTokenReviewAccess(await kubeApi()),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /may not create tokenreviews: .*system:auth-delegator/.test(err.message),
       );
       api.setTokenReviewAccess(true);
     });
 
     test("the agent's own credentials rejected is CONFIG_INVALID", async () => {
-      const kc = loadKubeConfig({ kubeconfigPath: api.kubeconfigPath });
-      const user = kc.getCurrentUser();
-      assert.ok(user);
-      (user as { token?: string }).token = 'not-the-agent';
+      const root = join(dir, 'pod-root-3');
+      const env = await api.writeInClusterFiles(root);
+      await writeFile(join(root, SERVICE_ACCOUNT_DIR, 'token'), 'not-the-agent');
       await assert.rejects(
-        checkTokenReviewAccess(createKubeApi(kc)),
+        checkTokenReviewAccess(createKubeApi(await loadKubeConfig({ env, inClusterRoot: root }))),
         (err: unknown) => isAgentError(err, 'CONFIG_INVALID') && /401/.test(err.message),
       );
     });
@@ -116,18 +137,18 @@ describe('kube client', () => {
       t.after(() => api.restore());
       await api.refuse();
       await assert.rejects(
-        checkTokenReviewAccess(kubeApi()),
+        checkTokenReviewAccess(await kubeApi()),
         (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === undefined,
       );
       await api.restore();
       api.fail(500);
       await assert.rejects(
-        checkTokenReviewAccess(kubeApi()),
+        checkTokenReviewAccess(await kubeApi()),
         (err: unknown) => err instanceof KubeApiUnavailableError && err.httpStatus === 500,
       );
       api.hang();
       await assert.rejects(
-        checkTokenReviewAccess(kubeApi(), { timeoutMs: 200 }),
+        checkTokenReviewAccess(await kubeApi(), { timeoutMs: 200 }),
         (err: unknown) => err instanceof KubeApiUnavailableError && /aborted/.test(err.message),
       );
     });

@@ -1,28 +1,23 @@
 /**
- * The agent's own Kubernetes client: where its credentials come from, the two calls it makes
- * (TokenReview, SelfSubjectAccessReview) with a per-call abort signal, and the start-up check
- * that it may create tokenreviews (SPEC §4: Linkerd refuses to start otherwise).
+ * The agent's own Kubernetes client: where its configuration comes from, the two calls it makes
+ * (TokenReview, SelfSubjectAccessReview) over one pool of kept-alive connections (kube-http.ts),
+ * with a per-call abort signal, and the start-up check that it may create tokenreviews (SPEC §4:
+ * Linkerd refuses to start otherwise).
  */
 import { posix } from 'node:path';
-import {
-  ApiException,
-  AuthenticationV1Api,
-  AuthorizationV1Api,
-  type ConfigurationOptions,
-  KubeConfig,
-  Observable,
-  type ObservableMiddleware,
-  type RequestContext,
-  type V1SelfSubjectAccessReview,
-  type V1TokenReview,
-} from '@kubernetes/client-node';
-import { AgentError, describeError, fileErrorReason } from '../errors.js';
+import type { V1SelfSubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
+import { AgentError, describeError } from '../errors.js';
+import { loadInClusterConfig, SERVICE_ACCOUNT_DIR } from './in-cluster-config.js';
+import { createKubeHttp, type KubeClientConfig, KubeHttpError, type KubeHttpOptions } from './kube-http.js';
 
-/** Where a pod's service-account credentials are mounted (relative to `inClusterRoot`). */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export type { KubeClientConfig } from './kube-http.js';
+export { SERVICE_ACCOUNT_DIR };
 
 /** Default bound on one call to the API, in milliseconds. */
 export const DEFAULT_KUBE_TIMEOUT_MS = 5_000;
+
+const TOKEN_REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
+const ACCESS_REVIEWS = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
 /** The Kubernetes API could not give an answer (network, timeout, 5xx, 429, or a refusal of the agent's own request). */
 export class KubeApiUnavailableError extends AgentError {
@@ -46,108 +41,67 @@ export interface KubeConfigSource {
 }
 
 /**
- * Builds the agent's KubeConfig from, in order (SPEC §9): `kubeconfigPath`; else the in-cluster
- * service account when `KUBERNETES_SERVICE_HOST`/`_PORT` are set (plus the mounted token and CA;
- * the token file is re-read by the client, so rotation is picked up); else `$KUBECONFIG` (a
- * `:`-separated list, merged as kubectl does, the first file's current context winning).
+ * Loads the agent's client configuration from, in order (SPEC §9): `kubeconfigPath`; else the
+ * in-cluster service account when `KUBERNETES_SERVICE_HOST`/`_PORT` are set (read by
+ * in-cluster-config.ts, the token re-read as it rotates); else `$KUBECONFIG` (a `:`-separated
+ * list, merged as kubectl does, the first file's current context winning). Kubeconfig files are
+ * read by @kubernetes/client-node, imported only then.
  * @throws AgentError `CONFIG_INVALID` naming the source when none is usable or a file is bad
  */
-export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
+export async function loadKubeConfig(source: KubeConfigSource = {}): Promise<KubeClientConfig> {
   const env = source.env ?? process.env;
-  const kc = new KubeConfig();
-  let origin = 'an unknown source';
-  try {
-    if (source.kubeconfigPath) {
-      origin = `--kubeconfig ${source.kubeconfigPath}`;
-      kc.loadFromFile(source.kubeconfigPath);
-    } else if ((env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) || !env.KUBECONFIG) {
-      // SPEC §9: the in-cluster service account first (a DaemonSet pod), else $KUBECONFIG.
-      origin = 'the in-cluster service account';
-      loadInCluster(kc, env, source.inClusterRoot ?? '');
-    } else {
-      origin = `KUBECONFIG=${env.KUBECONFIG}`;
-      const [first, ...rest] = env.KUBECONFIG.split(posix.delimiter).filter((f) => f !== '');
-      kc.loadFromFile(first as string);
-      for (const file of rest) {
-        const other = new KubeConfig();
-        other.loadFromFile(file);
-        kc.mergeConfig(other, true);
-      }
-    }
-  } catch (err) {
-    if (err instanceof AgentError) throw err;
-    throw new AgentError('CONFIG_INVALID', `kubernetes client configuration from ${origin} is unusable: ${fileErrorReason(err)}`, {
-      cause: err,
-    });
+  if (source.kubeconfigPath) return loadFiles([source.kubeconfigPath], `--kubeconfig ${source.kubeconfigPath}`);
+  // SPEC §9: the in-cluster service account first (a DaemonSet pod), else $KUBECONFIG.
+  if ((env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) || !env.KUBECONFIG) {
+    return loadInClusterConfig({ env, root: source.inClusterRoot ?? '' });
   }
-  if (!kc.getCurrentCluster()) {
-    throw new AgentError('CONFIG_INVALID', `kubernetes client configuration from ${origin} has no current cluster`);
-  }
-  return kc;
+  return loadFiles(
+    env.KUBECONFIG.split(posix.delimiter).filter((f) => f !== ''),
+    `KUBECONFIG=${env.KUBECONFIG}`,
+  );
 }
 
-/** `KubeConfig.loadFromCluster` reads `process.env` itself; this is the same, with the env injected. */
-function loadInCluster(kc: KubeConfig, env: Readonly<Record<string, string | undefined>>, root: string): void {
-  const host = env.KUBERNETES_SERVICE_HOST;
-  const port = env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) {
-    throw new AgentError(
-      'CONFIG_INVALID',
-      'no kubernetes client configuration: pass --kubeconfig, set KUBECONFIG, or run in a pod (KUBERNETES_SERVICE_HOST is unset)',
-    );
-  }
-  const dir = posix.join(root || '/', SERVICE_ACCOUNT_DIR);
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  kc.loadFromClusterAndUser(
-    { name: 'in-cluster', server, caFile: posix.join(dir, 'ca.crt'), skipTLSVerify: false },
-    { name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: posix.join(dir, 'token') } } },
-  );
+async function loadFiles(files: readonly string[], origin: string): Promise<KubeClientConfig> {
+  const { loadKubeconfigFiles } = await import('./kubeconfig-files.js');
+  return loadKubeconfigFiles(files, origin);
 }
 
 /** Per-call options of {@link KubeApi}. */
 export interface KubeCallOptions {
-  /** Aborts the HTTP request (a timeout or the caller going away). */
+  /** Aborts the HTTP request (a timeout or the caller going away); aborting closes its connection. */
   readonly signal?: AbortSignal;
 }
 
-/** The two API calls the agent makes. Errors are the client library's (`ApiException`, fetch errors). */
+/** The two API calls the agent makes. Errors are {@link KubeHttpError}, network errors and `AbortError`s. */
 export interface KubeApi {
   createTokenReview(review: V1TokenReview, options?: KubeCallOptions): Promise<V1TokenReview>;
   createSelfSubjectAccessReview(review: V1SelfSubjectAccessReview, options?: KubeCallOptions): Promise<V1SelfSubjectAccessReview>;
+  /** Closes the pooled connections. */
+  close(): void;
 }
 
-/** Per-call client options that attach `signal` to the request (the library has no timeout of its own). */
-function withSignal(signal: AbortSignal | undefined): ConfigurationOptions | undefined {
-  if (!signal) return undefined;
-  const middleware: ObservableMiddleware = {
-    pre: (context: RequestContext) => {
-      context.setSignal(signal);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (context) => new Observable(Promise.resolve(context)),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-}
-
-/** Creates the {@link KubeApi} over a loaded KubeConfig. */
-export function createKubeApi(kc: KubeConfig): KubeApi {
-  const authentication = kc.makeApiClient(AuthenticationV1Api);
-  const authorization = kc.makeApiClient(AuthorizationV1Api);
+/**
+ * Creates the {@link KubeApi} over a loaded configuration: every call shares one pool of
+ * kept-alive connections (`options.maxSockets`, default 4).
+ */
+export function createKubeApi(config: KubeClientConfig, options: KubeHttpOptions = {}): KubeApi {
+  const http = createKubeHttp(config, options);
   return {
-    createTokenReview: (body, options) => authentication.createTokenReview({ body }, withSignal(options?.signal)),
-    createSelfSubjectAccessReview: (body, options) => authorization.createSelfSubjectAccessReview({ body }, withSignal(options?.signal)),
+    createTokenReview: async (body, call) => (await http.postJson(TOKEN_REVIEWS, body, call)) as V1TokenReview,
+    createSelfSubjectAccessReview: async (body, call) => (await http.postJson(ACCESS_REVIEWS, body, call)) as V1SelfSubjectAccessReview,
+    close: () => http.close(),
   };
 }
 
 /** The HTTP status of a failed API call, when the API answered. */
 export function httpStatusOf(err: unknown): number | undefined {
-  return err instanceof ApiException && typeof err.code === 'number' ? err.code : undefined;
+  return err instanceof KubeHttpError ? err.status : undefined;
 }
 
 /**
- * A one-line description of a failed API call that is safe to log. An `ApiException`'s own
- * message embeds the whole response body, and a TokenReview body echoes the token; only the
- * HTTP status and a `Status` object's `reason`/`message` are kept.
+ * A one-line description of a failed API call that is safe to log. A response body may echo the
+ * request, and a TokenReview request holds the token; only the HTTP status and a `Status`
+ * object's `reason`/`message` are kept.
  */
 export function describeKubeFailure(err: unknown): string {
   const status = httpStatusOf(err);
@@ -155,9 +109,8 @@ export function describeKubeFailure(err: unknown): string {
     if (err instanceof Error && err.name === 'AbortError') return 'request aborted (timeout or caller gone)';
     return describeError(err);
   }
-  const body = (err as ApiException<unknown>).body;
   try {
-    const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    const parsed: unknown = JSON.parse((err as KubeHttpError).body);
     if (typeof parsed === 'object' && parsed !== null && (parsed as { kind?: unknown }).kind === 'Status') {
       const { reason, message } = parsed as { reason?: unknown; message?: unknown };
       return `HTTP ${status} ${String(reason ?? '')}: ${String(message ?? '')}`;

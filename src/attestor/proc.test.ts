@@ -71,9 +71,12 @@ describe('through a fixture root', () => {
     assert.equal(await reader.readStartTime(PID), '123456789');
   });
 
-  test('cgroup text', async () => {
+  test('cgroup text, short or longer than the first read (cgroup v1 lists many controllers)', async () => {
     await fixture.addProcess(PID, { cgroup: '0::/x\n' });
     assert.equal(await createProcReader({ procRoot: fixture.root }).readCgroup(PID), '0::/x\n');
+    const long = Array.from({ length: 200 }, (_, i) => `${i}:controller-${i}:/kubepods/pod-é/${i}\n`).join('');
+    await fixture.setCgroup(PID, long);
+    assert.equal(await createProcReader({ procRoot: fixture.root }).readCgroup(PID), long);
   });
 
   test('a missing pid directory means the process is gone', async () => {

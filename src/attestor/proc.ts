@@ -10,8 +10,8 @@
  * refuses symlinks, FIFOs and devices (a FIFO would block the agent forever), and the read is
  * capped.
  */
-import { constants } from 'node:fs';
-import { lstat, open, readFile, readlink } from 'node:fs/promises';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { AgentError } from '../errors.js';
 
@@ -20,6 +20,17 @@ export const DEFAULT_PROC_ROOT = '/proc';
 
 /** Default cap on a file read from a caller's root: tokens are a few KiB. */
 export const DEFAULT_MAX_ROOT_FILE_BYTES = 64 * 1024;
+
+/** Cap on `stat` and `cgroup`, which are a few hundred bytes. */
+const MAX_PROC_FILE_BYTES = 64 * 1024;
+
+/**
+ * First read size. `/proc` files report size 0, so `fs.readFile` reads them into a fresh 64 KiB
+ * buffer each time: for every stream opened that was 128 KiB of garbage outside the JS heap,
+ * which drove the agent's memory peak (docs/performance.md). A small first buffer comes from
+ * Node's shared pool and grows only for the rare longer file.
+ */
+const FIRST_READ_BYTES = 1024;
 
 /** Symlinks followed while resolving one path, as Linux's own limit (ELOOP). */
 const MAX_SYMLINKS = 40;
@@ -129,12 +140,25 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
     return new AgentError('ATTESTATION_UNAVAILABLE', `could not read ${what} of the caller`, { cause: err });
   }
 
+  /**
+   * Reads `<root>/<pid>/<name>` synchronously: procfs answers from memory and never blocks, and
+   * a read through the thread pool costs a workload's first SVID about ten times as long (two
+   * hops per file on a busy node, measured in docs/performance.md). O_NONBLOCK keeps a FIFO
+   * planted in a `--proc-root` from hanging the agent.
+   */
   async function readProcFile(pid: number, name: string): Promise<string> {
     assertPid(pid);
+    let fd: number | undefined;
     try {
-      return await readFile(posix.join(pidDir(pid), name), 'utf8');
+      fd = openSync(posix.join(pidDir(pid), name), constants.O_RDONLY | constants.O_NONBLOCK);
+      const text = readUpToSync(fd, MAX_PROC_FILE_BYTES);
+      if (text === undefined) throw new AgentError('ATTESTATION_UNAVAILABLE', `caller ${name} is larger than ${MAX_PROC_FILE_BYTES} bytes`);
+      return text;
     } catch (err) {
+      if (err instanceof AgentError) throw err;
       throw await failure(pid, err, name);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
 
@@ -237,21 +261,61 @@ async function readCapped(
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > maxBytes) {
-      throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
-    }
-    return buffer.subarray(0, length).toString('utf8');
+    const text = await readUpTo(handle, maxBytes);
+    if (text === undefined) throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
+    return text;
   } catch (err) {
     if (err instanceof AgentError) throw err;
     throw await failure(pid, err, 'a file in the root');
   } finally {
     await handle.close();
+  }
+}
+
+/** A first buffer for a read of at most `maxBytes`: {@link FIRST_READ_BYTES}, or one byte past the cap. */
+function firstBuffer(maxBytes: number): Buffer {
+  return Buffer.allocUnsafe(Math.min(FIRST_READ_BYTES, maxBytes + 1));
+}
+
+/**
+ * The buffer to read on into after `length` bytes: `buffer` while it has room, else a copy twice
+ * as large (at most one byte past the cap).
+ * @returns `undefined` once more than `maxBytes` were read
+ */
+function roomIn(buffer: Buffer, length: number, maxBytes: number): Buffer | undefined {
+  if (length < buffer.length) return buffer;
+  if (length > maxBytes) return undefined;
+  const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
+  buffer.copy(grown, 0, 0, length);
+  return grown;
+}
+
+/**
+ * Reads an open file to its end as UTF-8, into a buffer that starts at {@link FIRST_READ_BYTES}
+ * and doubles as needed.
+ * @returns `undefined` when the file holds more than `maxBytes`
+ */
+async function readUpTo(handle: FileHandle, maxBytes: number): Promise<string | undefined> {
+  let buffer: Buffer | undefined = firstBuffer(maxBytes);
+  let length = 0;
+  for (;;) {
+    buffer = roomIn(buffer, length, maxBytes);
+    if (buffer === undefined) return undefined;
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.toString('utf8', 0, length);
+    length += bytesRead;
+  }
+}
+
+/** {@link readUpTo} for a file descriptor read synchronously. */
+function readUpToSync(fd: number, maxBytes: number): string | undefined {
+  let buffer: Buffer | undefined = firstBuffer(maxBytes);
+  let length = 0;
+  for (;;) {
+    buffer = roomIn(buffer, length, maxBytes);
+    if (buffer === undefined) return undefined;
+    const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.toString('utf8', 0, length);
+    length += bytesRead;
   }
 }

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
 import { captureLogger } from '../../test/support/log-capture.js';
 import { describeError, isAgentError } from '../errors.js';
-import { createKubeApi, loadKubeConfig } from './kube-client.js';
+import { createKubeApi, type KubeClientConfig, loadKubeConfig } from './kube-client.js';
 import {
   accountFromUsername,
   createTokenReviewValidator,
@@ -117,22 +117,21 @@ test('reviewCacheTtlMs: min(max, exp - now), 0 without a usable exp', () => {
 
 describe('TokenReview validator against the fake API', () => {
   let api: FakeKubeApi;
+  let kubeConfig: KubeClientConfig;
   const validators: TokenReviewValidator[] = [];
   before(async () => {
     api = await startFakeKubeApi();
+    kubeConfig = await loadKubeConfig({ kubeconfigPath: api.kubeconfigPath });
   });
   after(async () => {
     for (const v of validators) v.close();
     await api.close();
   });
 
-  function validator(
-    options: { clock?: ReturnType<typeof manualClock>; timeoutMs?: number; kubeconfigPath?: string; cacheMaxEntries?: number } = {},
-  ) {
+  function validator(options: { clock?: ReturnType<typeof manualClock>; timeoutMs?: number; cacheMaxEntries?: number } = {}) {
     const logs = captureLogger();
-    const kc = loadKubeConfig({ kubeconfigPath: options.kubeconfigPath ?? api.kubeconfigPath });
     const v = createTokenReviewValidator({
-      api: createKubeApi(kc),
+      api: createKubeApi(kubeConfig),
       logger: logs.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -204,9 +203,11 @@ describe('TokenReview validator against the fake API', () => {
 
   test('the agent with bad credentials (401) fails clearly', async () => {
     const logs = captureLogger();
-    const kc = loadKubeConfig({ kubeconfigPath: api.kubeconfigPath });
-    (kc.getCurrentUser() as { token?: string }).token = 'wrong';
-    const bad = createTokenReviewValidator({ api: createKubeApi(kc), logger: logs.logger });
+    const wrong: KubeClientConfig = {
+      ...kubeConfig,
+      target: async () => ({ tls: { ca: api.caPem }, headers: { authorization: 'Bearer wrong' } }),
+    };
+    const bad = createTokenReviewValidator({ api: createKubeApi(wrong), logger: logs.logger });
     validators.push(bad);
     await assert.rejects(
       bad.validate(await mint()),
@@ -304,7 +305,7 @@ describe('TokenReview validator against the fake API', () => {
 
   test('bad options are TypeErrors', () => {
     const logs = captureLogger();
-    const kubeApi = createKubeApi(loadKubeConfig({ kubeconfigPath: api.kubeconfigPath }));
+    const kubeApi = createKubeApi(kubeConfig);
     assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, audience: '' }), TypeError);
     assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, timeoutMs: 0 }), TypeError);
     assert.throws(() => createTokenReviewValidator({ api: kubeApi, logger: logs.logger, cacheTtlMs: -1 }), TypeError);

@@ -4,7 +4,7 @@
  * `spiffe://<td>/ns/local/sa/<user>`. A name that is not a DNS-1123 label, or that looks like a
  * fallback name itself, becomes `uid-<uid>`.
  */
-import { readFile as fsReadFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { AgentError } from '../errors.js';
 import { isDns1123Label, SERVICE_ACCOUNT_TYPE } from '../identity.js';
 import type { Attestation, AttestationObserver, AttestRequest, WorkloadAttestor } from './types.js';
@@ -44,7 +44,9 @@ export function accountNameFor(uid: number, userName: string | undefined): strin
 
 export function createUnixAttestor(options: UnixAttestorOptions = {}): WorkloadAttestor {
   const passwdPath = options.passwdPath ?? '/etc/passwd';
-  const readFile = options.readFile ?? fsReadFile;
+  // A synchronous read of a small local file: through the thread pool it cost every new stream
+  // four hops (open, stat, read, close), each waiting for a pool thread on a busy node.
+  const readFile = options.readFile ?? (async (path: string) => readFileSync(path));
   return {
     name: 'unix',
     async attest({ caller }: AttestRequest): Promise<Attestation> {

@@ -4,9 +4,19 @@
  * problem is collected, prefixed with the file name and the key, e.g.
  * `agent.yaml: svidTtl: expected a duration string like "90s", got the number 60`.
  */
-import { LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { describeError } from '../errors.js';
 import { RUN_OPTIONS, type RunOptionKind, type RunOptionSpec } from './run-options.js';
+
+/**
+ * The YAML parser, loaded when the first file is parsed: `run` without `--config` does not pay
+ * the ~8 MB it costs (docs/performance.md). `require`, not `import()`, keeps this function
+ * synchronous; the package is CommonJS.
+ */
+function yaml(): typeof Yaml {
+  return createRequire(import.meta.url)('yaml') as typeof Yaml;
+}
 
 /** A raw value as read from the file, before validation. */
 export type RawValue = string | boolean | readonly string[];
@@ -76,6 +86,7 @@ export function parseRunConfigFile(text: string, label: string, specs: readonly 
   if (flowDepth(text) > MAX_CONFIG_FLOW_DEPTH) {
     return unparsable([`${label}: collections nested deeper than ${MAX_CONFIG_FLOW_DEPTH} levels`]);
   }
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   // logLevel 'error': the parser would print warnings (e.g. about mapping keys) on stderr.
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lines, logLevel: 'error' });

@@ -8,7 +8,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { parseDuration } from '../duration.js';
 import type { CertsCreateFlags } from './certs-create.js';
 import { type CliIo, reportFailure } from './cli-io.js';
-import { loadRunConfig } from './config.js';
 import { ConfigError, EXIT } from './exit.js';
 import type { OutputFormat } from './fetch-x509.js';
 import type { IssuerConfig } from './issuer-config.js';
@@ -81,6 +80,7 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
     .version(packageVersion(), '-v, --version', 'print the version and exit');
 
   withRunOptions(program.command('run').description('serve the Workload API on a unix socket')).action(async (flags: RunFlags) => {
+    const { loadRunConfig } = await import('./config.js');
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
     const runAgent = ctx.runAgent ?? (await import('./run.js')).runAgentCommand;
     setExit(await runAgent(config, { self: ctx.self }));
@@ -90,6 +90,7 @@ function buildProgram(ctx: CliContext, setExit: (code: number) => void): Command
       .command('validate')
       .description('check the configuration `run` would be given (flags, --config file, credentials) without running'),
   ).action(async (flags: RunFlags) => {
+    const { loadRunConfig } = await import('./config.js');
     const config = loadRunConfig({ flags, env: ctx.env, cwd: ctx.cwd, readFile: ctx.readFile });
     const { runValidateConfig } = await import('./validate-config.js');
     setExit(await runValidateConfig(config, ctx.io));

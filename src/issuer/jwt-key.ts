@@ -8,7 +8,8 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { calculateJwkThumbprint } from 'jose/jwk/thumbprint';
 import { AgentError, describeError } from '../errors.js';
 import { type ReadFile, readCredentialFile } from './credential-file.js';
 import { curveNamed, curveOf } from './curves.js';

@@ -5,7 +5,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { F, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { F } from '../log-fields.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
 import { type JwtKeyReloader, startJwtKeyReloader } from './jwt-key-reloader.js';

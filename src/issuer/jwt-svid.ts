@@ -9,7 +9,8 @@
  * (e.g. HS256 "signed" with the public key as the secret) never reach a verifier.
  */
 import type { KeyObject } from 'node:crypto';
-import { compactVerify, SignJWT } from 'jose';
+import { compactVerify } from 'jose/jws/compact/verify';
+import { SignJWT } from 'jose/jwt/sign';
 import { AgentError } from '../errors.js';
 import { parseSpiffeId } from '../identity.js';
 import { type JwtPublicKey, type JwtSigningKey, jwsAlgorithmsFor } from './jwt-key.js';

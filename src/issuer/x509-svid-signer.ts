@@ -8,7 +8,8 @@
 import type { Clock } from '../clock.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { F, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { F } from '../log-fields.js';
 import type { Receiver } from '../value-channel.js';
 import type { IssuerCredentials } from './credentials.js';
 import { randomSerial } from './serial.js';

@@ -87,8 +87,12 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
   const { anchors, issuer } = await loadStartupCredentials(config, { now: clock.now(), logger });
   const metrics = createIssuerMetrics();
   const k8s = await import('../attestor/kubernetes.js');
-  const api = deps.kubeApi ?? k8s.createKubeApi(k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
-  const started: Array<() => unknown> = [];
+  const api = deps.kubeApi ?? k8s.createKubeApi(await k8s.loadKubeConfig({ kubeconfigPath: config.kubeconfig }));
+  // The kept-alive API connections are ours to close when we made them.
+  const closeApi = () => {
+    if (!deps.kubeApi) api.close();
+  };
+  const started: Array<() => unknown> = [closeApi];
   try {
     const access = await watchTokenReviewAccess({ check: () => k8s.checkTokenReviewAccess(api, { who: 'issuer' }), logger });
     started.push(() => access.close());
@@ -224,6 +228,7 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
         agentTokens.close();
         workloadTokens.close();
         renewalKeys.close();
+        closeApi();
         await http?.close();
       },
     };

@@ -44,6 +44,8 @@ export interface TokenReviewCall {
 
 /** Request counters (requests that reached the server, faults included). */
 export interface FakeKubeApiCounts {
+  /** TLS connections the server accepted (handshakes completed). */
+  connections: number;
   requests: number;
   tokenReviews: number;
   accessReviews: number;
@@ -144,7 +146,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   const agentToken = randomBytes(24).toString('base64url');
   const dir = await mkdtemp(join(tmpdir(), 'fake-kube-api-'));
   const sockets = new Set<Socket>();
-  const counts: FakeKubeApiCounts = { requests: 0, tokenReviews: 0, accessReviews: 0 };
+  const counts: FakeKubeApiCounts = { connections: 0, requests: 0, tokenReviews: 0, accessReviews: 0 };
   let fault: Fault = { kind: 'none' };
   let access = { allowed: options.tokenReviewsAllowed ?? true, reason: '' };
 
@@ -152,6 +154,9 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('secureConnection', () => {
+    counts.connections += 1;
   });
 
   async function handleTokenReview(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -17,15 +17,18 @@ const TSX = import.meta.resolve('tsx');
 export interface SvidAgentEntry {
   /** A built `bin/svid-agent.js`; default: the sources through tsx. */
   readonly entry?: string;
+  /** More options for node itself (e.g. `--import` of a module recorder), after tsx. */
+  readonly nodeOptions?: readonly string[];
 }
 
 /** The arguments after `process.execPath` that run `svid-agent <args>`. */
 export function svidAgentArgv(args: readonly string[], options: SvidAgentEntry = {}): string[] {
-  return options.entry === undefined ? ['--import', TSX, SOURCE_MAIN, ...args] : [options.entry, ...args];
+  const node = options.nodeOptions ?? [];
+  return options.entry === undefined ? ['--import', TSX, ...node, SOURCE_MAIN, ...args] : [...node, options.entry, ...args];
 }
 
 /** Spawns `svid-agent <args>` with `spawnOptions` (stdio, cwd, env, uid, ...). */
 export function spawnSvidAgent(args: readonly string[], options: SvidAgentEntry & SpawnOptions = {}): ChildProcess {
-  const { entry, ...spawnOptions } = options;
-  return spawn(process.execPath, svidAgentArgv(args, { entry }), spawnOptions);
+  const { entry, nodeOptions, ...spawnOptions } = options;
+  return spawn(process.execPath, svidAgentArgv(args, { entry, nodeOptions }), spawnOptions);
 }

@@ -1,0 +1,11 @@
+/**
+ * Full or short run. `npm run bench -- --short [sections]` keeps every step of every section but
+ * with fewer samples and shorter waits, to check that the benchmarks work in a minute or two; its
+ * figures are not the documented ones (docs/performance.md quotes full runs only).
+ */
+export const SHORT = process.argv.includes('--short');
+
+/** `full` in a full run, `short` in a short one. */
+export function scaled<T>(full: T, short: T): T {
+  return SHORT ? short : full;
+}
