@@ -1,7 +1,7 @@
 /**
  * Coded errors shared by every part of the agent.
  *
- * Rules (see ../shared/STYLE.md "Errors"):
+ * Rules:
  * - misuse by a caller of an API (bad options at construction) throws `TypeError`;
  * - runtime failures throw an {@link AgentError} with a code from the closed union below;
  * - messages are lower-case with no trailing period; details that must not reach a
@@ -21,7 +21,7 @@ export type AgentErrorCode =
   | 'ATTESTATION_UNAVAILABLE'
   /** a request field is missing or malformed; the message is safe to send to the client */
   | 'INVALID_REQUEST'
-  /** a CSR breaks the Certify rules (SPEC §4 step 3) */
+  /** a CSR breaks the Certify rules (docs/linkerd-identity.md, "What Certify checks") */
   | 'CSR_REJECTED'
   /** TokenReview said the token is not authenticated */
   | 'TOKEN_NOT_AUTHENTICATED'

@@ -1,12 +1,12 @@
 /**
- * The HTTP listener of `--health-addr` (SPEC §8, §9): `/live`, `/ready` and `/metrics`, for the
+ * The HTTP listener of `--health-addr` (docs/cli.md, docs/configuration.md): `/live`, `/ready` and `/metrics`, for the
  * kubelet's probes and Prometheus. Probes and scrapes come every few seconds, so requests are
  * not logged; only start, stop and failures are.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentError, describeError } from './errors.js';
-import { F, type Logger } from './log.js';
+import { LOG_FIELD, type Logger } from './log.js';
 import type { Receiver } from './value-channel.js';
 
 /** Named conditions that must all hold for `/ready` to answer 200 (e.g. `issuer`, `socket`). */
@@ -72,7 +72,7 @@ const json = (res: ServerResponse, status: number, body: unknown) => send(res, s
  */
 export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise<HttpEndpoints> {
   const { host, port } = splitHostPort(options.address);
-  const log = options.logger.child({ [F.subsystem]: 'http' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'http' });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -96,7 +96,7 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
-      log.warn({ [F.error]: describeError(err) }, 'http request failed');
+      log.warn({ [LOG_FIELD.error]: describeError(err) }, 'http request failed');
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
       else res.destroy();
     });
@@ -111,7 +111,7 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
     });
     server.listen({ host, port }, () => resolve());
   });
-  server.on('error', (err) => log.error({ [F.error]: describeError(err) }, 'http server error'));
+  server.on('error', (err) => log.error({ [LOG_FIELD.error]: describeError(err) }, 'http server error'));
   const bound = server.address() as AddressInfo;
   const url = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   log.info({ url }, 'serving health and metrics');

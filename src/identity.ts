@@ -2,8 +2,8 @@
  * Workload identity names, shared by the attestors, the issuer and the agent.
  *
  * A workload is a Kubernetes-style account `(type, namespace, name)`; it has two spellings:
- * - the SPIFFE ID `spiffe://<trust-domain>/ns/<namespace>/sa/<name>` (SPEC §3), and
- * - Linkerd's DNS-form name `<name>.<namespace>.<type>.<identity-domain>` (SPEC §4), e.g.
+ * - the SPIFFE ID `spiffe://<trust-domain>/ns/<namespace>/sa/<name>` (docs/certificates.md), and
+ * - Linkerd's DNS-form name `<name>.<namespace>.<type>.<identity-domain>` (docs/certificates.md), e.g.
  *   `web.emojivoto.serviceaccount.identity.linkerd.cluster.local`.
  */
 

@@ -4,7 +4,7 @@
  */
 
 /** Field names used across the code base, so that logs can be queried consistently. */
-export const F = {
+export const LOG_FIELD = {
   subsystem: 'subsystem',
   pid: 'pid',
   uid: 'uid',

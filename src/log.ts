@@ -12,7 +12,7 @@ export type Logger = PinoLogger;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export { F } from './log-fields.js';
+export { LOG_FIELD } from './log-fields.js';
 
 const REDACT = ['token', 'key', 'privateKey', 'private_key', 'authorization', 'svid', '*.token', '*.key', '*.authorization'];
 

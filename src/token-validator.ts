@@ -1,5 +1,5 @@
 /**
- * Token validation as both sides see it (SPEC §4): the issuer's Certify checks a token, the k8s
+ * Token validation as both sides see it (docs/linkerd-identity.md): the issuer's Certify checks a token, the k8s
  * attestor proves a caller's account with one. Shared here because the issuer never imports the
  * attestor; the Kubernetes TokenReview implementation lives in `src/attestor/` and is passed in.
  */

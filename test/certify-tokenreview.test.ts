@@ -1,6 +1,6 @@
 /**
  * Certify with the production TokenReview validator against the fake API server: the Linkerd
- * semantics of SPEC §4 end to end, including INTERNAL when the API cannot be asked.
+ * semantics of docs/linkerd-identity.md end to end, including INTERNAL when the API cannot be asked.
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';

@@ -22,7 +22,7 @@ import { envValue, flag, parseFlags, resolvePort, volumeNamed, type Workload, wo
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = join(REPO, 'daemonset');
 
-// Names fixed by Linkerd (reference/linkerd-identity.md §2.6, §3) and SPEC §4, §6, §9.
+// Names fixed by Linkerd's chart and proxy (docs/kubernetes.md, docs/configuration.md).
 const TRUST_ROOTS_CONFIGMAP = 'linkerd-identity-trust-roots';
 const TRUST_ROOTS_KEY = 'ca-bundle.crt';
 const ISSUER_SECRET = 'linkerd-identity-issuer';

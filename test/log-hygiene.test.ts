@@ -1,5 +1,5 @@
 /**
- * Log hygiene end to end (SPEC §8, issue 6): real `svid-agent run` processes at `--log-level
+ * Log hygiene end to end (docs/cli.md, issue 6): real `svid-agent run` processes at `--log-level
  * trace`, driven through representative flows — a dev agent serving X.509- and JWT-SVIDs, health
  * checks and scrapes; `certs create`; a Kubernetes agent against the fake API with projected and
  * bearer tokens, refusals and API failures; a central issuer (`svid-agent issuer`) and a node

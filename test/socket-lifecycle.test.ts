@@ -1,5 +1,5 @@
 /**
- * The socket's life cycle (SPEC §8, issue 2): a stale socket file is replaced, a live one is
+ * The socket's life cycle (docs/cli.md, issue 2): a stale socket file is replaced, a live one is
  * never taken over, garbage on the socket harms nobody, and stop() is prompt with streams open.
  */
 import assert from 'node:assert/strict';

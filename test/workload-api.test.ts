@@ -128,7 +128,7 @@ describe('workload api over the socket', () => {
     const key = createPrivateKey({ key: svid.x509_svid_key, format: 'der', type: 'pkcs8' });
     assert.ok(leaf.checkPrivateKey(key), 'PKCS#8 key matches the leaf');
     assert.equal(createPublicKey(key).asymmetricKeyDetails?.namedCurve, 'prime256v1');
-    // SPEC §3: a random serial of at least 64 bits (randomness itself is tested in serial.test.ts).
+    // docs/certificates.md: a random serial of at least 64 bits (randomness itself is tested in serial.test.ts).
     assert.ok(leaf.serialNumber.replace(/^0+/, '').length >= 16, `serial ${leaf.serialNumber} has at least 64 bits`);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Who is calling: the security header rule, the connection's tracked peer, the attestor, and the
- * peer tracker's PID-reuse re-check (SPEC §2, §6). Handlers call {@link CallerResolver.resolve} first.
+ * peer tracker's PID-reuse re-check (docs/workload-api.md, docs/kubernetes.md). Handlers call {@link CallerResolver.resolve} first.
  */
 import type { Metadata } from '@grpc/grpc-js';
 import { type Attestation, type Caller, parseBearerAuthorization, type WorkloadAttestor } from '../attestor/index.js';

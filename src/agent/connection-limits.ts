@@ -5,7 +5,7 @@
  */
 import type { CallerGroups } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { type BudgetRefusal, createBudget } from './budget.js';
 import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
 import { type CallerGate, createCallerGate } from './caller-gate.js';
@@ -73,7 +73,7 @@ export function enforceConnectionLimits(
   deps: { groups: CallerGroups; clock: Clock; logger: Logger; observer?: ConnectionLimitsObserver },
 ): EnforcedLimits {
   const { clock, observer } = deps;
-  const log = deps.logger.child({ [F.subsystem]: 'connections' });
+  const log = deps.logger.child({ [LOG_FIELD.subsystem]: 'connections' });
   const fds = fdLimit();
   const maxConnections = connectionCapFor(limits.maxConnections, fds);
   if (maxConnections < limits.maxConnections) {
@@ -102,7 +102,7 @@ export function enforceConnectionLimits(
       clock,
       onStreamRefused(reason, group) {
         observer?.onStreamRefused?.(reason);
-        logStreamRefused({ [F.reason]: reason, group });
+        logStreamRefused({ [LOG_FIELD.reason]: reason, group });
       },
       onClosed: (reason) => observer?.onConnectionClosed?.(reason),
     }),

@@ -1,5 +1,5 @@
 /**
- * `grpc.health.v1.Health` on the Workload API socket (SPEC §2), without the security header.
+ * `grpc.health.v1.Health` on the Workload API socket (docs/workload-api.md), without the security header.
  * The agent is SERVING once it is ready (issuer loaded, socket listening); `''` and the Workload
  * API's two service names are the known ones.
  */

@@ -7,7 +7,7 @@
 import { status } from '@grpc/grpc-js';
 import { describeError } from '../errors.js';
 import { parseJwks } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import type { Sink } from '../value-channel.js';
 import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import type { JwtBundle } from './jwt-source.js';
@@ -39,7 +39,7 @@ export interface IssuerBundles {
 export function followIssuerBundles(options: IssuerBundlesOptions): IssuerBundles {
   const { client, timers, random } = options;
   const retry = options.retry ?? ISSUER_RETRY;
-  const log = options.logger.child({ [F.subsystem]: 'issuer_bundles' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'issuer_bundles' });
   let fingerprint: string | undefined;
   let failures = 0;
   let closed = false;
@@ -53,7 +53,7 @@ export function followIssuerBundles(options: IssuerBundlesOptions): IssuerBundle
       try {
         options.bundle.set({ keys: parseJwks(message.jwtBundle.toString('utf8')) });
       } catch (err) {
-        log.error({ [F.error]: describeError(err) }, 'the issuer sent a jwt bundle that does not parse; keeping the last one');
+        log.error({ [LOG_FIELD.error]: describeError(err) }, 'the issuer sent a jwt bundle that does not parse; keeping the last one');
       }
     }
     const previous = fingerprint;
@@ -73,14 +73,14 @@ export function followIssuerBundles(options: IssuerBundlesOptions): IssuerBundle
         if (closed) return;
         if (failures === 0 && err instanceof NodeServiceError && REFUSED.has(err.status)) {
           log.error(
-            { [F.error]: describeError(err) },
+            { [LOG_FIELD.error]: describeError(err) },
             'the central issuer refused this agent; check its token (--agent-token-path) and account',
           );
         }
         const waitMs = backoffDelay(failures++, retry, random);
         // Unreachability is logged once by the reachability tracker; this says what the stream does.
         log.debug(
-          { [F.error]: err === undefined ? 'stream ended' : describeError(err), retry_ms: waitMs },
+          { [LOG_FIELD.error]: err === undefined ? 'stream ended' : describeError(err), retry_ms: waitMs },
           'bundle stream ended; reopening',
         );
         timer = timers.setTimeout(open, waitMs);

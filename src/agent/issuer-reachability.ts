@@ -5,7 +5,7 @@
  * keeps serving the identities it holds, and a rollout must not stall on it.
  */
 import { describeError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 
 /** Constant log messages of a change. */
@@ -22,7 +22,7 @@ export interface IssuerReachability {
 }
 
 export function createIssuerReachability(logger: Logger): IssuerReachability {
-  const log = logger.child({ [F.subsystem]: 'central_issuer' });
+  const log = logger.child({ [LOG_FIELD.subsystem]: 'central_issuer' });
   const channel = createValueChannel(false);
   let known: boolean | undefined;
   return {
@@ -31,7 +31,7 @@ export function createIssuerReachability(logger: Logger): IssuerReachability {
       known = reachable;
       channel.sink.set(reachable);
       if (reachable) log.info(REACHABILITY_MESSAGES.reachable);
-      else log.warn(cause === undefined ? {} : { [F.error]: describeError(cause) }, REACHABILITY_MESSAGES.unreachable);
+      else log.warn(cause === undefined ? {} : { [LOG_FIELD.error]: describeError(cause) }, REACHABILITY_MESSAGES.unreachable);
     },
     reachable: channel.receiver,
   };

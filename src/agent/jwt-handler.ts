@@ -1,5 +1,5 @@
 /**
- * The JWT methods of the Workload API (SPEC §2, §7; SPIRE `handler.go`): FetchJWTSVID,
+ * The JWT methods of the Workload API (docs/workload-api.md; SPIRE `handler.go`): FetchJWTSVID,
  * FetchJWTBundles and ValidateJWTSVID. Thin like the X.509 handlers: check the request, resolve
  * the caller, mint through the {@link JwtSource} (the agent's key or the central issuer) or
  * validate against its bundle, fail through `workloadStatus`.
@@ -13,7 +13,7 @@ import type { Clock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { parseSpiffeId } from '../identity.js';
 import { type JwtKeyLookup, type MintedJwtSvid, validateJwtSvid } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { type CallerResolver, checkSecurityHeader, type ResolvedCaller } from './caller-resolver.js';
 import { createJwtBundleResponses, jwtKeyLookup, jwtSvidMessage, validateJwtSvidMessage } from './jwt-response.js';
 import type { JwtBundle, JwtSource } from './jwt-source.js';
@@ -112,7 +112,7 @@ export function requestedSpiffeId(spiffeId: string): string | undefined {
 export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImplementation {
   const { jwt, trustDomain, clock, resolver, streams, calls } = options;
   const cache = options.cache ?? createJwtSvidCache({ clock });
-  const log = options.logger.child({ [F.subsystem]: 'jwt_api' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'jwt_api' });
   const lookups = new WeakMap<JwtBundle, JwtKeyLookup>();
 
   function source(method: string): JwtSource {
@@ -140,7 +140,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     const from = source('FetchJWTSVID');
     const now = clock.now();
     const kid = from.signingKid();
-    const fields = { [F.spiffeId]: identity.spiffeId, [KID_FIELD]: kid, [AUDIENCES_FIELD]: audience.length };
+    const fields = { [LOG_FIELD.spiffeId]: identity.spiffeId, [KID_FIELD]: kid, [AUDIENCES_FIELD]: audience.length };
     const cached = kid === undefined ? undefined : cache.get(identity.spiffeId, audience, kid);
     if (cached) {
       log.debug({ ...fields, [CACHED_FIELD]: true }, 'jwt-svid issued');
@@ -148,14 +148,14 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
     }
     const minted = await from.mint({ identity, attestation, audience, now });
     cache.set(audience, minted);
-    log.debug({ ...fields, [CACHED_FIELD]: false, [F.notAfter]: new Date(minted.expiresAt).toISOString() }, 'jwt-svid issued');
+    log.debug({ ...fields, [CACHED_FIELD]: false, [LOG_FIELD.notAfter]: new Date(minted.expiresAt).toISOString() }, 'jwt-svid issued');
     return minted;
   }
 
   const bundles = createJwtBundleResponses(options.encode, trustDomain);
   return {
     FetchJWTSVID: calls.unary<JwtSvidRequest>('FetchJWTSVID', async (call, signal) => {
-      // The header rule comes first for every method (SPEC §2), then SPIRE's order:
+      // The header rule comes first for every method (docs/workload-api.md), then SPIRE's order:
       // request fields, then attestation.
       checkSecurityHeader(call.metadata);
       source('FetchJWTSVID');
@@ -193,7 +193,7 @@ export function createJwtHandlers(options: JwtHandlerOptions): UntypedServiceImp
       // Any attested caller may validate; no entitlement to the token's subject is needed.
       await resolver.resolve(call, signal);
       const result = await validateJwtSvid(svid, audience, { keys: lookupFor(bundle('ValidateJWTSVID')), now: clock.now() });
-      log.debug({ [F.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
+      log.debug({ [LOG_FIELD.spiffeId]: result.spiffeId, [KID_FIELD]: result.kid }, 'jwt-svid validated');
       return validateJwtSvidMessage(result.spiffeId, result.claims);
     }),
   };

@@ -1,5 +1,5 @@
 /**
- * Pure builders for the JWT Workload API responses (SPEC §2, §7): JWT-SVID lists, JWT bundles
+ * Pure builders for the JWT Workload API responses (docs/workload-api.md): JWT-SVID lists, JWT bundles
  * encoded once per key set and shared by every stream, the key lookup ValidateJWTSVID uses, and
  * claims as a `google.protobuf.Struct` in the shape proto-loader encodes.
  */

@@ -1,5 +1,5 @@
 /**
- * JWT-SVID reuse (SPEC §7; SPIRE `jwt_cache.go`, `rotationutil.go`): a token minted for an
+ * JWT-SVID reuse (docs/workload-api.md; SPIRE `jwt_cache.go`, `rotationutil.go`): a token minted for an
  * (identity, sorted audiences) pair is handed out again until half its lifetime has passed.
  * SPIRE draws the threshold from [0.45, 0.55] of the lifetime; one agent serves one node, so
  * there is no fleet to spread and we use exactly one half, which keeps tests deterministic.

@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics of one agent (SPEC §8, issue 6), served on `/metrics`.
+ * Prometheus metrics of one agent (docs/cli.md, issue 6), served on `/metrics`.
  *
  * Each agent has a registry of its own: prom-client's default registry is process-wide, and two
  * agents in one process (tests) must not share counters. Producers report through small hooks

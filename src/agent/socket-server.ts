@@ -1,5 +1,5 @@
 /**
- * The Workload API socket (SPEC §8): create its directory and check that only the agent's user
+ * The Workload API socket (docs/cli.md): create its directory and check that only the agent's user
  * can write to it (`socket-file.ts`), replace a stale socket file (only when nothing answers on
  * it), listen, chmod 0777 (access control is attestation, not file mode), accept connections
  * ourselves — read the peer's kernel credentials, decide admission (`connection-admission.ts`),
@@ -12,7 +12,7 @@ import type { ConnectionInjector } from '@grpc/grpc-js';
 import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { describeError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { BURST_LOG_WINDOW_MS, createBurstLog } from './burst-log.js';
 import { ADMIT_ALL, type AdmissionDecision, type ConnectionAdmission, type ConnectionRefusal } from './connection-admission.js';
 import type { ConnectionGuard } from './connection-guard.js';
@@ -85,7 +85,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
   function serve(socket: net.Socket, peer: PeerCredentials, decision: AdmissionDecision): void {
     if (!decision.admitted) {
       options.onRefused?.(decision.reason);
-      logRefused({ [F.pid]: peer.pid, [F.uid]: peer.uid, [F.reason]: decision.reason, group: decision.group });
+      logRefused({ [LOG_FIELD.pid]: peer.pid, [LOG_FIELD.uid]: peer.uid, [LOG_FIELD.reason]: decision.reason, group: decision.group });
       socket.destroy();
       return;
     }
@@ -110,7 +110,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     try {
       peer = options.peers.peerOf(socket);
     } catch (err) {
-      logger.warn({ [F.error]: describeError(err) }, 'connection failed during accept');
+      logger.warn({ [LOG_FIELD.error]: describeError(err) }, 'connection failed during accept');
       socket.destroy();
       return;
     }
@@ -130,7 +130,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     });
   });
   // EMFILE and the like: the listener keeps listening; a burst is logged once.
-  server.on('error', (err) => logAcceptFailed({ [F.error]: describeError(err) }));
+  server.on('error', (err) => logAcceptFailed({ [LOG_FIELD.error]: describeError(err) }));
   // Mode 0777 before it appears at the path: access control is attestation, not file mode.
   await chmod(bindingPath(path), 0o777);
   await rename(bindingPath(path), path);

@@ -1,5 +1,5 @@
 /**
- * The one place that decides Workload API status codes (SPEC §2). Wire messages are fixed
+ * The one place that decides Workload API status codes (docs/workload-api.md). Wire messages are fixed
  * strings; the cause goes to the log. `INVALID_ARGUMENT` is fatal to clients (the Linkerd proxy,
  * go-spiffe), so it is used only for the security header and bad request fields — never for a
  * transient fault.

@@ -1,5 +1,5 @@
 /**
- * Open Workload API streams, so that shutdown can end them all (node-stack.md §2: grpc-js
+ * Open Workload API streams, so that shutdown can end them all (grpc-js
  * `tryShutdown` never completes while a stream is open) and metrics can count them.
  */
 

@@ -1,5 +1,5 @@
 /**
- * One X.509-SVID per identity, shared by every caller of that identity (SPEC §2, issue 2).
+ * One X.509-SVID per identity, shared by every caller of that identity (docs/workload-api.md, issue 2).
  *
  * The first caller of an identity triggers issuance: the store generates the key and asks its
  * issuing port ({@link X509SvidIssuer}) for an SVID for that identity and key; later callers share
@@ -29,7 +29,7 @@ import type { Clock } from '../clock.js';
 import { AgentError, describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
 import { clampUnit, generateWorkloadKey, type RefreshPolicy, renewalDelay, type WorkloadKey } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
@@ -151,7 +151,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   const timers = options.timers ?? nodeTimers;
   const random = options.random ?? Math.random;
   const retry = options.retry ?? ISSUER_RETRY;
-  const log = options.logger.child({ [F.subsystem]: 'svid_store' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'svid_store' });
   const idleTtlMs = options.idleTtlMs ?? 0;
   if (!(idleTtlMs >= 0)) throw new TypeError(`idleTtlMs must not be negative: ${options.idleTtlMs}`);
   const entries = new Map<string, Entry>();
@@ -180,9 +180,9 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   }
 
   const logFields = (svid: IssuedSvid) => ({
-    [F.spiffeId]: svid.spiffeId,
-    [F.serial]: svid.serialHex,
-    [F.notAfter]: new Date(svid.notAfter).toISOString(),
+    [LOG_FIELD.spiffeId]: svid.spiffeId,
+    [LOG_FIELD.serial]: svid.serialHex,
+    [LOG_FIELD.notAfter]: new Date(svid.notAfter).toISOString(),
   });
 
   const held = (entry: Entry): boolean => entries.get(entry.identity.spiffeId) === entry;
@@ -256,7 +256,10 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       // Keep serving the current SVID and try again, backing off; the expiry timer ends it in time.
       entry.lastError = err;
       const retryMs = backoffDelay(entry.failures++, retry, random);
-      log.warn({ [F.spiffeId]: entry.identity.spiffeId, [F.error]: describeError(err), retry_ms: retryMs }, 'svid rotation failed');
+      log.warn(
+        { [LOG_FIELD.spiffeId]: entry.identity.spiffeId, [LOG_FIELD.error]: describeError(err), retry_ms: retryMs },
+        'svid rotation failed',
+      );
       schedule(entry, retryMs);
     }
   }
@@ -273,7 +276,10 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     // SVID, or, when it fails, `rotate` ends it then.
     if (entry.rotation) return;
     const reason = entry.lastError ?? new AgentError('INTERNAL', 'svid expired before it was renewed');
-    log.warn({ ...logFields(svid), [F.error]: describeError(reason) }, 'svid expired before it could be renewed; ending its streams');
+    log.warn(
+      { ...logFields(svid), [LOG_FIELD.error]: describeError(reason) },
+      'svid expired before it could be renewed; ending its streams',
+    );
     const listeners = [...entry.endListeners];
     drop(entry, 'expired');
     for (const listener of listeners) listener(reason);
@@ -286,7 +292,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
     entry.endListeners.clear();
     idle.delete(entry.identity.spiffeId);
     if (held(entry)) entries.delete(entry.identity.spiffeId);
-    log.debug({ [F.spiffeId]: entry.identity.spiffeId, [F.reason]: why }, 'dropped identity');
+    log.debug({ [LOG_FIELD.spiffeId]: entry.identity.spiffeId, [LOG_FIELD.reason]: why }, 'dropped identity');
   }
 
   // === idle identities ===

@@ -8,7 +8,7 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import { callerGone } from '../abort.js';
 import { describeError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { workloadStatus } from './status.js';
 
 type Stream = ServerWritableStream<unknown, unknown>;
@@ -55,12 +55,12 @@ function run<C extends Stream | Unary<unknown>, R>(call: C, body: (call: C, sign
  * @param onResult counts each call's outcome (metrics); `code` is the gRPC status name or `OK`
  */
 export function createWorkloadCalls(logger: Logger, onResult?: (method: string, code: string) => void): WorkloadCalls {
-  const log = logger.child({ [F.subsystem]: 'workload_api' });
+  const log = logger.child({ [LOG_FIELD.subsystem]: 'workload_api' });
   const end = (method: string, call: Stream | Unary<unknown>, err: unknown, callback?: sendUnaryData<unknown>): string => {
     const st = workloadStatus(call.cancelled ? callerGone() : err);
     const code = status[st.code] ?? String(st.code);
     // Same field names as the attestor's entries (`conn`), so one call's lines can be joined.
-    const fields = { [F.method]: method, [F.connection]: call.getPeer(), code, [F.error]: describeError(err) };
+    const fields = { [LOG_FIELD.method]: method, [LOG_FIELD.connection]: call.getPeer(), code, [LOG_FIELD.error]: describeError(err) };
     if (st.code === status.UNAVAILABLE) log.warn(fields, 'workload api call failed');
     else if (st.code === status.CANCELLED) log.info(fields, 'workload api call cancelled');
     else log.info(fields, 'workload api call refused');

@@ -1,5 +1,5 @@
 /**
- * Thin Workload API handlers (SPEC §2): resolve the caller, ask the store, write shared
+ * Thin Workload API handlers (docs/workload-api.md): resolve the caller, ask the store, write shared
  * responses, fail with the one status mapping in `status.ts`.
  */
 import type { ServerUnaryCall, ServerWritableStream, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -100,7 +100,7 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
   function unimplemented(method: string, message: string) {
     return (call: Stream | Unary, callback?: sendUnaryData<unknown>) => {
       try {
-        // The header rule comes first for every method of the service (SPEC §2).
+        // The header rule comes first for every method of the service (docs/workload-api.md).
         checkSecurityHeader(call.metadata);
         throw new AgentError('NOT_IMPLEMENTED', message);
       } catch (err) {

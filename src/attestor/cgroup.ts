@@ -1,5 +1,5 @@
 /**
- * Process → pod: the pod UID and container ID in `/proc/<pid>/cgroup` (SPEC §6). Pure.
+ * Process → pod: the pod UID and container ID in `/proc/<pid>/cgroup` (docs/kubernetes.md). Pure.
  *
  * Each line is `hierarchy-id:controllers:path`. A path is walked from its last segment back:
  * the first segment holding a word-bounded run of exactly 64 hex characters gives the

@@ -1,5 +1,5 @@
 /**
- * The Kubernetes workload attestor (SPEC §6): caller PID → cgroup → pod UID; the pod's
+ * The Kubernetes workload attestor (docs/kubernetes.md): caller PID → cgroup → pod UID; the pod's
  * service-account token (presented, else read from its projected volume) → TokenReview → account;
  * and the binding that makes the token count: its pod UID must be the caller's pod UID and its
  * node, when it names one, must be this node. A token alone proves nothing about who holds it.
@@ -8,7 +8,7 @@
  */
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE } from '../identity.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 import { parseCgroupFile } from './cgroup.js';
 import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
@@ -53,7 +53,7 @@ export const LOG_MESSAGES = {
 /** `reason` of a cancelled attestation's outcome. */
 export const CANCELLED_REASON = 'caller_gone';
 
-/** Log fields of this attestor beyond the shared ones in `F`. */
+/** Log fields of this attestor beyond the shared ones in `LOG_FIELD`. */
 const FIELD = {
   tokenSource: 'token_source',
   namespace: 'namespace',
@@ -109,7 +109,7 @@ function procOutcome(err: unknown, refusalReason: RefusalReason): OutcomeSignal 
   return unavailable(UNAVAILABLE_REASONS.procUnreadable, 'could not read the caller from /proc', err);
 }
 
-/** Classifies errors from the token validator (SPEC §6; ATTESTATION_UNAVAILABLE is retried by clients). */
+/** Classifies errors from the token validator (docs/kubernetes.md; ATTESTATION_UNAVAILABLE is retried by clients). */
 function validationOutcome(err: unknown): OutcomeSignal {
   if (isAgentError(err, 'TOKEN_NOT_AUTHENTICATED')) return refuse(REFUSAL_REASONS.tokenNotAuthenticated, 'token is not authenticated', err);
   if (isAgentError(err, 'TOKEN_INVALID')) return refuse(REFUSAL_REASONS.tokenInvalid, 'token is invalid', err);
@@ -124,7 +124,7 @@ export interface BindingRefusal {
 }
 
 /**
- * The binding rules of SPEC §6, in order: a service-account token, bound to a pod, that pod the
+ * The binding rules of docs/kubernetes.md, in order: a service-account token, bound to a pod, that pod the
  * caller's, and (when both are known) the token's node this node. Pure.
  * @returns `undefined` when the token binds to the caller, else why not
  */
@@ -157,7 +157,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
   assertTokenPaths(tokenPaths);
   if (options.nodeName === '') throw new TypeError('node name must not be empty when set');
   const proc = options.proc ?? createProcReader(options.procRoot !== undefined ? { procRoot: options.procRoot } : {});
-  const log = options.logger.child({ [F.subsystem]: 'k8s-attestor' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'k8s-attestor' });
   if (options.nodeName === undefined) log.warn('node name not configured; the node a token is bound to is not checked');
 
   async function decide(request: AttestRequest, fields: Record<string, unknown>): Promise<Attestation> {
@@ -174,12 +174,12 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     } catch (err) {
       throw refuse(REFUSAL_REASONS.cgroupConflict, 'caller cgroups cannot be placed in one pod', err);
     }
-    // SPEC §6 binds the token to the caller's pod, so a caller outside a pod has nothing to bind to.
+    // docs/kubernetes.md binds the token to the caller's pod, so a caller outside a pod has nothing to bind to.
     if (placed.containerId === undefined || placed.podUid === undefined) {
       throw refuse(REFUSAL_REASONS.notInPod, 'caller is not in a pod');
     }
     const podUid = placed.podUid;
-    fields[F.podUid] = podUid;
+    fields[LOG_FIELD.podUid] = podUid;
     let found: FoundToken | undefined;
     try {
       found = await findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc });
@@ -218,7 +218,10 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
   return {
     name: K8S_ATTESTOR_NAME,
     async attest(request) {
-      const fields: Record<string, unknown> = { [F.pid]: request.caller.peer.pid, [F.connection]: request.caller.connectionId };
+      const fields: Record<string, unknown> = {
+        [LOG_FIELD.pid]: request.caller.peer.pid,
+        [LOG_FIELD.connection]: request.caller.connectionId,
+      };
       try {
         const attestation = await decide(request, fields);
         log.debug(fields, LOG_MESSAGES.attested);
@@ -234,8 +237,8 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
           err instanceof OutcomeSignal ? err : unavailable(UNAVAILABLE_REASONS.unexpected, 'attestation failed unexpectedly', err);
         const entry = {
           ...fields,
-          [F.reason]: outcome.reason,
-          ...(outcome.cause !== undefined ? { [F.error]: describeError(outcome.cause) } : {}),
+          [LOG_FIELD.reason]: outcome.reason,
+          ...(outcome.cause !== undefined ? { [LOG_FIELD.error]: describeError(outcome.cause) } : {}),
         };
         if (outcome.code === 'NO_IDENTITY') log.info(entry, LOG_MESSAGES.refused);
         else log.warn(entry, LOG_MESSAGES.unavailable);

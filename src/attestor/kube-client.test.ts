@@ -42,7 +42,7 @@ describe('kube client', () => {
       await checkTokenReviewAccess(createKubeApi(config));
     });
 
-    test('the in-cluster env wins over KUBECONFIG (SPEC §9), which is used outside a pod', async () => {
+    test('the in-cluster env wins over KUBECONFIG (docs/configuration.md), which is used outside a pod', async () => {
       const root = join(dir, 'pod-root-1');
       await api.writeInClusterFiles(root);
       const inPod = await loadKubeConfig({

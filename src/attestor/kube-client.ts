@@ -1,7 +1,7 @@
 /**
  * The agent's own Kubernetes client: where its configuration comes from, the two calls it makes
  * (TokenReview, SelfSubjectAccessReview) over one pool of kept-alive connections (kube-http.ts),
- * with a per-call abort signal, and the start-up check that it may create tokenreviews (SPEC §4:
+ * with a per-call abort signal, and the start-up check that it may create tokenreviews (docs/linkerd-identity.md:
  * Linkerd refuses to start otherwise).
  */
 import { posix } from 'node:path';
@@ -41,7 +41,7 @@ export interface KubeConfigSource {
 }
 
 /**
- * Loads the agent's client configuration from, in order (SPEC §9): `kubeconfigPath`; else the
+ * Loads the agent's client configuration from, in order (docs/configuration.md): `kubeconfigPath`; else the
  * in-cluster service account when `KUBERNETES_SERVICE_HOST`/`_PORT` are set (read by
  * in-cluster-config.ts, the token re-read as it rotates); else `$KUBECONFIG` (a `:`-separated
  * list, merged as kubectl does, the first file's current context winning). Kubeconfig files are
@@ -51,7 +51,7 @@ export interface KubeConfigSource {
 export async function loadKubeConfig(source: KubeConfigSource = {}): Promise<KubeClientConfig> {
   const env = source.env ?? process.env;
   if (source.kubeconfigPath) return loadFiles([source.kubeconfigPath], `--kubeconfig ${source.kubeconfigPath}`);
-  // SPEC §9: the in-cluster service account first (a DaemonSet pod), else $KUBECONFIG.
+  // docs/configuration.md: the in-cluster service account first (a DaemonSet pod), else $KUBECONFIG.
   if ((env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) || !env.KUBECONFIG) {
     return loadInClusterConfig({ env, root: source.inClusterRoot ?? '' });
   }

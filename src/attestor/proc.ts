@@ -1,5 +1,5 @@
 /**
- * Readers of a process's `/proc` entries (SPEC §6). Every read goes through one configurable
+ * Readers of a process's `/proc` entries (docs/kubernetes.md). Every read goes through one configurable
  * root (`--proc-root`), so tests can point it at a fixture directory while the peer PID stays
  * real.
  *

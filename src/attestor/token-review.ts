@@ -1,5 +1,5 @@
 /**
- * Token → identity with a Kubernetes TokenReview (SPEC §4, §6): the {@link TokenValidator} of both
+ * Token → identity with a Kubernetes TokenReview (docs/linkerd-identity.md, docs/kubernetes.md): the {@link TokenValidator} of both
  * the k8s attestor and the embedded issuer's Certify, behind the cache of `validation-cache.ts`
  * (success reused ≤ 60 s and never past the token's `exp`; failures never cached).
  *
@@ -12,7 +12,7 @@ import type { V1TokenReview, V1TokenReviewStatus } from '@kubernetes/client-node
 import type { Clock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { type AccountRef, isDns1123Label } from '../identity.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 import {
   DEFAULT_KUBE_TIMEOUT_MS,
@@ -82,7 +82,7 @@ function singleExtra(extra: Record<string, string[]> | undefined, key: string): 
   return values[0];
 }
 
-/** Splits `system:<type>:<namespace>:<name>` (SPEC §4), or returns `undefined` when it is not that. */
+/** Splits `system:<type>:<namespace>:<name>` (docs/linkerd-identity.md), or returns `undefined` when it is not that. */
 export function accountFromUsername(username: string): AccountRef | undefined {
   const parts = username.split(':');
   if (parts.length !== 4 || parts[0] !== 'system') return undefined;
@@ -92,7 +92,7 @@ export function accountFromUsername(username: string): AccountRef | undefined {
 }
 
 /**
- * Turns a TokenReview `status` into what the token proves, by SPEC §4's rules, in order.
+ * Turns a TokenReview `status` into what the token proves, by the rules in docs/linkerd-identity.md, in order.
  * @throws AgentError `TOKEN_INVALID` when `error` is set (the API's text goes in `cause`), when
  *   `audiences` lacks `audience`, or when the username is not `system:<type>:<ns>:<name>` with
  *   DNS-1123 labels; `TOKEN_NOT_AUTHENTICATED` when `authenticated` is not true;
@@ -140,7 +140,7 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
   const timeoutMs = options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS;
   if (audience === '') throw new TypeError('token audience must not be empty');
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new TypeError(`timeoutMs must be positive: ${timeoutMs}`);
-  const log = options.logger.child({ [F.subsystem]: 'token-review' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'token-review' });
 
   async function review(token: string): Promise<V1TokenReview> {
     const body: V1TokenReview = {
@@ -160,11 +160,11 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) {
         // The agent's own request was refused (401/403: its credentials or RBAC): operators must act.
         log.error(
-          { [F.reason]: reason },
+          { [LOG_FIELD.reason]: reason },
           'the kubernetes api refused the agent tokenreview; check its credentials and its rbac (create tokenreviews)',
         );
       } else {
-        log.warn({ [F.reason]: reason }, 'tokenreview failed');
+        log.warn({ [LOG_FIELD.reason]: reason }, 'tokenreview failed');
       }
       throw new KubeApiUnavailableError('the kubernetes api could not review the token', status, { cause: new Error(reason) });
     }

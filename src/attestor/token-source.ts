@@ -1,7 +1,7 @@
 /**
- * Pod → token (SPEC §6): the service-account token a caller presented on the wire, else the
+ * Pod → token (docs/kubernetes.md): the service-account token a caller presented on the wire, else the
  * pod's own projected token read through its root. The Linkerd proxy sends no token, so the
- * file is what serves it (SPEC §5).
+ * file is what serves it (docs/kubernetes.md).
  */
 import { assertRootPath, type ProcReader } from './proc.js';
 

@@ -1,5 +1,5 @@
 /**
- * The unix attestor (SPEC §6, issue 2): outside Kubernetes, the caller's uid is its identity.
+ * The unix attestor (docs/kubernetes.md, issue 2): outside Kubernetes, the caller's uid is its identity.
  * uid → user name (from the passwd file) → account `local/<user>`, i.e.
  * `spiffe://<td>/ns/local/sa/<user>`. A name that is not a DNS-1123 label, or that looks like a
  * fallback name itself, becomes `uid-<uid>`.

@@ -1,5 +1,5 @@
 /**
- * `svid-agent certs create --out DIR` (SPEC §9): a trust anchor, an issuer signed by it and a JWT
+ * `svid-agent certs create --out DIR` (docs/configuration.md): a trust anchor, an issuer signed by it and a JWT
  * key, in Linkerd's layout, ready for `run --trust-anchors DIR/ca-bundle.crt --issuer-dir
  * DIR/issuer --jwt-key DIR/jwt.key` and for the `linkerd-identity-trust-roots` ConfigMap and the
  * `linkerd-identity-issuer` Secret.

@@ -1,5 +1,5 @@
 /**
- * What the `run` and `issuer` configurations share (STYLE.md "Config"): stage 1 collects raw
+ * What the `run` and `issuer` configurations share: stage 1 collects raw
  * values from the `--config` YAML file, the environment and the flags (in rising precedence);
  * stage 2 reads them through a {@link ValueReader} that records every problem with the label of
  * the value's origin (`--svid-ttl`, `NODE_NAME`, `agent.yaml: svidTtl`), so all are reported at once.

@@ -55,7 +55,7 @@ function assertProblem(input: Input, expected: RegExp): void {
 }
 
 describe('loadRunConfig defaults', () => {
-  it('fills every default of SPEC §9', () => {
+  it('fills every default of docs/configuration.md', () => {
     const config = load({ flags: REQUIRED, env: NODE_ENV });
     assert.deepEqual(config, {
       dev: false,

@@ -1,5 +1,5 @@
 /**
- * The configuration of `svid-agent run` (SPEC §9), in two stages (STYLE.md "Config"):
+ * The configuration of `svid-agent run` (docs/configuration.md), in two stages:
  * 1. collect raw values from the flags, the environment and the `--config` YAML file;
  * 2. validate them and build a readonly, defaulted {@link RunConfig}.
  * Every problem of both stages is collected and reported at once in one {@link ConfigError}.
@@ -43,7 +43,7 @@ export interface LoadRunConfigOptions {
   readonly readFile: (path: string, maxBytes: number) => string;
 }
 
-/** Defaults of the options that have one (SPEC §9), as users would write them. */
+/** Defaults of the options that have one (docs/configuration.md), as users would write them. */
 export const RUN_DEFAULTS = {
   socket: DEFAULT_SOCKET,
   trustDomain: 'cluster.local',
@@ -73,7 +73,7 @@ const MAX_COUNT = 1_000_000;
 
 /**
  * Builds the `run` configuration. Precedence, highest first: **flags > environment > config
- * file > defaults** (SPEC §9 puts flags over the file and the file over defaults; env sits
+ * file > defaults** (docs/configuration.md puts flags over the file and the file over defaults; env sits
  * between flags and file so a DaemonSet's `NODE_NAME` from the downward API beats a shared file
  * but an explicit flag still wins). An empty environment variable counts as unset.
  *

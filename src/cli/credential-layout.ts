@@ -1,5 +1,5 @@
 /**
- * Where `certs create` and `--dev` keep credentials (SPEC §9): Linkerd's layout, so that
+ * Where `certs create` and `--dev` keep credentials (docs/configuration.md): Linkerd's layout, so that
  * `run --trust-anchors DIR/ca-bundle.crt --issuer-dir DIR/issuer --jwt-key DIR/jwt.key` works and
  * the files load unchanged into the `linkerd-identity-trust-roots` ConfigMap and the
  * `linkerd-identity-issuer` Secret (scheme `kubernetes.io/tls`).

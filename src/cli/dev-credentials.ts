@@ -8,12 +8,12 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, rename, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { readRegularFile } from '../regular-file.js';
 import { credentialFiles, existingCredentialFiles, writeCredentialSet } from './credential-files.js';
 import { credentialPaths, DEV_CREDENTIALS_NAME } from './credential-layout.js';
 
-/** Log field for the trust domain (not among the shared `F` names yet). */
+/** Log field for the trust domain (not among the shared `LOG_FIELD` names yet). */
 const TRUST_DOMAIN_FIELD = 'trust_domain';
 
 /** The dev directory: other users traverse it to reach the socket. */
@@ -61,7 +61,7 @@ export async function ensureDevCredentials(devDir: string, options: EnsureDevCre
   const { present, missing } = await existingCredentialFiles(dir);
   if (present.length === 0) {
     await writeCredentialSet(dir, { trustDomain: options.trustDomain, dirMode: PRIVATE_DIR_MODE, now: options.now });
-    logger.info({ [F.path]: dir, [TRUST_DOMAIN_FIELD]: options.trustDomain }, 'created dev credentials');
+    logger.info({ [LOG_FIELD.path]: dir, [TRUST_DOMAIN_FIELD]: options.trustDomain }, 'created dev credentials');
     return result;
   }
   if (missing.length > 0) {
@@ -71,7 +71,7 @@ export async function ensureDevCredentials(devDir: string, options: EnsureDevCre
     );
   }
   await warnIfOtherTrustDomain(paths.issuerCert, options);
-  logger.info({ [F.path]: dir }, 'reusing dev credentials');
+  logger.info({ [LOG_FIELD.path]: dir }, 'reusing dev credentials');
   return result;
 }
 
@@ -97,7 +97,7 @@ async function moveEarlierLayout(devDir: string, dir: string, logger: Logger): P
     if (earlier.present.some((p) => join(devDir, p) === file)) await rename(file, to[i] as string);
   }
   await rmdir(join(devDir, 'issuer')).catch(() => undefined);
-  logger.info({ [F.path]: dir }, 'moved dev credentials into their private directory');
+  logger.info({ [LOG_FIELD.path]: dir }, 'moved dev credentials into their private directory');
 }
 
 /** Credentials made for another trust domain still work, but their names would confuse. */
@@ -107,7 +107,7 @@ async function warnIfOtherTrustDomain(issuerCert: string, options: EnsureDevCred
     const expected = `CN=identity.linkerd.${options.trustDomain}`;
     if (!subject.split('\n').includes(expected)) {
       options.logger.warn(
-        { [F.path]: issuerCert, [TRUST_DOMAIN_FIELD]: options.trustDomain },
+        { [LOG_FIELD.path]: issuerCert, [TRUST_DOMAIN_FIELD]: options.trustDomain },
         'dev issuer was made for another trust domain; delete the dev directory to recreate it',
       );
     }

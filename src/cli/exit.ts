@@ -1,10 +1,10 @@
 /**
- * Exit codes of the `svid-agent` command (SPEC §9) and the error that carries usage and
+ * Exit codes of the `svid-agent` command (docs/cli.md) and the error that carries usage and
  * configuration problems to the point where they become exit code 2.
  */
 import { AgentError } from '../errors.js';
 
-/** 0 success, 1 runtime failure, 2 usage or configuration error (SPEC §9). */
+/** 0 success, 1 runtime failure, 2 usage or configuration error (docs/cli.md). */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -1,5 +1,5 @@
 /**
- * `svid-agent api fetch jwt` (SPEC §8, like `spire-agent api fetch jwt`): fetch the JWT bundles
+ * `svid-agent api fetch jwt` (docs/cli.md, like `spire-agent api fetch jwt`): fetch the JWT bundles
  * (first FetchJWTBundles message), then JWT-SVIDs for the audiences, and print
  * `token(<id>):\n\t<jwt>` per SVID and `bundle(<td>):\n\t<jwks>` per trust domain, or with
  * `--output json` the two responses as one JSON array (`[svids, bundles]`), as spire-agent does.

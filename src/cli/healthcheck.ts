@@ -1,5 +1,5 @@
 /**
- * `svid-agent healthcheck` (SPEC §8, like `spire-agent healthcheck`): one
+ * `svid-agent healthcheck` (docs/cli.md, like `spire-agent healthcheck`): one
  * `grpc.health.v1.Health/Check` call with service `''` on the Workload API socket. It needs no
  * security header and no identity, so it works from any process that can reach the socket.
  * "Agent is healthy." and exit 0 when the agent answers SERVING; otherwise

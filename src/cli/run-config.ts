@@ -1,5 +1,5 @@
 /**
- * The configuration of `svid-agent run` (SPEC §9), produced by `loadRunConfig` in `config.ts`
+ * The configuration of `svid-agent run` (docs/configuration.md), produced by `loadRunConfig` in `config.ts`
  * from flags, a YAML file and the environment: the agent's configuration plus what only the
  * command itself uses (dev mode, log level).
  */

@@ -1,5 +1,5 @@
 /**
- * The options of `svid-agent run` (SPEC §9) in one table. The same table drives the commander
+ * The options of `svid-agent run` (docs/configuration.md) in one table. The same table drives the commander
  * flags (`main`), the config-file keys and env variables read by `loadRunConfig`, and
  * {@link RUN_FLAGS}, so a flag cannot exist in one place and be missing from another.
  */

@@ -1,5 +1,5 @@
 /**
- * `svid-agent api validate jwt` (SPEC §8, like `spire-agent api validate jwt`): ask the agent to
+ * `svid-agent api validate jwt` (docs/cli.md, like `spire-agent api validate jwt`): ask the agent to
  * validate a JWT-SVID for one audience. Prints `SVID is valid.`, `SPIFFE ID : <id>` and
  * `Claims    : <json>`; a token the agent refuses (INVALID_ARGUMENT) is reported as
  * `SVID is not valid: <why>` with exit code 1. `--output json` prints the response as

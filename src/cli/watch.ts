@@ -1,5 +1,5 @@
 /**
- * `svid-agent api watch` (SPEC §8, like `spire-agent api watch`): keeps FetchX509SVID open and
+ * `svid-agent api watch` (docs/cli.md, like `spire-agent api watch`): keeps FetchX509SVID open and
  * prints every update in the `api fetch x509` pretty format. When the stream ends it reconnects
  * the way go-spiffe's `WatchX509Context` does (reference §7): linear backoff 1 s, 2 s, ... capped
  * at 30 s, reset by every message; INVALID_ARGUMENT stops the watch (the agent says the request

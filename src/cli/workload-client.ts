@@ -1,7 +1,7 @@
 /**
  * A small SPIFFE Workload API client over a unix socket, for the `api` commands and for tests.
  * Built from the one proto loader (`src/protos.ts`, no generated code); every call carries the
- * security header `workload.spiffe.io: true` exactly once (SPEC §2) and a deadline.
+ * security header `workload.spiffe.io: true` exactly once (docs/workload-api.md) and a deadline.
  */
 import * as grpc from '@grpc/grpc-js';
 import { AgentError, type AgentErrorCode } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * Generates the credentials `svid-agent certs create` and `--dev` write (SPEC §9): a trust anchor,
+ * Generates the credentials `svid-agent certs create` and `--dev` write (docs/configuration.md): a trust anchor,
  * an issuer CA signed by it (the pair Linkerd keeps in `linkerd-identity-trust-roots` and
  * `linkerd-identity-issuer`), and a JWT signing key. Synchronous and built on `der.ts`, so tests
  * can make CAs cheaply.
@@ -59,7 +59,7 @@ export interface IssuerCaOptions {
   readonly now?: number;
   /**
    * Key curve; default `P-256`. Keep P-256 for Linkerd: the issuer's key signs the leaves and
-   * the proxy accepts only ECDSA-SHA256 (SPEC §3).
+   * the proxy accepts only ECDSA-SHA256 (docs/certificates.md).
    */
   readonly curve?: CaCurve;
 }
@@ -168,7 +168,7 @@ function signed(
 
 /**
  * A fresh EC P-256 key for JWT-SVIDs (ES256), as unencrypted PKCS#8 PEM. It is its own key,
- * never a CA key (SPEC §7).
+ * never a CA key (docs/workload-api.md).
  */
 export function createJwtSigningKey(): { privateKeyPem: string } {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

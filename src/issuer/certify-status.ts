@@ -1,5 +1,5 @@
 /**
- * The one place that decides Certify's gRPC status codes (SPEC §4 "Order of checks and status
+ * The one place that decides Certify's gRPC status codes (docs/linkerd-identity.md "What Certify checks", the order of checks and status
  * codes"). Messages follow Linkerd's so that proxies and operators see familiar text.
  */
 import { status } from '@grpc/grpc-js';

@@ -1,5 +1,5 @@
 /**
- * Linkerd's `Certify` (SPEC §4) as a function, for a Certify gRPC server: the order of checks and
+ * Linkerd's `Certify` (docs/linkerd-identity.md) as a function, for a Certify gRPC server: the order of checks and
  * their error codes are the contract; `certify-status.ts` maps the codes to gRPC statuses. After
  * its CSR and token checks it signs with the same {@link createX509SvidSigner} the agent's
  * embedded issuer uses; CSRs exist only here, where they cross the network.

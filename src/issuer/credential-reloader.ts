@@ -1,5 +1,5 @@
 /**
- * Live trust anchors and issuer (SPEC §4, issue 5); the anchors alone for an agent of the central
+ * Live trust anchors and issuer (docs/linkerd-identity.md, issue 5); the anchors alone for an agent of the central
  * issuer, which holds no issuer. Both directories are watched
  * (`file-watch.ts`: `..data` swaps, plain rewrites, a poll). A change is loaded and verified
  * completely before it is published; a bad one is refused with a log line saying why and the

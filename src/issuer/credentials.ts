@@ -1,5 +1,5 @@
 /**
- * Trust anchors and issuer credentials (SPEC §4 "Issuer credentials"): loading from disk,
+ * Trust anchors and issuer credentials (docs/certificates.md, "Credential files"): loading from disk,
  * and the checks that make the agent refuse an issuer, each with a message saying which.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';

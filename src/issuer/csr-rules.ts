@@ -1,5 +1,5 @@
 /**
- * Certify's CSR rules (SPEC §4 step 3), pure. For a DNS-form identity (Linkerd's
+ * Certify's CSR rules (docs/linkerd-identity.md, "What Certify checks"), pure. For a DNS-form identity (Linkerd's
  * `checkCSR`): exactly one DNS SAN equal to the identity, CN empty or equal to it, no email,
  * IP or URI SANs. For a `spiffe://` identity the CSR's names are ignored: the leaf's names come
  * from the identity. In both forms the CSR's signature must verify (Linkerd does not check it).

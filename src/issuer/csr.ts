@@ -1,7 +1,7 @@
 /**
  * PKCS#10 certificate signing requests (RFC 2986): {@link createCsr} for the agent's own
  * workloads, {@link parseCsr} for the ones Certify receives. Parsing reads only what the Certify
- * rules look at (SPEC §4): the subject CN, the subjectAltName names of the extensionRequest
+ * rules look at (docs/linkerd-identity.md): the subject CN, the subjectAltName names of the extensionRequest
  * attribute, the public key, and the signature, which is checked on request.
  */
 import { type KeyObject, sign, verify } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The JWT-SVID signing key (SPEC §7, issue 4): a key of its own, never the X.509 CA key, shared
+ * The JWT-SVID signing key (docs/workload-api.md, issue 4): a key of its own, never the X.509 CA key, shared
  * by every agent of a cluster through `--jwt-key` so any node validates any node's tokens, and
  * published in FetchJWTBundles under its RFC 7638 thumbprint as `kid`.
  *

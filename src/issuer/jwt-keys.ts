@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { F } from '../log-fields.js';
+import { LOG_FIELD } from '../log-fields.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import { createJwtKeySet, type JwtKeySet, loadJwtSigningKey } from './jwt-key.js';
 import { type JwtKeyReloader, startJwtKeyReloader } from './jwt-key-reloader.js';
@@ -18,7 +18,7 @@ export interface JwtKeysOptions {
   readonly path: string | undefined;
   /** `--jwt-ttl`, ms: a retired key stays published this long (plus the validation leeway). */
   readonly ttlMs: number;
-  /** The X.509 issuer and anchor keys in use: the JWT key must be none of them (SPEC §7). */
+  /** The X.509 issuer and anchor keys in use: the JWT key must be none of them (docs/workload-api.md). */
   readonly forbidden: () => readonly KeyObject[];
   readonly clock: Clock;
   readonly logger: Logger;
@@ -45,7 +45,7 @@ export async function loadJwtKeys(options: JwtKeysOptions): Promise<JwtKeys> {
     return { keys: undefined, close: () => undefined, reload: () => Promise.resolve() };
   }
   const key = await loadJwtSigningKey(options.path, { forbidden: options.forbidden() });
-  logger.info({ [F.path]: options.path, kid: key.kid, alg: key.alg }, 'loaded jwt signing key');
+  logger.info({ [LOG_FIELD.path]: options.path, kid: key.kid, alg: key.alg }, 'loaded jwt signing key');
   const keys = createValueChannel(createJwtKeySet(key));
   const reloader: JwtKeyReloader = await startJwtKeyReloader({
     path: options.path,

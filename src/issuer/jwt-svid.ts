@@ -1,5 +1,5 @@
 /**
- * JWT-SVIDs (SPEC §7; JWT-SVID.md): minting with `jose`, and validating the way SPIRE's
+ * JWT-SVIDs (docs/workload-api.md; JWT-SVID.md): minting with `jose`, and validating the way SPIRE's
  * `ValidateJWTSVID` does (`pkg/common/jwtsvid/validate.go`), in its order and with its messages:
  * parse the compact JWS restricted to the nine allowed algorithms, require `kid`, read `sub`
  * and `exp` unverified, find the key by (trust domain of `sub`, `kid`), verify the signature,

@@ -1,5 +1,5 @@
 /**
- * The X509-SVID leaf profile (SPEC §3), encoded directly: everything that is the same for every
+ * The X509-SVID leaf profile (docs/certificates.md), encoded directly: everything that is the same for every
  * leaf of one issuer is encoded once in {@link createLeafSigner}, so `sign` only encodes the
  * serial, validity, names, key and key id, then makes one `crypto.sign` call.
  *

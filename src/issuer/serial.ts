@@ -1,6 +1,6 @@
 /**
  * Certificate serial numbers. Linkerd counts 1, 2, 3... per issuer load, so serials repeat across
- * restarts and replicas; SPEC §3 asks for a random positive serial of at least 64 bits
+ * restarts and replicas; docs/certificates.md asks for a random positive serial of at least 64 bits
  * (CA/Browser Forum BR §7.1 asks the same of public CAs).
  */
 import { randomBytes } from 'node:crypto';

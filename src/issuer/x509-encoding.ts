@@ -78,7 +78,7 @@ export function extension(oid: string, value: Uint8Array, options: { critical?: 
 /** basicConstraints, always critical. `pathLength` only for CAs. */
 export function basicConstraints(options: { ca: boolean; pathLength?: number }): Buffer {
   const fields: Buffer[] = [];
-  // cA DEFAULT FALSE is omitted for end entities, giving the empty SEQUENCE of SPEC §3.
+  // cA DEFAULT FALSE is omitted for end entities, giving the empty SEQUENCE of docs/certificates.md.
   if (options.ca) fields.push(der.boolean(true));
   if (options.ca && options.pathLength !== undefined) fields.push(der.integer(options.pathLength));
   return extension(OID.basicConstraints, der.sequence(...fields), { critical: true });

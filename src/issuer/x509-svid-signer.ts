@@ -1,5 +1,5 @@
 /**
- * The one function that signs X.509-SVIDs (SPEC §3), given an identity and a public key: the
+ * The one function that signs X.509-SVIDs (docs/certificates.md), given an identity and a public key: the
  * agent's embedded issuer calls it with the key it just generated, Certify calls it after its
  * CSR and token checks. Picks the issuer in use, the validity (backdated by the clock skew,
  * clamped to the issuer chain), a random serial; SPIRE's `ca.SignWorkloadX509SVID` takes a public
@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
 import type { Logger } from '../log.js';
-import { F } from '../log-fields.js';
+import { LOG_FIELD } from '../log-fields.js';
 import type { Receiver } from '../value-channel.js';
 import type { IssuerCredentials } from './credentials.js';
 import { randomSerial } from './serial.js';
@@ -70,7 +70,7 @@ export function createX509SvidSigner(options: X509SvidSignerOptions): X509SvidSi
   const { clock, lifetimeMs, clockSkewMs } = options;
   if (!(lifetimeMs > 0)) throw new TypeError('lifetimeMs must be positive');
   if (!(clockSkewMs >= 0)) throw new TypeError('clockSkewMs must not be negative');
-  const log = options.logger.child({ [F.subsystem]: 'x509_svid_signer' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'x509_svid_signer' });
 
   function currentIssuer(): IssuerCredentials {
     const issuer = options.issuer.get();
@@ -106,7 +106,7 @@ export function createX509SvidSigner(options: X509SvidSignerOptions): X509SvidSi
     const serialHex = serial.toString('hex');
     if (log.isLevelEnabled('debug')) {
       log.debug(
-        { [F.spiffeId]: identity.spiffeId, [F.serial]: serialHex, [F.notAfter]: new Date(notAfter).toISOString() },
+        { [LOG_FIELD.spiffeId]: identity.spiffeId, [LOG_FIELD.serial]: serialHex, [LOG_FIELD.notAfter]: new Date(notAfter).toISOString() },
         'issued leaf certificate',
       );
     }

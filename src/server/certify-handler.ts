@@ -8,7 +8,7 @@
 import { type ServerUnaryCall, type sendUnaryData, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { describeError } from '../errors.js';
 import { type Certifier, certifyStatus } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { signalOf } from './call-signal.js';
 import type { IssuerMetrics } from './metrics.js';
 
@@ -41,7 +41,7 @@ export function timestampOf(ms: number): { seconds: number; nanos: number } {
 
 /** Builds the `Identity` service implementation. */
 export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceImplementation {
-  const log = deps.logger.child({ [F.subsystem]: 'certify' });
+  const log = deps.logger.child({ [LOG_FIELD.subsystem]: 'certify' });
   return {
     Certify(call: ServerUnaryCall<WireCertifyRequest, WireCertifyResponse>, callback: sendUnaryData<WireCertifyResponse>) {
       const { identity, token, certificate_signing_request: csr } = call.request;
@@ -50,7 +50,11 @@ export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceIm
         (certified) => {
           deps.metrics.onCertify('OK');
           log.info(
-            { [F.identity]: identity, [F.serial]: certified.serialHex, [F.notAfter]: new Date(certified.validUntil).toISOString() },
+            {
+              [LOG_FIELD.identity]: identity,
+              [LOG_FIELD.serial]: certified.serialHex,
+              [LOG_FIELD.notAfter]: new Date(certified.validUntil).toISOString(),
+            },
             'certified',
           );
           callback(null, {
@@ -63,7 +67,7 @@ export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceIm
           const st = call.cancelled ? { code: status.CANCELLED, details: 'the call was cancelled' } : certifyStatus(err, identity);
           const outcome = status[st.code] ?? String(st.code);
           deps.metrics.onCertify(outcome);
-          const fields = { [F.identity]: identity, code: outcome, [F.error]: describeError(err) };
+          const fields = { [LOG_FIELD.identity]: identity, code: outcome, [LOG_FIELD.error]: describeError(err) };
           if (st.code === status.INTERNAL || st.code === status.UNAVAILABLE) log.warn(fields, 'certify failed');
           else log.info(fields, 'certify refused');
           callback(st);

@@ -13,7 +13,7 @@ import {
 } from '@grpc/grpc-js';
 import { callerGone } from '../abort.js';
 import { describeError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import type { BundleWatch } from './bundle-watch.js';
 import { type AnyServerCall, signalOf } from './call-signal.js';
 import type { JwtMinting } from './jwt-minting.js';
@@ -70,13 +70,13 @@ const renewal = (wire: WireRenewal | null | undefined): RenewalProof | undefined
 
 /** Builds the `NodeIssuer` service implementation. */
 export function createNodeHandlers(deps: NodeHandlerDeps): UntypedServiceImplementation {
-  const log = deps.logger.child({ [F.subsystem]: 'node_service' });
+  const log = deps.logger.child({ [LOG_FIELD.subsystem]: 'node_service' });
 
   function fail(kind: NodeRequestKind, call: AnyCall, context: NodeCall, err: unknown): { code: status; details: string } {
     const st = nodeServiceStatus(call.cancelled ? callerGone() : err);
     const outcome = status[st.code] ?? String(st.code);
     const reason = reasonOf(call.cancelled ? callerGone() : err);
-    const fields = { kind, ...context.fields, code: outcome, [F.reason]: reason, [F.error]: describeError(err) };
+    const fields = { kind, ...context.fields, code: outcome, [LOG_FIELD.reason]: reason, [LOG_FIELD.error]: describeError(err) };
     if (st.code === status.UNAVAILABLE || st.code === status.INTERNAL) log.warn(fields, 'node request failed');
     else log.info(fields, 'node request refused');
     deps.metrics.onRequest(kind, outcome, reason);
@@ -123,7 +123,7 @@ export function createNodeHandlers(deps: NodeHandlerDeps): UntypedServiceImpleme
         });
         deps.metrics.onX509Issued(issued.basis);
         context.fields.basis = issued.basis;
-        context.fields[F.serial] = issued.serialHex;
+        context.fields[LOG_FIELD.serial] = issued.serialHex;
         return {
           leaf: issued.leaf,
           intermediates: issued.intermediates,

@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import { AgentError, describeError } from '../errors.js';
 import type { ServerCertificate } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 
 /** Options of {@link listenForNodes}. */
 export interface NodeListenerOptions {
@@ -48,7 +48,7 @@ export function splitListenAddress(address: string): { host: string; port: numbe
  * @throws AgentError `CONFIG_INVALID` naming the address when it cannot be bound
  */
 export async function listenForNodes(options: NodeListenerOptions): Promise<NodeListener> {
-  const log = options.logger.child({ [F.subsystem]: 'node_listener' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'node_listener' });
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket): void => {
     sockets.add(socket);
@@ -66,7 +66,7 @@ export async function listenForNodes(options: NodeListenerOptions): Promise<Node
       if (socket.alpnProtocol === false) (socket as { alpnProtocol: string | false | null }).alpnProtocol = 'h2';
       options.injector.injectConnection(socket);
     });
-    tlsServer.on('tlsClientError', (err: Error) => log.debug({ [F.error]: describeError(err) }, 'tls handshake failed'));
+    tlsServer.on('tlsClientError', (err: Error) => log.debug({ [LOG_FIELD.error]: describeError(err) }, 'tls handshake failed'));
     server = tlsServer;
   } else {
     server = net.createServer((socket) => {
@@ -83,7 +83,7 @@ export async function listenForNodes(options: NodeListenerOptions): Promise<Node
     );
     server.listen({ host, port }, () => resolve());
   });
-  server.on('error', (err) => log.error({ [F.error]: describeError(err) }, 'node listener error'));
+  server.on('error', (err) => log.error({ [LOG_FIELD.error]: describeError(err) }, 'node listener error'));
   const bound = (server.address() as net.AddressInfo).port;
   log.info({ address: host, port: bound, tls: options.certificate !== undefined }, 'serving the node service and linkerd certify');
 

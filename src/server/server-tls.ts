@@ -6,7 +6,7 @@
 import type { Clock } from '../clock.js';
 import { AgentError, describeError } from '../errors.js';
 import { type IssuerCredentials, issueServerCertificate, refreshIn, type ServerCertificate } from '../issuer/index.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import type { Receiver } from '../value-channel.js';
 
 /** Retry after a failed renewal, and the shortest wait between renewals, ms. */
@@ -44,7 +44,7 @@ export interface ServerTls {
  * @throws AgentError `ISSUER_NOT_READY` with no issuer loaded, `SIGNING_FAILED` when it cannot sign
  */
 export function startServerTls(options: ServerTlsOptions): ServerTls {
-  const log = options.logger.child({ [F.subsystem]: 'server_tls' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'server_tls' });
   let timer: NodeJS.Timeout | undefined;
 
   function issue(): ServerCertificate {
@@ -72,12 +72,12 @@ export function startServerTls(options: ServerTlsOptions): ServerTls {
     try {
       certificate = issue();
     } catch (err) {
-      log.error({ [F.error]: describeError(err) }, 'server certificate renewal failed; the current one serves meanwhile');
+      log.error({ [LOG_FIELD.error]: describeError(err) }, 'server certificate renewal failed; the current one serves meanwhile');
       schedule(RETRY_MS);
       return;
     }
     options.onCertificate(certificate);
-    log.info({ [F.notAfter]: new Date(certificate.notAfter).toISOString() }, 'server certificate renewed');
+    log.info({ [LOG_FIELD.notAfter]: new Date(certificate.notAfter).toISOString() }, 'server certificate renewed');
     schedule(refreshIn(options.clock.now(), certificate.notAfter, { minRefreshMs: RETRY_MS, maxRefreshMs: MAX_WAIT_MS }));
   }
 

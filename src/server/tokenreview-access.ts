@@ -5,7 +5,7 @@
  * stands (none yet at a start during an API outage: not ready, but serving renewals on tickets).
  */
 import { describeError, isAgentError } from '../errors.js';
-import { F, type Logger } from '../log.js';
+import { LOG_FIELD, type Logger } from '../log.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 
 /** The last answer: `unknown` until the API could be asked. */
@@ -39,7 +39,7 @@ export interface TokenReviewAccessWatch {
  * @throws AgentError `CONFIG_INVALID` when the first answer is a denial: the issuer must not start
  */
 export async function watchTokenReviewAccess(options: TokenReviewAccessOptions): Promise<TokenReviewAccessWatch> {
-  const log = options.logger.child({ [F.subsystem]: 'tokenreview_access' });
+  const log = options.logger.child({ [LOG_FIELD.subsystem]: 'tokenreview_access' });
   const channel = createValueChannel<TokenReviewAccess>('unknown');
 
   /** @returns the denial, if that was the answer */
@@ -50,7 +50,7 @@ export async function watchTokenReviewAccess(options: TokenReviewAccessOptions):
       channel.sink.set('allowed');
     } catch (err) {
       if (isAgentError(err, 'CONFIG_INVALID')) return err;
-      log.warn({ [F.error]: describeError(err) }, 'cannot ask whether the issuer may create tokenreviews; keeping the last answer');
+      log.warn({ [LOG_FIELD.error]: describeError(err) }, 'cannot ask whether the issuer may create tokenreviews; keeping the last answer');
     }
     return undefined;
   }
@@ -62,7 +62,7 @@ export async function watchTokenReviewAccess(options: TokenReviewAccessOptions):
     const denial = await ask();
     if (denial === undefined) return;
     if (channel.receiver.get() !== 'denied')
-      log.error({ [F.error]: describeError(denial) }, 'the issuer may no longer create tokenreviews');
+      log.error({ [LOG_FIELD.error]: describeError(denial) }, 'the issuer may no longer create tokenreviews');
     channel.sink.set('denied');
   };
   const timer = setInterval(recheck, options.recheckMs ?? ACCESS_RECHECK_MS);

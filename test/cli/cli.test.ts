@@ -1,6 +1,6 @@
 /**
  * The `svid-agent` command as users run it: a child process (from the sources), checked by
- * exit code and by what it prints (SPEC §9: 0 success, 1 runtime failure, 2 usage/config error).
+ * exit code and by what it prints (docs/cli.md: 0 success, 1 runtime failure, 2 usage/config error).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
