@@ -2,7 +2,7 @@
  * The embedded issuer: the agent signs with `--issuer-dir` and `--jwt-key` itself, and attests
  * with the attestor it was given (`attestors.ts`: unix, or k8s with its own TokenReviews).
  */
-import { createX509SvidSigner, type IssuerCredentials, loadIssuerLogged, loadJwtKeys, x509KeysInUse } from '../issuer/index.js';
+import { type IssuerCredentials, loadIssuerLogged, startSigners } from '../issuer/index.js';
 import { createValueChannel } from '../value-channel.js';
 import { createAttestor } from './attestors.js';
 import type { AgentConfig } from './config.js';
@@ -21,19 +21,15 @@ export async function startEmbeddedIssuing(config: AgentConfig, issuerDir: strin
   const issuer = await loadIssuerLogged(issuerDir, anchors.get(), { now: clock.now(), logger });
   const attestation = await createAttestor(config, logger, deps.metrics, clock);
   const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
-  const jwt = await loadJwtKeys({
-    path: config.jwtKey,
-    ttlMs: config.jwtTtlMs,
-    forbidden: x509KeysInUse(issuerChannel.receiver, anchors),
-    clock,
-    logger,
-  });
   // Signs the workload keys' public halves with the issuer in use.
-  const signer = createX509SvidSigner({
+  const { jwt, signer } = await startSigners({
     issuer: issuerChannel.receiver,
-    clock,
-    lifetimeMs: config.svidTtlMs,
+    anchors,
+    jwtKey: config.jwtKey,
+    jwtTtlMs: config.jwtTtlMs,
+    svidTtlMs: config.svidTtlMs,
     clockSkewMs: config.clockSkewMs,
+    clock,
     logger,
   });
   return {

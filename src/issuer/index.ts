@@ -58,7 +58,7 @@ export {
   verifyTicket,
 } from './renewal-ticket.js';
 export { issueServerCertificate, type ServerCertificate, type ServerCertificateOptions } from './server-certificate.js';
-export { loadIssuerLogged, loadStartupCredentials, x509KeysInUse } from './startup-credentials.js';
+export { loadIssuerLogged, loadStartupCredentials, type SignersOptions, startSigners, x509KeysInUse } from './startup-credentials.js';
 export { generateWorkloadKey, type WorkloadKey } from './workload-key.js';
 export {
   createX509SvidSigner,

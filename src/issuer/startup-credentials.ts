@@ -3,10 +3,13 @@
  * verified against them, logged once; and the keys the JWT key must never be.
  */
 import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Receiver } from '../value-channel.js';
 import { type TrustAnchors, warnSkippedAnchors } from './anchor-bundle.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
+import { type JwtKeys, loadJwtKeys } from './jwt-keys.js';
+import { createX509SvidSigner, type X509SvidSigner } from './x509-svid-signer.js';
 
 /**
  * Loads `--trust-anchors` and `--issuer-dir` at start, warning about skipped anchors and logging
@@ -51,4 +54,41 @@ export function x509KeysInUse(
     const current = issuer.get();
     return [...(current ? [current.privateKey] : []), ...anchors.get().certificates.map((c) => c.publicKey)];
   };
+}
+
+/** What {@link startSigners} takes: the credentials in use and the signing options. */
+export interface SignersOptions {
+  readonly issuer: Receiver<IssuerCredentials | undefined>;
+  readonly anchors: Receiver<TrustAnchors>;
+  /** `--jwt-key`; none disables JWT-SVIDs. */
+  readonly jwtKey: string | undefined;
+  readonly jwtTtlMs: number;
+  readonly svidTtlMs: number;
+  readonly clockSkewMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * The signing side of an issuer, embedded or central: the JWT key (followed on disk, never one of
+ * the X.509 keys in use) and the X.509-SVID signer over the issuer in use.
+ * @throws AgentError `CREDENTIALS_INVALID` when the JWT key file is unusable
+ */
+export async function startSigners(options: SignersOptions): Promise<{ jwt: JwtKeys; signer: X509SvidSigner }> {
+  const { clock, logger } = options;
+  const jwt = await loadJwtKeys({
+    path: options.jwtKey,
+    ttlMs: options.jwtTtlMs,
+    forbidden: x509KeysInUse(options.issuer, options.anchors),
+    clock,
+    logger,
+  });
+  const signer = createX509SvidSigner({
+    issuer: options.issuer,
+    clock,
+    lifetimeMs: options.svidTtlMs,
+    clockSkewMs: options.clockSkewMs,
+    logger,
+  });
+  return { jwt, signer };
 }

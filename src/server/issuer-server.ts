@@ -17,12 +17,10 @@ import { accountFromName, type NamingConfig, spiffeIdFor } from '../identity.js'
 import {
   createCertifier,
   createRenewalKeys,
-  createX509SvidSigner,
   type IssuerCredentials,
-  loadJwtKeys,
   loadStartupCredentials,
   startCredentialReloader,
-  x509KeysInUse,
+  startSigners,
 } from '../issuer/index.js';
 import type { Logger } from '../log.js';
 import { linkerdIdentityDefinition, nodeIssuerDefinition } from '../protos.js';
@@ -107,21 +105,17 @@ export async function startIssuerServer(config: IssuerServerConfig, deps: Issuer
     const anchorsChannel = createValueChannel(anchors);
     const issuerChannel = createValueChannel<IssuerCredentials | undefined>(issuer);
     const chainOk = createValueChannel(true);
-    const jwt = await loadJwtKeys({
-      path: config.jwtKey,
-      ttlMs: config.jwtTtlMs,
-      forbidden: x509KeysInUse(issuerChannel.receiver, anchorsChannel.receiver),
+    const { jwt, signer } = await startSigners({
+      issuer: issuerChannel.receiver,
+      anchors: anchorsChannel.receiver,
+      jwtKey: config.jwtKey,
+      jwtTtlMs: config.jwtTtlMs,
+      svidTtlMs: config.svidTtlMs,
+      clockSkewMs: config.clockSkewMs,
       clock,
       logger,
     });
     started.push(() => jwt.close());
-    const signer = createX509SvidSigner({
-      issuer: issuerChannel.receiver,
-      clock,
-      lifetimeMs: config.svidTtlMs,
-      clockSkewMs: config.clockSkewMs,
-      logger,
-    });
     // A previous issuer's tickets stay good for one SVID lifetime after a swap.
     const renewalKeys = createRenewalKeys({ issuer: issuerChannel.receiver, clock, previousKeyGraceMs: config.svidTtlMs });
     started.push(() => renewalKeys.close());
