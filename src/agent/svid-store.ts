@@ -28,46 +28,14 @@ import type { Attestation } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import { AgentError, describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { clampUnit, generateWorkloadKey, type RefreshPolicy, renewalDelay, type WorkloadKey } from '../issuer/index.js';
+import { clampUnit, generateWorkloadKey, type RefreshPolicy, renewalDelay } from '../issuer/index.js';
 import { LOG_FIELD, type Logger } from '../log.js';
 import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
+import { createIdleLine } from './idle-line.js';
+import type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
-/** An issued SVID. Immutable: rotation replaces the object. */
-export interface IssuedSvid {
-  readonly spiffeId: string;
-  /** DER leaf then intermediates, concatenated (the `x509_svid` encoding). */
-  readonly chainDer: Buffer;
-  /** The DER leaf alone (the start of `chainDer`). */
-  readonly leaf: Buffer;
-  /** Its key; `key.pkcs8` is the `x509_svid_key` encoding. */
-  readonly key: WorkloadKey;
-  readonly notBefore: number;
-  readonly notAfter: number;
-  readonly serialHex: string;
-  /** What the issuer returned for the next rotation, if anything. Never log it. */
-  readonly renewalTicket?: string;
-}
-
-/** Who holds an identity: the caller's identity and what its attestation proved. */
-export interface IdentityHolder {
-  readonly identity: WorkloadIdentity;
-  readonly attestation: Attestation;
-}
-
-/** A caller's hold on an identity's SVID. */
-export interface SvidLease {
-  current(): IssuedSvid;
-  /** Called after every rotation; returns the function that stops it. */
-  subscribe(listener: (svid: IssuedSvid) => void): () => void;
-  /**
-   * Called once if the SVID expires before a successor could be issued, with the last issuance
-   * failure: the identity is gone, and the caller must not serve the expired SVID.
-   */
-  onEnd(listener: (reason: unknown) => void): () => void;
-  /** Gives the lease back; the last one leaves the identity idle (or drops it). Idempotent. */
-  release(): void;
-}
+export type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
 
 /** Timer functions, injectable so tests control rotation. */
 export interface Timers {
@@ -297,8 +265,8 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
 
   // === idle identities ===
 
-  /** Idle identities by SPIFFE ID → the clock time they became idle; the longest idle first. */
-  const idle = new Map<string, number>();
+  /** Idle identities, longest idle first (`idle-line.ts`). */
+  const idle = createIdleLine({ graceMs: idleTtlMs, max: MAX_IDLE_IDENTITIES, clock });
 
   /** The last caller left: keep the identity for reuse, or drop it. */
   function becameIdle(entry: Entry): void {
@@ -311,20 +279,15 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       drop(entry, 'no callers');
       return;
     }
-    idle.set(entry.identity.spiffeId, clock.now());
-    for (const spiffeId of idle.keys()) {
-      if (idle.size <= MAX_IDLE_IDENTITIES) break;
+    for (const spiffeId of idle.add(entry.identity.spiffeId)) {
       const oldest = entries.get(spiffeId);
       if (oldest) drop(oldest, 'too many idle identities');
-      else idle.delete(spiffeId);
     }
   }
 
-  /** Drops idle identities whose grace has passed, longest idle first; stops at the first still in grace. */
+  /** Drops idle identities whose grace has passed, longest idle first. */
   function sweep(): void {
-    const now = clock.now();
-    for (const [spiffeId, since] of idle) {
-      if (now - since < idleTtlMs) break;
+    for (const spiffeId of idle.pastGrace()) {
       const entry = entries.get(spiffeId);
       // One still on its first issuance is dropped (at TTL 0) or kept idle when that settles.
       if (entry?.issuing) continue;
