@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AgentError } from '../errors.js';
-import { checkHostPort, loadRunConfig, RUN_FLAGS, type RunFlags } from './config.js';
+import { loadRunConfig, RUN_FLAGS, type RunFlags } from './config.js';
 import { ConfigError } from './exit.js';
 import type { RunConfig } from './run-config.js';
 
@@ -370,53 +370,5 @@ describe('config file types', () => {
 
   it('`healthAddr: ""` turns the listener off', () => {
     assert.equal(load({ file: 'healthAddr: ""\n', flags: { dev: true } }).healthAddr, '');
-  });
-});
-
-describe('checkHostPort', () => {
-  for (const ok of ['', '127.0.0.1:9090', '0.0.0.0:0', '[::1]:9090', 'localhost:80', 'agent.example.org:65535']) {
-    it(`accepts ${JSON.stringify(ok)}`, () => assert.equal(checkHostPort(ok), undefined));
-  }
-  for (const bad of ['9090', ':9090', 'host:', 'host:99999', '[zz]:1', '::1:9090', 'a b:1', 'host:port']) {
-    it(`rejects ${JSON.stringify(bad)}`, () => assert.ok(checkHostPort(bad)));
-  }
-});
-
-describe('RUN_FLAGS', () => {
-  it('lists every run flag of the contract, plus --jwt-ttl, --shutdown-timeout and the connection limits', () => {
-    const spec = [
-      'dev',
-      'config',
-      'socket',
-      'trust-domain',
-      'trust-anchors',
-      'issuer-dir',
-      'jwt-key',
-      'issuer-addr',
-      'issuer-server-name',
-      'issuer-plaintext',
-      'agent-token-path',
-      'attestor',
-      'kubeconfig',
-      'node-name',
-      'proc-root',
-      'token-path',
-      'token-audience',
-      'identity-domain',
-      'svid-ttl',
-      'clock-skew',
-      'min-refresh',
-      'max-refresh',
-      'svid-idle-ttl',
-      'health-addr',
-      'log-level',
-      'jwt-ttl',
-      'shutdown-timeout',
-      'max-connections',
-      'max-caller-connections',
-      'max-streams',
-      'max-caller-streams',
-    ];
-    assert.deepEqual([...RUN_FLAGS].sort(), spec.sort());
   });
 });

@@ -25,7 +25,6 @@ import type { AttestorKind, RunConfig } from './run-config.js';
 import { RUN_OPTIONS, type RunFlags, type RunOptionKey } from './run-options.js';
 import { DEFAULT_SOCKET, parseSocketOption } from './socket-address.js';
 
-export { checkHostPort } from './host-port.js';
 export { RUN_FLAGS, type RunFlags } from './run-options.js';
 
 /** Inputs of {@link loadRunConfig}; everything the process would read is passed in. */
