@@ -35,7 +35,7 @@ export async function startCentralIssuing(config: AgentConfig, central: CentralI
   const reachability = createIssuerReachability(logger);
   deps.metrics.observeIssuerReachable(() => reachability.reachable.get());
   const client = createNodeIssuerClient({ issuer: central, anchors: deps.anchors, onReachability: reachability.report });
-  const validator = createNodeReviewValidator({ client, audience: config.tokenAudience, logger, clock });
+  const validator = createNodeReviewValidator({ client, audience: config.tokenAudience, clock });
   const proc = createProcReader({ procRoot: config.procRoot });
   // The Kubernetes attestor's own entry, as in embedded k8s mode (docs/architecture.md).
   const { createK8sAttestor } = await import('../attestor/kubernetes.js');

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { silentLogger } from '../log.js';
 import type { ReviewedWorkload, WorkloadEvidence } from './node-client.js';
 import { createNodeReviewValidator } from './node-review-validator.js';
 import { NodeServiceError } from './node-service-error.js';
@@ -27,7 +26,6 @@ function world(answer: (e: WorkloadEvidence) => Promise<ReviewedWorkload>) {
       },
     },
     audience: 'identity.l5d.io',
-    logger: silentLogger(),
     clock: { now: () => clock.ms },
   });
   return { clock, asked, validator };

@@ -10,7 +10,6 @@ import { type CachingTokenValidator, createCachingValidator } from '../attestor/
 import type { Clock } from '../clock.js';
 import { AgentError } from '../errors.js';
 import { isDns1123Label, SERVICE_ACCOUNT_TYPE } from '../identity.js';
-import type { Logger } from '../log.js';
 import type { ValidatedToken } from '../token-validator.js';
 import type { NodeIssuerClient, ReviewedWorkload } from './node-client.js';
 import { NodeServiceError } from './node-service-error.js';
@@ -20,7 +19,6 @@ export interface NodeReviewValidatorOptions {
   readonly client: Pick<NodeIssuerClient, 'reviewWorkload'>;
   /** The token audience the issuer reviews with (`--token-audience`), reported as the token's. */
   readonly audience: string;
-  readonly logger: Logger;
   readonly clock?: Clock;
 }
 
@@ -65,7 +63,6 @@ export function createNodeReviewValidator(options: NodeReviewValidatorOptions): 
       }
       return validatedFromReview(reviewed, options.audience);
     },
-    logger: options.logger,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
 }

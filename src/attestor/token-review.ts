@@ -172,7 +172,6 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
 
   return createCachingValidator({
     review: async (token) => validatedTokenFromStatus((await review(token)).status, audience),
-    logger: log,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.cacheTtlMs !== undefined ? { cacheTtlMs: options.cacheTtlMs } : {}),
     ...(options.cacheMaxEntries !== undefined ? { cacheMaxEntries: options.cacheMaxEntries } : {}),

@@ -13,7 +13,6 @@ import { stopWaitingOnAbort } from '../abort.js';
 import { createBoundedCache } from '../bounded-cache.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError } from '../errors.js';
-import type { Logger } from '../log.js';
 import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 
 /** Upper bound on how long a successful review is reused, in milliseconds. */
@@ -29,7 +28,6 @@ export interface CachingTokenValidator extends TokenValidator {
 export interface CachingValidatorOptions {
   /** Reviews a token that is not cached; `podUid` is the caller's pod, when the attestor knows it. */
   review(token: string, podUid: string | undefined): Promise<ValidatedToken>;
-  readonly logger: Logger;
   /** Default the wall clock. Decides cache expiry. */
   readonly clock?: Clock;
   /** Longest reuse of a successful review, ms; default and maximum 60000; 0 disables the cache. */
