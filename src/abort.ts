@@ -10,6 +10,13 @@ export function callerGone(): AgentError {
 }
 
 /**
+ * The reason given to a gRPC call's abort signal. One shared value: `abort()` without a reason
+ * builds a DOMException, stack and all, and grpc-js emits `cancelled` after every call it has
+ * finished too, so each call would pay for one (measured: ~16 µs and its garbage per Certify).
+ */
+export const CALL_CANCELLED: Error = new Error('the call was cancelled or has ended');
+
+/**
  * `work`, unless `signal` aborts first: then rejects at once with {@link callerGone}, and `work`
  * goes on (its outcome is then ignored, a rejection included).
  */

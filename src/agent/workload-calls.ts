@@ -6,7 +6,7 @@
  * both run their bodies through this.
  */
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
-import { callerGone } from '../abort.js';
+import { CALL_CANCELLED, callerGone } from '../abort.js';
 import { describeError } from '../errors.js';
 import { LOG_FIELD, type Logger } from '../log.js';
 import { workloadStatus } from './status.js';
@@ -39,8 +39,8 @@ export interface WorkloadCalls {
  */
 function signalOf(call: Stream | Unary<unknown>): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
-  const abort = () => controller.abort();
-  if (call.cancelled) controller.abort();
+  const abort = () => controller.abort(CALL_CANCELLED);
+  if (call.cancelled) abort();
   else call.once('cancelled', abort);
   return { signal: controller.signal, done: () => call.off('cancelled', abort) };
 }
