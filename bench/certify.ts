@@ -16,19 +16,23 @@
  * issuer key. The import is the cheapest node:crypto offers for a P-256 key, a JWK of the point's
  * coordinates (what the issuer does too); the same floor with OpenSSL's SPKI DER decoder is printed
  * beside it. Measured the same way (CPU time of this process), in rounds alternating with the
- * Certify runs. Nothing is asserted; docs/performance.md has the figures and the goal.
+ * Certify runs. Beside both, for reference, the transport alone: the same client against a
+ * grpc-js server on the issuer's own TLS listener whose Certify answers at once with a fixed
+ * response. Nothing is asserted; docs/performance.md has the figures and the goal.
  */
 import { fork } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
 import type { V1SelfSubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import type { KubeApi } from '../src/attestor/kubernetes.js';
-import { createIssuerCa, createTrustAnchor } from '../src/issuer/index.js';
+import { createIssuerCa, createTrustAnchor, issueServerCertificate, loadIssuer, loadTrustAnchors } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
-import { type IssuerServerConfig, startIssuerServer } from '../src/server/index.js';
+import { linkerdIdentityDefinition } from '../src/protos.js';
+import { type IssuerServerConfig, listenForNodes, startIssuerServer } from '../src/server/index.js';
 import type { ClientOrder, ClientReport } from './certify-client.js';
 
 const ROUNDS = 3;
@@ -129,6 +133,40 @@ async function certifyRun(
   });
 }
 
+// === the transport alone: the same TLS listener and grpc-js, a handler that answers at once ===
+
+/**
+ * A grpc-js server for Linkerd's Identity service behind the issuer's own TLS listener
+ * (`listenForNodes`, so TLS 1.3 and the no-ALPN handling are the issuer's), whose Certify answers
+ * every call at once with one fixed response the size of a real one: what TLS, HTTP/2, gRPC and
+ * protobuf cost per call before any work of ours. Not a floor the goal divides by; a reference.
+ */
+async function startBareCertify(issuerDir: string, anchorsPath: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const now = Date.now();
+  const issuer = await loadIssuer(issuerDir, await loadTrustAnchors(anchorsPath, { now }), { now });
+  const certificate = issueServerCertificate({ issuer, serverName: SERVER_NAME, now, lifetimeMs: 3_600_000, clockSkewMs: 0 });
+  const leaf = issueServerCertificate({ issuer, serverName: IDENTITY, now, lifetimeMs: 3_600_000, clockSkewMs: 0 });
+  const response = {
+    leaf_certificate: new X509Certificate(leaf.chainPem).raw,
+    intermediate_certificates: [issuer.chainDer[0]],
+    valid_until: { seconds: Math.floor(leaf.notAfter / 1000), nanos: 0 },
+  };
+  const server = new Server();
+  server.addService(linkerdIdentityDefinition(), {
+    Certify: (_call: unknown, callback: sendUnaryData<typeof response>) => callback(null, response),
+  });
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = await listenForNodes({ address: '127.0.0.1:0', certificate, injector, logger: silentLogger() });
+  return {
+    port: listener.port,
+    async stop() {
+      await listener.close(0);
+      injector.destroy();
+      server.forceShutdown();
+    },
+  };
+}
+
 // === the floor: public-key import + verify + sign, per issue ===
 
 const issuerKeyForFloor = { key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
@@ -196,8 +234,16 @@ const loadBefore = loadavg()
   .map((l) => l.toFixed(2))
   .join(' ');
 
-const rounds: Array<{ perCpu: number; perWall: number; utilisation: number; floorPerCpu: number; derFloorPerCpu: number; ratio: number }> =
-  [];
+const bare = await startBareCertify(dir, join(dir, 'ca-bundle.crt'));
+const rounds: Array<{
+  perCpu: number;
+  perWall: number;
+  utilisation: number;
+  floorPerCpu: number;
+  derFloorPerCpu: number;
+  barePerCpu: number;
+  ratio: number;
+}> = [];
 let leafTbs = 0;
 try {
   for (let round = 0; round < ROUNDS; round++) {
@@ -206,6 +252,8 @@ try {
     leafTbs = tbsLength(run.leaf);
     const floor = floorRun(leafTbs, 'jwk');
     const derFloor = floorRun(leafTbs, 'der');
+    const bareRun = await certifyRun(bare.port, anchor.certificatePem);
+    if (bareRun.failed > 0) throw new Error(`${bareRun.failed} calls to the bare server failed, the first with ${bareRun.firstFailure}`);
     const perCpu = run.ok / run.cpu;
     const floorPerCpu = floor.ops / floor.cpu;
     rounds.push({
@@ -214,10 +262,12 @@ try {
       utilisation: run.cpu / run.wall,
       floorPerCpu,
       derFloorPerCpu: derFloor.ops / derFloor.cpu,
+      barePerCpu: bareRun.ok / bareRun.cpu,
       ratio: perCpu / floorPerCpu,
     });
   }
 } finally {
+  await bare.stop();
   await issuer.stop();
   await rm(dir, { recursive: true, force: true });
 }
@@ -232,14 +282,23 @@ console.log(
     .join(' ')}`,
 );
 console.log('');
-console.log('| round | Certify per CPU-s | Certify per s (wall) | issuer CPU use | floor per CPU-s | floor, DER import | ratio |');
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| round | Certify per CPU-s | Certify per s (wall) | issuer CPU use | floor per CPU-s | floor, DER import | transport alone per CPU-s | ratio |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [i, r] of rounds.entries()) {
   console.log(
-    `| ${i + 1} | ${fmt(r.perCpu)} | ${fmt(r.perWall)} | ${(r.utilisation * 100).toFixed(0).padStart(4)} % | ${fmt(r.floorPerCpu)} | ${fmt(r.derFloorPerCpu)} | ${r.ratio.toFixed(2)} |`,
+    `| ${i + 1} | ${fmt(r.perCpu)} | ${fmt(r.perWall)} | ${(r.utilisation * 100).toFixed(0).padStart(4)} % | ${fmt(r.floorPerCpu)} | ${fmt(r.derFloorPerCpu)} | ${fmt(r.barePerCpu)} | ${r.ratio.toFixed(2)} |`,
   );
 }
 const ratios = rounds.map((r) => r.ratio).sort((a, b) => a - b);
 const median = ratios[Math.floor(ratios.length / 2)] as number;
 console.log('');
 console.log(`ratio Certify / floor, median of ${ROUNDS} rounds: ${median.toFixed(2)} (goal >= ${GOAL.toFixed(2)})`);
+const us = (perSecond: number): string => (1e6 / perSecond).toFixed(0);
+const mid = <T>(values: T[], key: (v: T) => number): number =>
+  values.map(key).sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+console.log(
+  `per issue, medians: Certify ${us(mid(rounds, (r) => r.perCpu))} µs of CPU; the floor's crypto ${us(mid(rounds, (r) => r.floorPerCpu))} µs; ` +
+    `TLS + HTTP/2 + gRPC + protobuf alone (the transport reference) ${us(mid(rounds, (r) => r.barePerCpu))} µs`,
+);

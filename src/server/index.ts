@@ -9,4 +9,5 @@ export {
   startIssuerServer,
 } from './issuer-server.js';
 export { ISSUER_METRIC_NAMES } from './metrics.js';
+export { listenForNodes, type NodeListener } from './node-listener.js';
 export { NODE_BURST, NODE_RATE_PER_SECOND } from './rate-limit.js';
