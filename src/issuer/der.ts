@@ -9,6 +9,8 @@
  * cannot read strictly as DER; it never reads past its input and always makes progress.
  */
 
+import { DerWriter, headerLength, tlvLength, unsignedIntegerLength, writeHeader } from './der-writer.js';
+
 /** Identifier octets of the universal types used here. */
 export const TAG = {
   BOOLEAN: 0x01,
@@ -44,15 +46,9 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 export function tlv(tag: number, ...parts: readonly Uint8Array[]): Buffer {
   let length = 0;
   for (const p of parts) length += p.length;
-  const head = header(tag, length);
-  const out = Buffer.allocUnsafe(head.length + length);
-  out.set(head, 0);
-  let at = head.length;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  const out = new DerWriter(tlvLength(length)).header(tag, length);
+  for (const p of parts) out.bytes(p);
+  return out.finish();
 }
 
 /**
@@ -60,18 +56,8 @@ export function tlv(tag: number, ...parts: readonly Uint8Array[]): Buffer {
  * write the content themselves (one copy instead of one per nesting level).
  */
 export function header(tag: number, length: number): Buffer {
-  if (!Number.isInteger(tag) || tag < 0 || tag > 0xff || (tag & 0x1f) === 0x1f) {
-    throw new TypeError(`der tag ${tag} is not a single-octet identifier`);
-  }
-  const lengthOctets = length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5;
-  const out = Buffer.allocUnsafe(1 + lengthOctets);
-  out[0] = tag;
-  if (lengthOctets === 1) {
-    out[1] = length;
-  } else {
-    out[1] = 0x80 | (lengthOctets - 1);
-    for (let i = lengthOctets - 1, v = length; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
-  }
+  const out = Buffer.allocUnsafe(headerLength(length));
+  writeHeader(out, 0, tag, length);
   return out;
 }
 
@@ -109,10 +95,7 @@ export function integer(value: Uint8Array | number | bigint): Buffer {
   } else {
     magnitude = value;
   }
-  let start = 0;
-  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
-  const trimmed = magnitude.length === 0 ? Buffer.alloc(1) : magnitude.subarray(start);
-  return (trimmed[0] as number) & 0x80 ? tlv(TAG.INTEGER, Buffer.alloc(1), trimmed) : tlv(TAG.INTEGER, trimmed);
+  return new DerWriter(tlvLength(unsignedIntegerLength(magnitude))).unsignedInteger(magnitude).finish();
 }
 
 /** OBJECT IDENTIFIER from its dotted form, e.g. `2.5.29.17`. */
@@ -194,36 +177,53 @@ export function ascii(value: string): Buffer {
  * `ms` is milliseconds since the epoch; sub-second precision is dropped (rounded down).
  */
 export function time(ms: number): Buffer {
-  const year = new Date(checkTime(ms)).getUTCFullYear();
-  return year >= 1950 && year < 2050 ? utcTime(ms) : generalizedTime(ms);
+  const date = checkedDate(ms);
+  const year = date.getUTCFullYear();
+  return year >= 1950 && year < 2050 ? timeElement(TAG.UTC_TIME, date, 2) : timeElement(TAG.GENERALIZED_TIME, date, 4);
 }
 
 /** UTCTime `YYMMDDHHMMSSZ` (years 1950-2049 only). */
 export function utcTime(ms: number): Buffer {
-  const s = timeDigits(ms);
-  const year = Number(s.slice(0, 4));
+  const date = checkedDate(ms);
+  const year = date.getUTCFullYear();
   if (year < 1950 || year >= 2050) throw new TypeError('utc time only holds years 1950-2049');
-  return tlv(TAG.UTC_TIME, Buffer.from(`${s.slice(2)}Z`, 'latin1'));
+  return timeElement(TAG.UTC_TIME, date, 2);
 }
 
 /** GeneralizedTime `YYYYMMDDHHMMSSZ`, without fractional seconds (RFC 5280 §4.1.2.5.2). */
 export function generalizedTime(ms: number): Buffer {
-  return tlv(TAG.GENERALIZED_TIME, Buffer.from(`${timeDigits(ms)}Z`, 'latin1'));
+  return timeElement(TAG.GENERALIZED_TIME, checkedDate(ms), 4);
 }
 
-function checkTime(ms: number): number {
-  const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN;
+function checkedDate(ms: number): Date {
+  const date = new Date(Number.isFinite(ms) ? Math.floor(ms / 1000) * 1000 : Number.NaN);
+  const year = date.getUTCFullYear();
   if (!(year >= 0 && year <= 9999)) throw new TypeError('der time must be a finite date in years 0-9999');
-  return Math.floor(ms / 1000) * 1000;
+  return date;
 }
 
-/** `YYYYMMDDHHMMSS` (UTC) of `ms`; on the issuance path, so built without a regular expression. */
-function timeDigits(ms: number): string {
-  const d = new Date(checkTime(ms));
-  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-  const year = d.getUTCFullYear();
-  const yyyy = year < 1000 ? `${year}`.padStart(4, '0') : `${year}`;
-  return `${yyyy}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
+/**
+ * The element `tag` holding `[YY]YYMMDDHHMMSSZ` (UTC) of `date`, with `yearDigits` (2 or 4)
+ * digits of the year. On the issuance path, so the digits are written without building strings.
+ */
+function timeElement(tag: number, date: Date, yearDigits: 2 | 4): Buffer {
+  const out = Buffer.allocUnsafe(2 + yearDigits + 11);
+  out[0] = tag;
+  out[1] = yearDigits + 11;
+  let at = writeDigits(out, 2, date.getUTCFullYear(), yearDigits);
+  at = writeDigits(out, at, date.getUTCMonth() + 1, 2);
+  at = writeDigits(out, at, date.getUTCDate(), 2);
+  at = writeDigits(out, at, date.getUTCHours(), 2);
+  at = writeDigits(out, at, date.getUTCMinutes(), 2);
+  at = writeDigits(out, at, date.getUTCSeconds(), 2);
+  out[at] = 0x5a; // 'Z'
+  return out;
+}
+
+/** Writes the last `count` decimal digits of `value` (a non-negative integer) as ASCII. */
+function writeDigits(out: Buffer, at: number, value: number, count: number): number {
+  for (let i = count - 1, v = value; i >= 0; i--, v = Math.floor(v / 10)) out[at + i] = 0x30 + (v % 10);
+  return at + count;
 }
 
 /** `[n]` EXPLICIT: a constructed context-specific element wrapping one encoded element. */
@@ -245,3 +245,4 @@ function checkTagNumber(n: number): number {
 }
 
 export * from './der-reader.js';
+export { DerWriter, headerLength, tlvLength, unsignedIntegerLength, writeHeader } from './der-writer.js';

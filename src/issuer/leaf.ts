@@ -8,16 +8,17 @@
  * SEQUENCE); critical keyUsage digitalSignature + keyEncipherment; extKeyUsage serverAuth +
  * clientAuth; subjectKeyIdentifier (SHA-1 of the leaf key bits); authorityKeyIdentifier.
  */
-import { sign as createSignature, type KeyObject } from 'node:crypto';
+import { sign as createSignature, hash, type KeyObject } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import { readCertificateInfo } from './cert-info.js';
 import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
+import { ecSpkiPoint } from './ec-keys.js';
 import {
   authorityKeyIdentifier,
   basicConstraints,
   EMPTY_NAME,
-  encodedOid,
+  extension,
   extKeyUsage,
   KEY_USAGE,
   keyIdentifier,
@@ -88,39 +89,45 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
   const algorithm = scheme.algorithmIdentifier;
   const afterSerial = Buffer.concat([algorithm, issuer.subjectDer]);
   const afterValidity = EMPTY_NAME;
-  const fixedExtensionBytes = Buffer.concat(fixedExtensions);
-  const skiHeader = subjectKeyIdentifier(Buffer.alloc(20)).subarray(0, -20);
-  // extnID subjectAltName and critical TRUE: what precedes the extnValue OCTET STRING.
-  const sanHead = Buffer.concat([encodedOid(OID.subjectAltName), der.boolean(true)]);
+  // The extensions after the SAN, up to the subjectKeyIdentifier's key id.
+  const beforeKeyId = Buffer.concat([...fixedExtensions, subjectKeyIdentifier(Buffer.alloc(KEY_ID_LENGTH)).subarray(0, -KEY_ID_LENGTH)]);
+  // Identities repeat at every rotation, and leaves signed within one second share their validity.
+  const sanFor = lastUsed(subjectAltName);
+  const validityFor = lastUsed((notBefore: number, notAfter: number) => der.sequence(der.time(notBefore), der.time(notAfter)));
 
   return {
     sign(request) {
-      const fields = checkRequest(request);
-      // RFC 5280 §4.2.1.6: with an empty subject the SAN must be critical. The DNS name comes
-      // first: a Linkerd proxy server takes a client's identity from the first SAN
-      // (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the
-      // one URI SAN wherever it is (docs/decisions.md, "SAN order").
-      const names = [der.header(0x82, fields.dns.length), fields.dns];
-      if (fields.uri) names.push(der.header(0x86, fields.uri.length), fields.uri);
-      const namesSequence = der.header(der.TAG.SEQUENCE, byteLength(names));
-      const sanValue = der.header(der.TAG.OCTET_STRING, namesSequence.length + byteLength(names));
-      const san = [sanHead, sanValue, namesSequence, ...names];
-      const sanExtension = der.header(der.TAG.SEQUENCE, byteLength(san));
-      const extensions = [sanExtension, ...san, fixedExtensionBytes, skiHeader, fields.keyId, aki];
-      const extensionsLength = byteLength(extensions);
-      const extensionsSequence = der.header(der.TAG.SEQUENCE, extensionsLength);
-      const content = [
-        VERSION_3,
-        der.integer(request.serial),
-        afterSerial,
-        der.sequence(der.time(request.notBefore), der.time(request.notAfter)),
-        afterValidity,
-        request.subjectPublicKeySpki,
-        der.header(0xa3, extensionsSequence.length + extensionsLength),
-        extensionsSequence,
-        ...extensions,
-      ];
-      const tbs = Buffer.concat([der.header(der.TAG.SEQUENCE, byteLength(content)), ...content]);
+      checkRequest(request);
+      const san = sanFor(request.dnsName, request.spiffeId);
+      const keyId = keyIdOf(request.subjectPublicKeySpki);
+      const validity = validityFor(wholeSeconds(request.notBefore), wholeSeconds(request.notAfter));
+      const spki = request.subjectPublicKeySpki;
+      // Lengths inside out, then one pass writing the TBSCertificate front to back.
+      const extensionsLength = san.length + beforeKeyId.length + keyId.length + aki.length;
+      const extensionsSequenceLength = der.tlvLength(extensionsLength);
+      const tbsLength =
+        VERSION_3.length +
+        der.tlvLength(der.unsignedIntegerLength(request.serial)) +
+        afterSerial.length +
+        validity.length +
+        afterValidity.length +
+        spki.length +
+        der.tlvLength(extensionsSequenceLength);
+      const tbs = new der.DerWriter(der.tlvLength(tbsLength))
+        .header(der.TAG.SEQUENCE, tbsLength)
+        .bytes(VERSION_3)
+        .unsignedInteger(request.serial)
+        .bytes(afterSerial)
+        .bytes(validity)
+        .bytes(afterValidity)
+        .bytes(spki)
+        .header(EXTENSIONS_TAG, extensionsSequenceLength)
+        .header(der.TAG.SEQUENCE, extensionsLength)
+        .bytes(san)
+        .bytes(beforeKeyId)
+        .bytes(keyId)
+        .bytes(aki)
+        .finish();
       let signature: Buffer;
       try {
         signature = createSignature(scheme.hash, tbs, options.privateKey);
@@ -128,52 +135,91 @@ export function createLeafSigner(options: LeafSignerOptions): LeafSigner {
         throw new AgentError('SIGNING_FAILED', 'signing the leaf certificate failed', { cause });
       }
       // Certificate ::= SEQUENCE { tbs, signatureAlgorithm, BIT STRING (no unused bits) signature }
-      const bitString = der.header(der.TAG.BIT_STRING, signature.length + 1);
-      const certificateLength = tbs.length + algorithm.length + bitString.length + 1 + signature.length;
-      return Buffer.concat([der.header(der.TAG.SEQUENCE, certificateLength), tbs, algorithm, bitString, NO_UNUSED_BITS, signature]);
+      const bitStringLength = 1 + signature.length;
+      const certificateLength = tbs.length + algorithm.length + der.tlvLength(bitStringLength);
+      return new der.DerWriter(der.tlvLength(certificateLength))
+        .header(der.TAG.SEQUENCE, certificateLength)
+        .bytes(tbs)
+        .bytes(algorithm)
+        .header(der.TAG.BIT_STRING, bitStringLength)
+        .byte(NO_UNUSED_BITS)
+        .bytes(signature)
+        .finish();
     },
   };
 }
 
 const VERSION_3 = der.explicit(0, der.integer(2));
-const NO_UNUSED_BITS = Buffer.of(0);
+/** `[3] EXPLICIT Extensions` in a TBSCertificate. */
+const EXTENSIONS_TAG = 0xa3;
+const NO_UNUSED_BITS = 0;
+/** Octets of a key identifier: a SHA-1. */
+const KEY_ID_LENGTH = 20;
 /** The first and last instants an X.509 time holds (years 0-9999). */
 const FIRST_TIME = Date.parse('0000-01-01T00:00:00.000Z');
 const LAST_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 
-function byteLength(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
+/** ms since the epoch, rounded down to the second an X.509 time holds. */
+function wholeSeconds(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+/** `encode` with a memory of one: called again only when an argument differs (`!==`) from the last call's. */
+function lastUsed<A, B>(encode: (a: A, b: B) => Buffer): (a: A, b: B) => Buffer {
+  let last: { readonly a: A; readonly b: B; readonly encoded: Buffer } | undefined;
+  return (a, b) => {
+    if (last === undefined || last.a !== a || last.b !== b) last = { a, b, encoded: encode(a, b) };
+    return last.encoded;
+  };
+}
+
+/**
+ * The critical subjectAltName: RFC 5280 §4.2.1.6 requires it critical with an empty subject. The
+ * DNS name comes first: a Linkerd proxy server takes a client's identity from the first SAN
+ * (linkerd2-proxy linkerd/meshtls/verifier, `client_identity`); SPIFFE clients find the one URI
+ * SAN wherever it is (docs/decisions.md, "SAN order").
+ */
+function subjectAltName(dnsName: string, spiffeId: string | undefined): Buffer {
+  const names = [der.implicit(2, ia5Name(dnsName, 'dns name'))];
+  if (spiffeId !== undefined) names.push(der.implicit(6, ia5Name(spiffeId, 'spiffe id')));
+  return extension(OID.subjectAltName, der.sequence(...names), { critical: true });
+}
+
+/**
+ * RFC 5280 §4.2.1.2 method (1), the SHA-1 of the key bits. The SPKI of a NIST EC key (every
+ * workload key) is recognised by its fixed prefix; anything else is decoded.
+ */
+function keyIdOf(spki: Uint8Array): Buffer {
+  const ec = ecSpkiPoint(spki);
+  if (ec) return hash('sha1', ec.point, 'buffer');
+  try {
+    return keyIdentifier(spki);
+  } catch (cause) {
+    return cannotSign('leaf public key is not a subject public key info', cause);
+  }
 }
 
 function cannotSign(message: string, cause?: unknown): never {
   throw new AgentError('SIGNING_FAILED', message, cause === undefined ? undefined : { cause });
 }
 
-/** Checks everything `sign` encodes, so a bad request fails with a reason, not a stray TypeError. */
-function checkRequest(r: LeafRequest): { uri: Buffer | undefined; dns: Buffer; keyId: Buffer } {
+/**
+ * Checks the serial, validity and key `sign` encodes, so a bad request fails with a reason, not a
+ * stray TypeError; the names are checked when their extension is encoded ({@link subjectAltName}).
+ */
+function checkRequest(r: LeafRequest): void {
   const serial = r.serial;
   if (!(serial instanceof Uint8Array) || serial.length === 0 || serial.length > 20 || serial.every((b) => b === 0)) {
     cannotSign('leaf serial must be 1-20 octets and not zero');
   }
-  // An integer() pad octet would make a 20-octet serial 21 octets, over RFC 5280's limit.
+  // An INTEGER pad octet would make a 20-octet serial 21 octets, over RFC 5280's limit.
   if (serial.length === 20 && (serial[0] as number) & 0x80) cannotSign('leaf serial must fit in 20 octets');
   if (!Number.isFinite(r.notBefore) || !Number.isFinite(r.notAfter) || r.notAfter < r.notBefore) {
     cannotSign('leaf validity must be finite with notAfter not before notBefore');
   }
   // der.time() holds years 0-9999; checked here rather than by encoding the times twice.
   if (r.notBefore < FIRST_TIME || r.notAfter > LAST_TIME) cannotSign('leaf validity is outside the years x.509 can hold');
-  const uri = r.spiffeId === undefined ? undefined : ia5Name(r.spiffeId, 'spiffe id');
-  const dns = ia5Name(r.dnsName, 'dns name');
   if (!(r.subjectPublicKeySpki instanceof Uint8Array)) cannotSign('leaf public key is not a subject public key info');
-  let keyId: Buffer;
-  try {
-    keyId = keyIdentifier(r.subjectPublicKeySpki);
-  } catch (cause) {
-    return cannotSign('leaf public key is not a subject public key info', cause);
-  }
-  return { uri, dns, keyId };
 }
 
 function ia5Name(value: unknown, what: string): Buffer {
