@@ -100,7 +100,7 @@ const P256 = {
 
 function p256Encodings(sec1: Buffer): { spki: Buffer; pkcs8: Buffer } | undefined {
   if (sec1.length !== 121 || sec1[56] !== 0x04) return undefined;
-  if (!sec1.subarray(0, 7).equals(P256.sec1Head) || !sec1.subarray(39, 56).equals(P256.sec1Middle)) return undefined;
+  if (P256.sec1Head.compare(sec1, 0, 7) !== 0 || P256.sec1Middle.compare(sec1, 39, 56) !== 0) return undefined;
   const privateKey = sec1.subarray(7, 39);
   const point = sec1.subarray(56);
   return {
@@ -148,7 +148,7 @@ function publicPointOf(fields: readonly der.DerElement[], pointLength: number): 
 export function ecSpkiPoint(spki: Uint8Array): { readonly curve: SpkiShape; readonly point: Buffer } | undefined {
   for (const curve of SPKI_SHAPES) {
     const at = curve.spkiPrefix.length;
-    if (spki.length === at + 2 * curve.coordinateLength && curve.spkiPrefix.equals(spki.subarray(0, at))) {
+    if (spki.length === at + 2 * curve.coordinateLength && curve.spkiPrefix.compare(spki, 0, at) === 0) {
       return { curve, point: Buffer.from(spki.buffer, spki.byteOffset + at - 1, 1 + 2 * curve.coordinateLength) };
     }
   }
