@@ -29,6 +29,10 @@ describe('DerWriter', () => {
     }
   });
 
+  it('writes a latin1 string one octet per character', () => {
+    assert.equal(hex(new DerWriter(4).byte(0x04).latin1('\u00ff\u0000a').finish()), '04ff0061');
+  });
+
   it('refuses to finish when the lengths given were wrong', () => {
     assert.throws(() => new DerWriter(3).header(der.TAG.NULL, 0).finish(), /wrote 2 of 3 octets/);
     assert.throws(() => new DerWriter(2).header(der.TAG.OCTET_STRING, 1).byte(0).finish(), /wrote 3 of 2 octets/);

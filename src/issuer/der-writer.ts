@@ -85,6 +85,12 @@ export class DerWriter {
     return this.bytes(digits);
   }
 
+  /** The octets of a latin1 string (each character one octet, 0-255), e.g. a digest made as one. */
+  latin1(octets: string): this {
+    this.#at += this.#out.write(octets, this.#at, 'latin1');
+    return this;
+  }
+
   /** One octet. */
   byte(octet: number): this {
     this.#out[this.#at++] = octet;
