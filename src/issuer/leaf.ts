@@ -1,7 +1,9 @@
 /**
  * The X509-SVID leaf profile (docs/certificates.md), encoded directly: everything that is the same for every
- * leaf of one issuer is encoded once in {@link createLeafSigner}, so `sign` only encodes the
- * serial, validity, names, key and key id, then makes one `crypto.sign` call.
+ * leaf of one issuer is encoded once in {@link createLeafSigner}; `sign` works out the lengths,
+ * writes the TBSCertificate into one buffer (`der-writer.ts`), makes one `crypto.sign` call and
+ * writes the certificate into one more. The SAN extension and the validity are reused while they
+ * repeat (docs/performance.md, "Issuance").
  *
  * Profile: v3; empty subject; critical subjectAltName with the DNS name (the Linkerd identity)
  * first, then exactly one URI (the SPIFFE ID); critical basicConstraints CA=false (an empty
