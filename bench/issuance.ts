@@ -18,6 +18,7 @@ import * as x509 from '@peculiar/x509';
 import type { IssuerCredentials } from '../src/issuer/index.js';
 import { compiled } from './compiled.js';
 import { scaled } from './mode.js';
+import { printTable } from './report.js';
 
 // The issuer as users run it: compiled (see compiled.ts).
 const { workloadIdentityFor } = await compiled<typeof import('../src/identity.js')>('src/identity.js');
@@ -311,3 +312,14 @@ const perCpu = (c: Comparison, what: string) =>
 console.log(perCpu(agentVsFloor.cpu, '(a)/(b)'));
 console.log(perCpu(leafVsSign.cpu, '(f)/(g)'));
 console.log(`    Certify vs @peculiar/x509 doing the same issuer part: ${(d / e).toFixed(1)}x`);
+printTable('issuance', [
+  {
+    label: '(a) agent-path SVIDs per second (wall clock)',
+    value: a,
+    unit: '',
+    reference: { label: '(b) node:crypto floor', value: b },
+    ratio,
+    ratioAtLeast: 0.85,
+    note: `median of ${PAIRS} paired slices`,
+  },
+]);

@@ -16,6 +16,8 @@ export interface Figure {
   readonly limit?: number;
   /** A goal stated as a ratio to the reference (e.g. `1.5`): the ratio must be at most this. */
   readonly ratioLimit?: number;
+  /** A goal stated as a ratio the figure must reach (e.g. a rate at least `0.85` of its floor's). */
+  readonly ratioAtLeast?: number;
   /** The ratio when it is not `value / reference` (a median of per-run ratios). */
   readonly ratio?: number;
   /** Shown beside the figure: samples, method. */
@@ -50,6 +52,7 @@ function fmt(value: number, unit: Figure['unit']): string {
 
 function goalText(figure: Figure): string {
   if (figure.ratioLimit !== undefined) return `ratio ≤ ${figure.ratioLimit}`;
+  if (figure.ratioAtLeast !== undefined) return `ratio ≥ ${figure.ratioAtLeast}`;
   if (figure.limit !== undefined) return `≤ ${fmt(figure.limit, figure.unit)}`;
   return '';
 }
@@ -61,6 +64,7 @@ function ratioOf(figure: Figure): number | undefined {
 function met(figure: Figure): boolean | undefined {
   const ratio = ratioOf(figure);
   if (figure.ratioLimit !== undefined && ratio !== undefined) return ratio <= figure.ratioLimit;
+  if (figure.ratioAtLeast !== undefined && ratio !== undefined) return ratio >= figure.ratioAtLeast;
   if (figure.limit !== undefined) return figure.value <= figure.limit;
   return undefined;
 }
