@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createProcFixture, type ProcFixture } from '../../test/support/proc-fixture.js';
 import { isAgentError } from '../errors.js';
+import { type InRootOpen, openInRoot } from './openat2.js';
 import { createProcReader, ProcessGoneError, parseStartTime } from './proc.js';
 
 const PID = process.pid;
@@ -37,6 +38,18 @@ describe('the real /proc', () => {
     try {
       await writeFile(join(dir, 'token'), 'abc\n');
       assert.equal(await createProcReader().readFileInRoot(PID, join(dir, 'token')), 'abc\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a /proc magic link on the way is refused by openat2, and followed by its text in the walk', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'proc-real-'));
+    try {
+      await writeFile(join(dir, 'token'), 'abc\n');
+      const throughMagic = join('/proc/self/root', dir, 'token');
+      await assert.rejects(createProcReader().readFileInRoot(PID, throughMagic), (err: unknown) => isAgentError(err, 'NO_IDENTITY'));
+      assert.equal(await createProcReader({ openInRoot: null }).readFileInRoot(PID, throughMagic), 'abc\n');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -104,65 +117,134 @@ describe('through a fixture root', () => {
     await assert.rejects(reader.readFileInRoot(PID, '/var/../etc/passwd'), TypeError);
   });
 
-  describe('readFileInRoot', () => {
-    const reader = (): ReturnType<typeof createProcReader> => createProcReader({ procRoot: fixture.root, maxFileBytes: 1024 });
-    const rootOf = (): string => join(fixture.root, String(PID), 'root');
+  // Every case both ways: openat2 (what this kernel has) and the lstat walk (its fallback).
+  for (const [way, open] of [
+    ['openat2', openInRoot],
+    ['the lstat walk', null],
+  ] as const) {
+    describe(`readFileInRoot through ${way}`, () => {
+      const reader = (maxFileBytes = 1024): ReturnType<typeof createProcReader> =>
+        createProcReader({ procRoot: fixture.root, maxFileBytes, openInRoot: open });
+      const rootOf = (): string => join(fixture.root, String(PID), 'root');
 
-    test('reads a file, and undefined when it is missing', async () => {
-      await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt\n' } });
-      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
-      assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
-      assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
+      test('reads a file, and undefined when it is missing', async () => {
+        await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt\n' } });
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
+        assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
+        assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
+      });
+
+      test('follows the projected-volume layout (relative ..data symlinks)', async () => {
+        await fixture.addProcess(PID);
+        const dir = join(rootOf(), 'var/run/secrets/tokens');
+        await mkdir(join(dir, '..2025_01_01_00_00_00.123'), { recursive: true });
+        await writeFile(join(dir, '..2025_01_01_00_00_00.123', 'linkerd-identity-token'), 'projected');
+        await symlink('..2025_01_01_00_00_00.123', join(dir, '..data'));
+        await symlink('..data/linkerd-identity-token', join(dir, 'linkerd-identity-token'));
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'projected');
+      });
+
+      test('absolute and climbing symlinks stay inside the caller root', async () => {
+        await fixture.addProcess(PID, { files: { '/inside': 'inside' } });
+        await writeFile(join(outside, 'host-secret'), 'host');
+        const dir = join(rootOf(), 'var/run/secrets/tokens');
+        await mkdir(dir, { recursive: true });
+        await symlink(join(outside, 'host-secret'), join(dir, 'linkerd-identity-token'));
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'an absolute link resolves in the caller root');
+        await rm(join(dir, 'linkerd-identity-token'));
+        await symlink('../../../../../../../../../../../inside', join(dir, 'linkerd-identity-token'));
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside', '.. stops at the caller root');
+        await rm(join(dir, 'linkerd-identity-token'));
+        await symlink('/inside', join(dir, 'linkerd-identity-token'));
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside');
+      });
+
+      test('refuses loops, FIFOs, directories and oversized files', async () => {
+        await fixture.addProcess(PID);
+        const dir = join(rootOf(), 'var/run/secrets/tokens');
+        await mkdir(dir, { recursive: true });
+        const token = join(dir, 'linkerd-identity-token');
+        const refused = (err: unknown): boolean => isAgentError(err, 'NO_IDENTITY') && !(err instanceof ProcessGoneError);
+
+        await symlink('linkerd-identity-token', token);
+        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'symlink loop');
+        await rm(token);
+
+        execFileSync('mkfifo', [token]);
+        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'a FIFO must not block the agent');
+        await rm(token);
+
+        await mkdir(token);
+        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'directory');
+        await rm(token, { recursive: true });
+
+        await writeFile(token, 'x'.repeat(1025));
+        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'over the cap');
+        await writeFile(token, 'x'.repeat(1024));
+        assert.equal((await reader().readFileInRoot(PID, TOKEN_PATH))?.length, 1024);
+      });
+
+      test('a directory symlink on the way, absolute or climbing, resolves inside the caller root', async () => {
+        await fixture.addProcess(PID, { files: { '/elsewhere/tokens/linkerd-identity-token': 'moved' } });
+        await mkdir(join(outside, 'tokens'), { recursive: true });
+        await writeFile(join(outside, 'tokens', 'linkerd-identity-token'), 'host');
+        await mkdir(join(rootOf(), 'var/run/secrets'), { recursive: true });
+        const link = join(rootOf(), 'var/run/secrets/tokens');
+        await symlink(outside, link);
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'the host directory is not reached');
+        await rm(link);
+        await symlink('/elsewhere/tokens', link);
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
+        await rm(link);
+        await symlink('../../../../../../elsewhere/tokens', link);
+        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
+      });
+
+      test('a file longer than the first read is read whole, up to the cap', async () => {
+        const long = 'j'.repeat(5000);
+        await fixture.addProcess(PID, { files: { [TOKEN_PATH]: long } });
+        assert.equal(await reader(64 * 1024).readFileInRoot(PID, TOKEN_PATH), long);
+        assert.equal(await reader(5000).readFileInRoot(PID, TOKEN_PATH), long);
+        await assert.rejects(reader(4999).readFileInRoot(PID, TOKEN_PATH), (err: unknown) => isAgentError(err, 'NO_IDENTITY'));
+      });
+    });
+  }
+
+  describe('readFileInRoot when openat2 is unavailable or retried', () => {
+    const failing = (code: string, times = Number.POSITIVE_INFINITY) => {
+      const calls = { count: 0 };
+      const open: InRootOpen = (dirfd, path) => {
+        calls.count += 1;
+        if (calls.count > times) return openInRoot(dirfd, path);
+        return Promise.reject(Object.assign(new Error(code), { code }));
+      };
+      return { calls, reader: createProcReader({ procRoot: fixture.root, openInRoot: open }) };
+    };
+
+    for (const code of ['ENOSYS', 'EPERM']) {
+      test(`${code}: the reader walks, from then on`, async () => {
+        await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt' } });
+        const { calls, reader } = failing(code);
+        assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+        assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+        assert.equal(calls.count, 1);
+      });
+    }
+
+    test('EAGAIN (a possible .. race) is tried again, then ATTESTATION_UNAVAILABLE', async () => {
+      await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt' } });
+      assert.equal(await failing('EAGAIN', 2).reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+      await assert.rejects(failing('EAGAIN').reader.readFileInRoot(PID, TOKEN_PATH), (err: unknown) =>
+        isAgentError(err, 'ATTESTATION_UNAVAILABLE'),
+      );
     });
 
-    test('follows the projected-volume layout (relative ..data symlinks)', async () => {
-      await fixture.addProcess(PID);
-      const dir = join(rootOf(), 'var/run/secrets/tokens');
-      await mkdir(join(dir, '..2025_01_01_00_00_00.123'), { recursive: true });
-      await writeFile(join(dir, '..2025_01_01_00_00_00.123', 'linkerd-identity-token'), 'projected');
-      await symlink('..2025_01_01_00_00_00.123', join(dir, '..data'));
-      await symlink('..data/linkerd-identity-token', join(dir, 'linkerd-identity-token'));
-      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'projected');
-    });
-
-    test('absolute and climbing symlinks stay inside the caller root', async () => {
-      await fixture.addProcess(PID, { files: { '/inside': 'inside' } });
-      await writeFile(join(outside, 'host-secret'), 'host');
-      const dir = join(rootOf(), 'var/run/secrets/tokens');
-      await mkdir(dir, { recursive: true });
-      await symlink(join(outside, 'host-secret'), join(dir, 'linkerd-identity-token'));
-      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'an absolute link resolves in the caller root');
-      await rm(join(dir, 'linkerd-identity-token'));
-      await symlink('../../../../../../../../../../../inside', join(dir, 'linkerd-identity-token'));
-      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside', '.. stops at the caller root');
-      await rm(join(dir, 'linkerd-identity-token'));
-      await symlink('/inside', join(dir, 'linkerd-identity-token'));
-      assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside');
-    });
-
-    test('refuses loops, FIFOs, directories and oversized files', async () => {
-      await fixture.addProcess(PID);
-      const dir = join(rootOf(), 'var/run/secrets/tokens');
-      await mkdir(dir, { recursive: true });
-      const token = join(dir, 'linkerd-identity-token');
-      const refused = (err: unknown): boolean => isAgentError(err, 'NO_IDENTITY') && !(err instanceof ProcessGoneError);
-
-      await symlink('linkerd-identity-token', token);
-      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'symlink loop');
-      await rm(token);
-
-      execFileSync('mkfifo', [token]);
-      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'a FIFO must not block the agent');
-      await rm(token);
-
-      await mkdir(token);
-      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'directory');
-      await rm(token, { recursive: true });
-
-      await writeFile(token, 'x'.repeat(1025));
-      await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'over the cap');
-      await writeFile(token, 'x'.repeat(1024));
-      assert.equal((await reader().readFileInRoot(PID, TOKEN_PATH))?.length, 1024);
+    test('other errors are ATTESTATION_UNAVAILABLE, and the reader keeps using openat2', async () => {
+      await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt' } });
+      const { calls, reader } = failing('EIO', 1);
+      await assert.rejects(reader.readFileInRoot(PID, TOKEN_PATH), (err: unknown) => isAgentError(err, 'ATTESTATION_UNAVAILABLE'));
+      assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+      assert.equal(calls.count, 2);
     });
   });
 });

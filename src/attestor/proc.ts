@@ -4,16 +4,20 @@
  * real.
  *
  * Files inside the caller's own filesystem (`<root>/<pid>/root/<path>`) are hostile input: the
- * workload controls them. Symlinks are resolved by hand, relative to the caller's root, because
- * the kernel would resolve an absolute symlink found under `/proc/<pid>/root` against the agent's
- * root — a container could otherwise point its "token" at any file on the host. The final open
- * refuses symlinks, FIFOs and devices (a FIFO would block the agent forever), and the read is
- * capped.
+ * workload controls them. Symlinks must resolve relative to the caller's root, because the kernel
+ * would resolve an absolute symlink found under `/proc/<pid>/root` against the agent's root — a
+ * container could otherwise point its "token" at any file on the host. The kernel does this itself
+ * with `openat2(RESOLVE_IN_ROOT)` (openat2.ts), in one call; where that is unavailable (before
+ * Linux 5.6, or a seccomp filter without it) the path is walked by hand, `lstat` and `readlink`
+ * per component. Either way, only a regular file is read (a FIFO would block the agent forever),
+ * and the read is capped.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
-import { type FileHandle, lstat, open, readlink } from 'node:fs/promises';
+import { close, closeSync, constants, fstat, open, openSync, read, readSync, type Stats } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { promisify } from 'node:util';
 import { AgentError } from '../errors.js';
+import { type InRootOpen, O_PATH, openInRoot } from './openat2.js';
 
 /** Where `/proc` is read from by default. */
 export const DEFAULT_PROC_ROOT = '/proc';
@@ -77,6 +81,12 @@ export interface ProcReaderOptions {
   readonly procRoot?: string;
   /** Cap on files read by `readFileInRoot`, in bytes; default {@link DEFAULT_MAX_ROOT_FILE_BYTES}. */
   readonly maxFileBytes?: number;
+  /**
+   * How `readFileInRoot` opens a path in the caller's root: default {@link openInRoot}
+   * (`openat2`), `null` for the `lstat` walk only. When it fails with `ENOSYS` or `EPERM` (no
+   * such syscall, or a seccomp filter refusing it) the reader walks from then on.
+   */
+  readonly openInRoot?: InRootOpen | null;
 }
 
 /**
@@ -129,6 +139,7 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
     throw new TypeError(`maxFileBytes must be a positive integer: ${maxFileBytes}`);
   }
   const pidDir = (pid: number): string => posix.join(procRoot, String(pid));
+  let inRoot = options.openInRoot === undefined ? openInRoot : options.openInRoot;
 
   /** Turns an IO error into the coded error the attestor expects. */
   async function failure(pid: number, err: unknown, what: string): Promise<AgentError> {
@@ -177,21 +188,73 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
       assertPid(pid);
       assertRootPath(path);
       const root = posix.join(pidDir(pid), 'root');
-      let resolved: string | undefined;
+      let fd: number | undefined;
       try {
-        resolved = await resolveInRoot(root, path);
+        fd = inRoot ? await openKernel(root, path, inRoot) : undefined;
+        if (fd === unavailable) {
+          inRoot = null;
+          fd = undefined;
+        }
+        if (!inRoot) fd = await openWalking(root, path);
       } catch (err) {
         if (err instanceof AgentError) throw err;
         throw await failure(pid, err, 'a file in the root');
       }
-      if (resolved === undefined) {
+      if (fd === undefined) {
         if (!(await exists(pidDir(pid)))) throw new ProcessGoneError(pid);
         return undefined;
       }
-      return readCapped(pid, resolved, maxFileBytes, failure);
+      try {
+        return await readRegularFile(fd, maxFileBytes);
+      } catch (err) {
+        if (err instanceof AgentError) throw err;
+        throw await failure(pid, err, 'a file in the root');
+      }
     },
   };
 }
+
+/** What {@link openKernel} returns when `openat2` cannot be used here at all. */
+const unavailable = -1;
+
+/** `openat2` says "too many tries" when it could not rule out a `..` race; it may be retried. */
+const OPENAT2_TRIES = 3;
+
+/**
+ * Opens `path` inside the caller's root with `openat2` (`open`), the root itself held by an
+ * `O_PATH` descriptor: opening `/proc/<pid>/root` that way reads nothing of the caller's
+ * filesystem (procfs hands over the root the process already holds), so it is done in line.
+ * @returns the open fd; `undefined` when a component is missing or not a directory;
+ *   {@link unavailable} when the kernel or a seccomp filter has no `openat2`
+ * @throws AgentError `NO_IDENTITY` for too many symlinks or a `/proc` magic link on the way;
+ *   the errno error for anything else
+ */
+async function openKernel(root: string, path: string, open: InRootOpen): Promise<number | undefined> {
+  let dirfd: number;
+  try {
+    dirfd = openSync(root, O_PATH | constants.O_DIRECTORY);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  try {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await open(dirfd, path);
+      } catch (err) {
+        const code = errnoOf(err);
+        if (code === 'ENOSYS' || code === 'EPERM') return unavailable;
+        if (isMissing(err)) return undefined;
+        if (code === 'ELOOP') throw new AgentError('NO_IDENTITY', 'too many symlinks, or a /proc magic link, in a path in the caller root');
+        if (code !== 'EAGAIN' || tries >= OPENAT2_TRIES) throw err;
+      }
+    }
+  } finally {
+    closeSync(dirfd);
+  }
+}
+
+const isMissing = (err: unknown): boolean => errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -241,40 +304,55 @@ async function resolveInRoot(root: string, path: string): Promise<string | undef
   return posix.join(root, ...done);
 }
 
-async function readCapped(
-  pid: number,
-  hostPath: string,
-  maxBytes: number,
-  failure: (pid: number, err: unknown, what: string) => Promise<AgentError>,
-): Promise<string | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
+const readFd = promisify(read);
+
+/**
+ * Opens `path` inside the caller's root by walking it ({@link resolveInRoot}), then opening the
+ * result with `O_NOFOLLOW`: the fallback where `openat2` is unavailable.
+ * @returns the open fd, or `undefined` when a component is missing or not a directory
+ */
+async function openWalking(root: string, path: string): Promise<number | undefined> {
+  const resolved = await resolveInRoot(root, path);
+  if (resolved === undefined) return undefined;
   try {
     // O_NOFOLLOW: the path was resolved above, a symlink here means it changed under us.
     // O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
-    handle = await open(hostPath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    return await openFd(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (err) {
     const code = errnoOf(err);
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw new AgentError('NO_IDENTITY', 'file in the caller root changed while it was read');
-    throw await failure(pid, err, 'a file in the root');
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
-    const text = await readUpTo(handle, maxBytes);
-    if (text === undefined) throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
-    return text;
-  } catch (err) {
-    if (err instanceof AgentError) throw err;
-    throw await failure(pid, err, 'a file in the root');
-  } finally {
-    await handle.close();
+    throw err;
   }
 }
 
-/** A first buffer for a read of at most `maxBytes`: {@link FIRST_READ_BYTES}, or one byte past the cap. */
-function firstBuffer(maxBytes: number): Buffer {
-  return Buffer.allocUnsafe(Math.min(FIRST_READ_BYTES, maxBytes + 1));
+/**
+ * Reads an open file of the caller's, which must be a regular file of at most `maxBytes`, and
+ * closes it without waiting for the close. One `fstat`, then reads into a buffer sized from it.
+ * @throws AgentError `NO_IDENTITY` when it is not a regular file or is larger than `maxBytes`;
+ *   the errno error when the file cannot be read
+ */
+async function readRegularFile(fd: number, maxBytes: number): Promise<string> {
+  try {
+    const info = await fstatFd(fd);
+    if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
+    const text = info.size > maxBytes ? undefined : await readUpTo(fd, maxBytes, info);
+    if (text === undefined) throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
+    return text;
+  } finally {
+    // Closing a file of the caller's filesystem may wait on it (a FUSE flush): nothing waits for it here.
+    close(fd, () => undefined);
+  }
+}
+
+/**
+ * A first buffer for a read of at most `maxBytes`: {@link FIRST_READ_BYTES}, or one byte past the
+ * size the file reports (`sizeHint`) when that is larger, but never more than one byte past the cap.
+ */
+function firstBuffer(maxBytes: number, sizeHint = 0): Buffer {
+  return Buffer.allocUnsafe(Math.min(Math.max(FIRST_READ_BYTES, sizeHint + 1), maxBytes + 1));
 }
 
 /**
@@ -291,19 +369,21 @@ function roomIn(buffer: Buffer, length: number, maxBytes: number): Buffer | unde
 }
 
 /**
- * Reads an open file to its end as UTF-8, into a buffer that starts at {@link FIRST_READ_BYTES}
- * and doubles as needed.
+ * Reads an open regular file to its end as UTF-8, into a buffer sized from its `fstat` (`info`)
+ * that doubles as needed. A read that returns less than asked once the reported size is reached
+ * is the end (what a regular file does), which saves the read that would return 0.
  * @returns `undefined` when the file holds more than `maxBytes`
  */
-async function readUpTo(handle: FileHandle, maxBytes: number): Promise<string | undefined> {
-  let buffer: Buffer | undefined = firstBuffer(maxBytes);
+async function readUpTo(fd: number, maxBytes: number, info: Stats): Promise<string | undefined> {
+  let buffer: Buffer | undefined = firstBuffer(maxBytes, info.size);
   let length = 0;
   for (;;) {
     buffer = roomIn(buffer, length, maxBytes);
     if (buffer === undefined) return undefined;
-    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) return buffer.toString('utf8', 0, length);
+    const asked = buffer.length - length;
+    const { bytesRead } = await readFd(fd, buffer, length, asked, null);
     length += bytesRead;
+    if (bytesRead === 0 || (bytesRead < asked && length >= info.size)) return buffer.toString('utf8', 0, length);
   }
 }
 
