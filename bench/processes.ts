@@ -124,9 +124,13 @@ export interface FetchClient {
   close(): Promise<void>;
 }
 
-/** Starts the fetch client on `socket` and waits for it to be ready. */
-export async function startFetchClient(socket: string): Promise<FetchClient> {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'bench/fetch-client.ts'), '--socket', socket], {
+/**
+ * Starts the fetch client on `socket` and waits for it to be ready; `lean`: node:http2 alone
+ * instead of a grpc-js channel per fetch (bench/fetch-client.ts says what each times).
+ */
+export async function startFetchClient(socket: string, options: { lean?: boolean } = {}): Promise<FetchClient> {
+  const args = [join(ROOT, 'bench/fetch-client.ts'), '--socket', socket, ...(options.lean ? ['--lean'] : [])];
+  const child = spawn(process.execPath, ['--import', TSX, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   track(child);
