@@ -46,6 +46,7 @@ export async function createAttestor(config: AgentConfig, logger: Logger, metric
     tokenPaths: config.tokenPaths,
     nodeName: config.nodeName,
     onOutcome: metrics.onAttestation,
+    clock,
   });
   return { attestor, close: () => validator.close() };
 }

@@ -35,6 +35,20 @@ test("a group's jobs beyond perGroup wait in order; another group's start at onc
   assert.deepEqual(gate.load('uid:65534'), { running: 0, waiting: 0 }, 'nothing kept for an idle group');
 });
 
+test('tryRun runs only when the group has a place free now', async () => {
+  const gate = createCallerGate({ perGroup: 1 });
+  const j = jobs();
+  const first = gate.tryRun('pod:a', j.job('a1'));
+  assert.ok(first);
+  assert.equal(gate.tryRun('pod:a', j.job('a2')), undefined, 'the lane is full');
+  assert.ok(gate.tryRun('pod:b', j.job('b1')), 'another group is not held up');
+  await j.settle();
+  assert.deepEqual(j.started, ['a1', 'b1']);
+  j.done('a1');
+  assert.equal(await first, 'a1');
+  assert.deepEqual(gate.load('pod:a'), { running: 0, waiting: 0 });
+});
+
 test('a job that fails frees its place; a waiting job whose caller went away never runs', async () => {
   const gate = createCallerGate({ perGroup: 1 });
   const j = jobs();

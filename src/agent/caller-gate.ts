@@ -14,6 +14,11 @@ export interface CallerGate {
    * (and never runs it) when `signal` aborts while it waits.
    */
   run<T>(group: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `work` only if `group` has a place free now, without waiting for one.
+   * @returns its promise, or `undefined` when it was not run
+   */
+  tryRun<T>(group: string, work: () => Promise<T>): Promise<T> | undefined;
   /** Jobs running and waiting of `group` (tests, metrics). */
   load(group: string): { readonly running: number; readonly waiting: number };
 }
@@ -73,6 +78,10 @@ export function createCallerGate(options: { readonly perGroup: number }): Caller
         own.waiting.push(turn);
         signal?.addEventListener('abort', onAbort, { once: true });
       });
+    },
+    tryRun(group, work) {
+      const lane = lanes.get(group);
+      return lane === undefined || lane.running < perGroup ? this.run(group, work) : undefined;
     },
     load(group) {
       const lane = lanes.get(group);

@@ -46,6 +46,7 @@ export async function startCentralIssuing(config: AgentConfig, central: CentralI
     tokenPaths: config.tokenPaths,
     nodeName: config.nodeName,
     onOutcome: deps.metrics.onAttestation,
+    clock,
   });
   const bundle = createValueChannel<JwtBundle | undefined>(undefined);
   let bundles: IssuerBundles | undefined;

@@ -18,7 +18,7 @@ import { listenOnSocket } from './socket-server.js';
 
 const closed = (socket: net.Socket) => new Promise((resolve) => socket.once('close', resolve));
 
-test('a refused peer is closed before any /proc read; an admitted one is tracked, injected and released', async () => {
+test('a refused peer is closed before any /proc read; an admitted one is tracked, injected, announced and released', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'socket-server-'));
   const uids = [65534, 65534, 65534, 1000, 2000];
   const tracked: string[] = [];
@@ -45,6 +45,7 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     },
   };
   const refusals: string[] = [];
+  const announced: string[] = [];
   const log = captureLogger();
   const connections = createConnectionRegistry();
   const path = join(dir, 'agent.sock');
@@ -55,6 +56,7 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     peers,
     admission,
     onRefused: (r) => refusals.push(r),
+    onAdmitted: (peer, group) => announced.push(`${peer.uid} in ${group}`),
     logger: log.logger,
   });
   try {
@@ -77,6 +79,7 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
       await new Promise((resolve) => setImmediate(resolve));
     }
     assert.deepEqual(tracked, ['1000@uds:1', '2000@uds:2'], 'served once placed');
+    assert.deepEqual(announced, ['1000 in uid:1000', '2000 in uid:2000'], 'admitted peers only, with their group');
 
     admitted.destroy();
     (injected[0] as net.Socket).destroy();

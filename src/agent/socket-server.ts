@@ -38,6 +38,11 @@ export interface SocketServerOptions {
   readonly admission?: ConnectionAdmission;
   /** Follows each admitted connection (calls, idle, hang-up); none when absent. */
   readonly guard?: ConnectionGuard;
+  /**
+   * Told of each admitted connection's peer and caller group right after it is handed to gRPC,
+   * to start work its first call will wait for (`WorkloadAttestor.prepare`); none when absent.
+   */
+  readonly onAdmitted?: (peer: PeerCredentials, group: string) => void;
   /** A connection was refused (metrics). */
   readonly onRefused?: (reason: ConnectionRefusal) => void;
   readonly logger: Logger;
@@ -102,6 +107,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     });
     guard?.add({ id, group: decision.group, fd: fdOf(socket), destroy: () => socket.destroy() });
     injector.injectConnection(socket);
+    options.onAdmitted?.(peer, decision.group);
   }
 
   const server = net.createServer((socket) => {

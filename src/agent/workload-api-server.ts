@@ -3,7 +3,7 @@
  * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { CallerGroups, PeerTracker, WorkloadAttestor } from '../attestor/index.js';
+import type { CallerGroups, PeerCredentials, PeerTracker, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { RefreshPolicy, TrustAnchors } from '../issuer/index.js';
@@ -100,6 +100,9 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     naming: options.naming,
     gate: limits.gate,
   });
+  // The attestor's work for a new connection starts at accept, in the caller's turn (a group
+  // whose attestations all run already gets none), while the client is still sending its call.
+  const prepare = options.attestor.prepare?.bind(options.attestor);
   const calls = createWorkloadCalls(options.logger, options.onCallResult);
   const jwtSvids = createJwtSvidCache({ clock: options.clock });
   const server = new Server({
@@ -162,6 +165,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
         peers: options.peers,
         admission: limits.admission,
         guard: limits.guard,
+        ...(prepare ? { onAdmitted: (peer: PeerCredentials, group: string) => void limits.gate.tryRun(group, () => prepare(peer)) } : {}),
         ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
         logger: options.logger,
         clock: options.clock,

@@ -13,7 +13,14 @@ import { type CapturedLogger, captureLogger } from '../../test/support/log-captu
 import { createProcFixture, hostCgroup, type ProcFixture, podCgroup, randomContainerId } from '../../test/support/proc-fixture.js';
 import type { AgentErrorCode } from '../errors.js';
 import { isAgentError } from '../errors.js';
-import { createK8sAttestor, K8S_ATTESTOR_NAME, LOG_MESSAGES, REFUSAL_REASONS, UNAVAILABLE_REASONS } from './k8s-attestor.js';
+import {
+  createK8sAttestor,
+  K8S_ATTESTOR_NAME,
+  LOG_MESSAGES,
+  PREPARED_TOKEN_TTL_MS,
+  REFUSAL_REASONS,
+  UNAVAILABLE_REASONS,
+} from './k8s-attestor.js';
 import { createKubeApi, loadKubeConfig } from './kube-client.js';
 import { createProcReader } from './proc.js';
 import { createTokenReviewValidator, DEFAULT_TOKEN_AUDIENCE, type TokenReviewValidator } from './token-review.js';
@@ -89,15 +96,19 @@ describe('k8s attestor', () => {
   }
 
   /** The attestation keeps the token that proved it, as evidence for a remote issuer. */
-  const expectAttested = (attestation: Attestation, token: string, tokenSource: 'bearer' | 'file'): void =>
-    assert.deepEqual(attestation, {
-      account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
-      attestor: K8S_ATTESTOR_NAME,
-      podUid: POD_P.uid,
-      token,
-      tokenSource,
-      caller: request().caller,
-    });
+  const expectAttested = (attestation: Attestation, token: string, tokenSource: 'bearer' | 'file', message?: string): void =>
+    assert.deepEqual(
+      attestation,
+      {
+        account: { type: 'serviceaccount', namespace: 'emojivoto', name: 'web' },
+        attestor: K8S_ATTESTOR_NAME,
+        podUid: POD_P.uid,
+        token,
+        tokenSource,
+        caller: request().caller,
+      },
+      message,
+    );
 
   test('happy path: the projected token file, no token on the wire (the Linkerd proxy)', async () => {
     const token = await mint();
@@ -236,6 +247,64 @@ describe('k8s attestor', () => {
     api.onTokenReview = () => fixture.setStartTime(PID, String(Number(startTime) + 1));
     expectAttested(await attestor.attest(request()), token, 'file');
     assert.notEqual(await reader.readStartTime(PID), startTime);
+  });
+
+  test('prepare, at accept, starts the review the call then finds done; the call still decides', async () => {
+    const token = await mint();
+    await callerInPodP(token);
+    const before = { reviews: api.counts.tokenReviews, logs: logs.entries.length };
+    await attestor.prepare?.(request().caller.peer);
+    assert.equal(api.counts.tokenReviews, before.reviews + 1);
+    assert.equal(logs.entries.length, before.logs, 'prepare logs nothing');
+    expectAttested(await attestor.attest(request()), token, 'file');
+    assert.equal(api.counts.tokenReviews, before.reviews + 1, 'the call reused the review');
+  });
+
+  test("the call takes the token file prepare read, for a moment, and only its own process's", async () => {
+    let now = 0;
+    const timed = createK8sAttestor({ procRoot: fixture.root, validator, nodeName: NODE, logger: logs.logger, clock: { now: () => now } });
+    const [first, second, third] = [await mint(), await mint(), await mint()];
+    await callerInPodP(first);
+    await fixture.setStartTime(PID, '1');
+    const peer = request().caller.peer;
+    await timed.prepare?.(peer);
+    await callerInPodP(second);
+    await fixture.setStartTime(PID, '1');
+    expectAttested(await timed.attest(request()), first, 'file');
+    expectAttested(await timed.attest(request()), second, 'file', 'taken once: the next call reads');
+
+    await timed.prepare?.(peer);
+    await callerInPodP(third);
+    await fixture.setStartTime(PID, '1');
+    now += PREPARED_TOKEN_TTL_MS + 1;
+    expectAttested(await timed.attest(request()), third, 'file', 'too old: read again');
+
+    await timed.prepare?.(peer);
+    await fixture.setStartTime(PID, '2');
+    const otherProcess = { ...request(), caller: { ...request().caller, startTime: '2' } };
+    await callerInPodP(second);
+    await fixture.setStartTime(PID, '2');
+    assert.equal((await timed.attest(otherProcess)).token, second, 'a read of another process (same pid) is not taken');
+
+    await timed.prepare?.(peer);
+    expectAttested(await timed.attest(request(first)), first, 'bearer');
+  });
+
+  test('prepare never rejects, and reviews nothing for a caller outside a pod or without a token', async () => {
+    const peer = request().caller.peer;
+    const before = api.counts.tokenReviews;
+    await fixture.addProcess(PID, { cgroup: hostCgroup(), files: { [TOKEN_PATH]: await mint() } });
+    await attestor.prepare?.(peer);
+    await callerInPodP();
+    await attestor.prepare?.(peer);
+    assert.equal(api.counts.tokenReviews, before);
+    await fixture.removeProcess(PID);
+    await attestor.prepare?.(peer);
+    await callerInPodP(await mint({ audiences: ['other'] }));
+    await attestor.prepare?.(peer);
+    await api.refuse();
+    await callerInPodP(await mint());
+    await attestor.prepare?.(peer);
   });
 
   test('construction: bad token paths and empty node name are TypeErrors', () => {

@@ -5,7 +5,13 @@
  * node, when it names one, must be this node. A token alone proves nothing about who holds it.
  *
  * The PID-reuse check (start time re-read after attestation) is the peer tracker's, around this call.
+ *
+ * The slow steps (the token file, its TokenReview) start at accept, in `prepare`, while the
+ * client is still sending its call; the call's `attest` then finds the read and the review done or
+ * in flight, and decides everything itself (docs/decisions.md, "Attestation starts at accept").
  */
+import { createBoundedCache } from '../bounded-cache.js';
+import { type Clock, systemClock } from '../clock.js';
 import { AgentError, describeError, isAgentError } from '../errors.js';
 import { SERVICE_ACCOUNT_TYPE } from '../identity.js';
 import { LOG_FIELD, type Logger } from '../log.js';
@@ -13,7 +19,7 @@ import type { TokenValidator, ValidatedToken } from '../token-validator.js';
 import { parseCgroupFile } from './cgroup.js';
 import { createProcReader, ProcessGoneError, type ProcReader } from './proc.js';
 import { assertTokenPaths, DEFAULT_TOKEN_PATHS, type FoundToken, findCallerToken } from './token-source.js';
-import type { Attestation, AttestationObserver, AttestRequest, WorkloadAttestor } from './types.js';
+import type { Attestation, AttestationObserver, AttestRequest, Caller, WorkloadAttestor } from './types.js';
 
 /** The attestor's name, as in `--attestor k8s` and `Attestation.attestor`. */
 export const K8S_ATTESTOR_NAME = 'k8s';
@@ -77,7 +83,18 @@ export interface K8sAttestorOptions {
   readonly nodeName?: string | undefined;
   /** Told the outcome of every attestation, with the same `reason` as the log (metrics). */
   readonly onOutcome?: AttestationObserver;
+  /** Default the wall clock; ages the token files read by `prepare`. */
+  readonly clock?: Clock;
 }
+
+/**
+ * How long a token file read by `prepare` at accept stands for the file: a call arriving within
+ * this reuses the read instead of reading again. The kubelet replaces a projected token long before
+ * it expires (at 80 % of its lifetime), so a read this old names a token as valid as the file's.
+ */
+export const PREPARED_TOKEN_TTL_MS = 1_000;
+/** Most prepared reads kept (one per accepted connection, taken by its first call). */
+const PREPARED_TOKENS_KEPT = 1_024;
 
 /** A refusal or an unavailability, with its log reason; turned into an AgentError once. */
 interface Outcome {
@@ -158,6 +175,12 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
   if (options.nodeName === '') throw new TypeError('node name must not be empty when set');
   const proc = options.proc ?? createProcReader(options.procRoot !== undefined ? { procRoot: options.procRoot } : {});
   const log = options.logger.child({ [LOG_FIELD.subsystem]: 'k8s-attestor' });
+  // Token files read at accept, by pid and process start time: a call takes only the read of
+  // its own process (the start time its connection was accepted with).
+  const prepared = createBoundedCache<Promise<FoundToken | undefined>>({
+    maxEntries: PREPARED_TOKENS_KEPT,
+    clock: options.clock ?? systemClock,
+  });
   if (options.nodeName === undefined) log.warn('node name not configured; the node a token is bound to is not checked');
 
   async function decide(request: AttestRequest, fields: Record<string, unknown>): Promise<Attestation> {
@@ -182,7 +205,8 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     fields[LOG_FIELD.podUid] = podUid;
     let found: FoundToken | undefined;
     try {
-      found = await findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc });
+      found = await (takePrepared(request.caller, request.bearerToken) ??
+        findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc }));
     } catch (err) {
       throw procOutcome(err, REFUSAL_REASONS.tokenFileRejected);
     }
@@ -215,8 +239,39 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     };
   }
 
+  /**
+   * The slow part of {@link decide}, started at accept: cgroup → pod UID, the token file, and
+   * its review through the validator, whose cache and in-flight sharing hand the result to the
+   * call's own `decide` (same token, same pod). A caller that presents a bearer token on its call
+   * has its file token reviewed for nothing; errors are `decide`'s to report.
+   */
+  async function prepare(pid: number): Promise<void> {
+    const startTime = await proc.readStartTime(pid);
+    const podUid = parseCgroupFile(await proc.readCgroup(pid)).podUid;
+    if (podUid === undefined) return;
+    const reading = findCallerToken({ pid, bearerToken: undefined, tokenPaths, reader: proc });
+    // Kept whether it succeeds or not: the call meets the same outcome as if it had read.
+    reading.catch(() => undefined);
+    prepared.set(`${pid}:${startTime}`, reading, PREPARED_TOKEN_TTL_MS);
+    const found = await reading;
+    if (found) await options.validator.validate(found.token, { podUid });
+  }
+
+  /**
+   * The token file `prepare` read lately for the caller's process (pid and start time), once;
+   * none when the caller presented a token.
+   */
+  function takePrepared(caller: Caller, bearerToken: string | undefined): Promise<FoundToken | undefined> | undefined {
+    const key = `${caller.peer.pid}:${caller.startTime}`;
+    const reading = prepared.get(key);
+    if (reading === undefined) return undefined;
+    prepared.delete(key);
+    return bearerToken?.trim() ? undefined : reading;
+  }
+
   return {
     name: K8S_ATTESTOR_NAME,
+    prepare: (peer) => prepare(peer.pid).catch(() => undefined),
     async attest(request) {
       const fields: Record<string, unknown> = {
         [LOG_FIELD.pid]: request.caller.peer.pid,

@@ -63,6 +63,13 @@ export interface Attestation {
 export interface WorkloadAttestor {
   readonly name: string;
   attest(request: AttestRequest): Promise<Attestation>;
+  /**
+   * Called at accept, before the connection's first call has arrived: starts what attesting this
+   * peer will wait for (the Kubernetes attestor reads the pod's token and starts its review), so
+   * that the call, a moment later, finds it done or in flight. Decides nothing and never rejects:
+   * `attest` still does every step itself. Absent where there is nothing to wait for.
+   */
+  prepare?(peer: PeerCredentials): Promise<void>;
 }
 
 /**
