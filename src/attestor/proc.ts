@@ -217,7 +217,7 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
 /** What {@link openKernel} returns when `openat2` cannot be used here at all. */
 const unavailable = -1;
 
-/** `openat2` says "too many tries" when it could not rule out a `..` race; it may be retried. */
+/** `openat2` answers `EAGAIN` when it could not rule out a `..` race; the call may be tried again. */
 const OPENAT2_TRIES = 3;
 
 /**
