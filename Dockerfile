@@ -5,17 +5,20 @@
 # the code also runs on 20, where it is developed and tested (docs/decisions.md).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Stage 1: compile the TypeScript sources (tsconfig.build.json) to dist/.
+# Stage 1: bundle the TypeScript sources to dist/ (scripts/build.ts: esbuild, one entry file and
+# the lazily loaded chunks beside it).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
 
-# Stage 2: production dependencies only. Optional dependencies stay: koffi's native binary
-# arrives as one (@koromix/koffi-linux-*), so no --omit=optional.
+# Stage 2: production dependencies only: what the bundle leaves out (koffi, @kubernetes/client-node,
+# yaml) is loaded from here. Optional dependencies stay: koffi's native binary arrives as one
+# (@koromix/koffi-linux-*), so no --omit=optional.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -28,10 +31,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
+# The .proto files are not read at run time: the bundle carries their descriptor (src/protos.json).
 COPY --from=build /src/dist ./dist
-# The .proto files are read at run time from the package root (/app/proto), found from both
-# src/ and dist/src/ (src/protos.ts).
-COPY proto ./proto
 RUN ln -s /app/bin/svid-agent.js /usr/local/bin/svid-agent
 # Non-root by default, for the CLI (`api fetch x509`, `healthcheck`, `certs create`). The
 # DaemonSet runs the agent as uid 0 with only SYS_PTRACE and DAC_READ_SEARCH, which it needs to

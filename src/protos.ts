@@ -1,15 +1,17 @@
 /**
  * The one proto loader of agent, issuer and CLI: the Workload API, gRPC health, node service and
- * Linkerd identity definitions, read from `proto/` at run time (no generated code) with one set of
- * loader options, each once per process. A root file, so that the CLI's client commands load no agent code.
+ * Linkerd identity definitions, built from `protos.json` (the JSON descriptor of `proto/*.proto`,
+ * made by `npm run protos` and checked against the .proto files by test/protos-json.test.ts), each
+ * once per process. A root file, so that the CLI's client commands load no agent code.
  *
- * `proto/` sits at the package root: one level up from this module in `src/` of a checkout, two
- * from `dist/src/` after a build. It is located on first use, not at import time.
+ * No .proto file is parsed at run time, and the definitions carry only what grpc-js uses (path,
+ * streaming, serializers): @grpc/proto-loader also builds a descriptor of every message: with the
+ * .proto parse, 30–45 ms of every start (docs/performance.md). The messages are converted exactly as
+ * proto-loader converts them with the options below (`toObject` / `fromObject` of protobufjs).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import protobuf from 'protobufjs/light.js';
+import descriptors from './protos.json' with { type: 'json' };
 
 /** The Workload API's service name, as every client calls it: `/SpiffeWorkloadAPI/<Method>`. */
 export const WORKLOAD_API_SERVICE = 'SpiffeWorkloadAPI';
@@ -25,37 +27,61 @@ export const NODE_ISSUER_SERVICE = 'svidagent.node.v1.NodeIssuer';
 /** Linkerd's identity service (`proto/identity/identity.proto`): `/io.linkerd.proxy.identity.Identity/Certify`. */
 export const LINKERD_IDENTITY_SERVICE = 'io.linkerd.proxy.identity.Identity';
 
-/** Field names as in the .proto, bytes as Buffers, enums as names, defaults filled in, `oneof` names set. */
-const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true } as const;
+/** Bytes as Buffers, 64-bit integers as decimal strings, enums as names, defaults filled in, `oneof` names set. */
+const CONVERSION: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true, oneofs: true };
 
 /** Any service definition loaded here. */
 export type AnyServiceDefinition = ServiceDefinition<Record<string, unknown>>;
 
-let root: string | undefined;
+let root: protobuf.Root | undefined;
 
-/**
- * Absolute path of a file under `proto/`.
- * @throws TypeError when the package has no `proto/` directory (a broken install)
- */
-function protoPath(relative: string): string {
-  if (root === undefined) {
-    for (const up of ['../', '../../']) {
-      const candidate = fileURLToPath(new URL(`${up}proto/`, import.meta.url));
-      if (existsSync(`${candidate}workload/workload.proto`)) root = candidate;
-      if (root) break;
-    }
-    if (root === undefined) throw new TypeError('proto/workload/workload.proto not found next to the svid-agent package');
+function protoRoot(): protobuf.Root {
+  if (!root) {
+    root = protobuf.Root.fromJSON(descriptors as protobuf.INamespace);
+    root.resolveAll();
   }
-  return `${root}${relative}`;
+  return root;
+}
+
+/** Encodes a message given as a plain object (proto field names), as proto-loader does. */
+function serializer(type: protobuf.Type): (value: unknown) => Buffer {
+  return (value) => {
+    if (Array.isArray(value))
+      throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
+    const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+/** Decodes a message to a plain object with {@link CONVERSION}, as proto-loader does. */
+function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
+  return (bytes) => type.toObject(type.decode(bytes), CONVERSION);
+}
+
+function serviceDefinition(service: string): AnyServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of protoRoot().lookupService(service).methodsArray) {
+    const request = method.resolvedRequestType as protobuf.Type;
+    const response = method.resolvedResponseType as protobuf.Type;
+    definition[method.name] = {
+      path: `/${service}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serializer(request),
+      requestDeserialize: deserializer(request),
+      responseSerialize: serializer(response),
+      responseDeserialize: deserializer(response),
+    };
+  }
+  return definition as AnyServiceDefinition;
 }
 
 const loaded = new Map<string, AnyServiceDefinition>();
 
-function load(file: string, service: string): AnyServiceDefinition {
+function load(service: string): AnyServiceDefinition {
   let definition = loaded.get(service);
   if (!definition) {
-    definition = loadSync(protoPath(file), LOADER_OPTIONS)[service] as AnyServiceDefinition | undefined;
-    if (!definition) throw new TypeError(`service ${service} not found in ${file}`);
+    definition = serviceDefinition(service);
     loaded.set(service, definition);
   }
   return definition;
@@ -68,7 +94,7 @@ function load(file: string, service: string): AnyServiceDefinition {
 export function workloadApiDefinition(
   name: typeof WORKLOAD_API_SERVICE | typeof QUALIFIED_WORKLOAD_API_SERVICE = WORKLOAD_API_SERVICE,
 ): AnyServiceDefinition {
-  const unqualified = load('workload/workload.proto', WORKLOAD_API_SERVICE);
+  const unqualified = load(WORKLOAD_API_SERVICE);
   if (name === WORKLOAD_API_SERVICE) return unqualified;
   let qualified = loaded.get(name);
   if (!qualified) {
@@ -82,15 +108,15 @@ export function workloadApiDefinition(
 
 /** The `grpc.health.v1.Health` service definition. */
 export function healthDefinition(): AnyServiceDefinition {
-  return load('health/health.proto', HEALTH_SERVICE);
+  return load(HEALTH_SERVICE);
 }
 
 /** The `svidagent.node.v1.NodeIssuer` service definition (central issuer ↔ node agents). */
 export function nodeIssuerDefinition(): AnyServiceDefinition {
-  return load('node/node.proto', NODE_ISSUER_SERVICE);
+  return load(NODE_ISSUER_SERVICE);
 }
 
 /** The `io.linkerd.proxy.identity.Identity` service definition (Linkerd proxies ↔ central issuer). */
 export function linkerdIdentityDefinition(): AnyServiceDefinition {
-  return load('identity/identity.proto', LINKERD_IDENTITY_SERVICE);
+  return load(LINKERD_IDENTITY_SERVICE);
 }

@@ -2,7 +2,9 @@
  * Each command loads only what it uses (issue 13): the agent runs on every node, so a library
  * it does not need costs memory on every node. Every case runs the CLI in a process of its own
  * with test/support/module-recorder.ts preloaded, and asserts what was NOT loaded — with a
- * control that loads it, so an assertion cannot pass because nothing was recorded.
+ * control that loads it, so an assertion cannot pass because nothing was recorded. It runs the
+ * sources (test/support/svid-agent-command.ts); test/bundle.test.ts checks that the bundle users
+ * run keeps the same boundaries (each of these modules only in a chunk an `import()` reaches).
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';

@@ -1,6 +1,6 @@
 /**
- * `bin/svid-agent.js`, the installed entry point: it runs the compiled CLI in `dist/` and nothing
- * else; without `dist/` it says, in one line, how to build it. (Tests run the sources through
+ * `bin/svid-agent.js`, the installed entry point: it runs the bundled CLI (`dist/svid-agent.js`)
+ * and nothing else; without the bundle it says, in one line, how to build it. (Tests run the sources through
  * test/support/svid-agent-command.ts; test/image-install.test.ts runs a freshly built bin.)
  */
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ describe('bin/svid-agent.js', () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it('without dist/ exits 1 with one line that says how to build it', async () => {
+  it('without the bundle exits 1 with one line that says how to build it', async () => {
     const r = await runBin(bin, ['run', '--dev']);
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '');
@@ -41,13 +41,13 @@ describe('bin/svid-agent.js', () => {
     assert.equal(lines[1], '');
     assert.equal(
       lines[0],
-      `svid-agent: ${join(root, 'dist/src/cli/main.js')} is missing (build it first: cd ${root} && npm ci && npm run build)`,
+      `svid-agent: ${join(root, 'dist/svid-agent.js')} is missing (build it first: cd ${root} && npm ci && npm run build)`,
     );
   });
 
-  it('runs dist/src/cli/main.js with the arguments, and nothing else', async () => {
-    await mkdir(join(root, 'dist/src/cli'), { recursive: true });
-    await writeFile(join(root, 'dist/src/cli/main.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
+  it('runs dist/svid-agent.js with the arguments, and nothing else', async () => {
+    await mkdir(join(root, 'dist'), { recursive: true });
+    await writeFile(join(root, 'dist/svid-agent.js'), 'process.stdout.write(JSON.stringify(process.argv.slice(2)));\n');
     const r = await runBin(bin, ['api', 'fetch', 'x509']);
     assert.deepEqual(
       { code: r.code, stdout: JSON.parse(r.stdout), stderr: r.stderr },
