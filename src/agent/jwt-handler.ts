@@ -49,7 +49,7 @@ export interface JwtHandlerOptions {
   readonly calls: WorkloadCalls;
 }
 
-/** The request messages as proto-loader decodes them; fields may be absent without `defaults: true`. */
+/** The request messages as protos.ts decodes them; fields may be absent without `defaults: true`. */
 interface JwtSvidRequest {
   readonly audience?: readonly string[];
   readonly spiffe_id?: string;

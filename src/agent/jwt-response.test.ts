@@ -7,7 +7,7 @@ import { agentServices } from './grpc-services.js';
 import { claimsToStruct, createJwtBundleResponses, jwtKeyLookup } from './jwt-response.js';
 
 describe('claimsToStruct', () => {
-  test('every JSON kind, in the shape proto-loader encodes, surviving the wire', () => {
+  test('every JSON kind, in the shape protos.ts encodes, surviving the wire', () => {
     const claims = { sub: 's', aud: ['a'], exp: 1.5, ok: true, none: null, obj: { list: [1, 'x', false, { deep: null }] } };
     const struct = claimsToStruct(claims);
     assert.deepEqual(struct.fields.aud, { listValue: { values: [{ stringValue: 'a' }] } });

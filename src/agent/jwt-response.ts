@@ -1,14 +1,14 @@
 /**
  * Pure builders for the JWT Workload API responses (docs/workload-api.md): JWT-SVID lists, JWT bundles
  * encoded once per key set and shared by every stream, the key lookup ValidateJWTSVID uses, and
- * claims as a `google.protobuf.Struct` in the shape proto-loader encodes.
+ * claims as a `google.protobuf.Struct` in the shape protos.ts encodes.
  */
 import { AgentError } from '../errors.js';
 import { trustDomainId } from '../identity.js';
 import { type JwtKeyLookup, type JwtKeySet, type JwtPublicKey, jwksJson, type MintedJwtSvid } from '../issuer/index.js';
 import type { Encode } from './x509-response.js';
 
-/** `google.protobuf.Value` as proto-loader takes it: exactly one kind set. */
+/** `google.protobuf.Value` as protos.ts takes it: exactly one kind set. */
 export type StructValue =
   | { readonly nullValue: 'NULL_VALUE' }
   | { readonly numberValue: number }
@@ -17,7 +17,7 @@ export type StructValue =
   | { readonly structValue: Struct }
   | { readonly listValue: { readonly values: readonly StructValue[] } };
 
-/** `google.protobuf.Struct` as proto-loader takes it. */
+/** `google.protobuf.Struct` as protos.ts takes it. */
 export interface Struct {
   readonly fields: Readonly<Record<string, StructValue>>;
 }

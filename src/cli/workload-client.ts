@@ -11,7 +11,7 @@ import { workloadApiDefinition } from '../protos.js';
 export const SECURITY_HEADER_KEY = 'workload.spiffe.io';
 export const SECURITY_HEADER_VALUE = 'true';
 
-/** `X509SVID` as proto-loader decodes it (`keepCase`, `defaults`): proto field names, DER bytes. */
+/** `X509SVID` as protos.ts decodes it (`keepCase`, `defaults`): proto field names, DER bytes. */
 export interface X509SVID {
   readonly spiffe_id: string;
   /** DER certificates concatenated, leaf first. */
@@ -23,24 +23,24 @@ export interface X509SVID {
   readonly hint: string;
 }
 
-/** `X509SVIDResponse` as proto-loader decodes it. */
+/** `X509SVIDResponse` as protos.ts decodes it. */
 export interface X509SVIDResponse {
   readonly svids: readonly X509SVID[];
   readonly crl: readonly Buffer[];
   readonly federated_bundles: Readonly<Record<string, Buffer>>;
 }
 
-/** `JWTSVIDResponse` as proto-loader decodes it. `svid` is a bearer token: never log it. */
+/** `JWTSVIDResponse` as protos.ts decodes it. `svid` is a bearer token: never log it. */
 export interface JWTSVIDResponse {
   readonly svids: readonly { readonly spiffe_id: string; readonly svid: string; readonly hint: string }[];
 }
 
-/** `JWTBundlesResponse` as proto-loader decodes it: JWK Set JSON bytes keyed `spiffe://<td>`. */
+/** `JWTBundlesResponse` as protos.ts decodes it: JWK Set JSON bytes keyed `spiffe://<td>`. */
 export interface JWTBundlesResponse {
   readonly bundles: Readonly<Record<string, Buffer>>;
 }
 
-/** `google.protobuf.Value` as proto-loader decodes it (`oneofs`: `kind` names the field set). */
+/** `google.protobuf.Value` as protos.ts decodes it (`oneofs`: `kind` names the field set). */
 export interface ProtoValue {
   readonly kind?: string;
   readonly nullValue?: number | string;
@@ -51,12 +51,12 @@ export interface ProtoValue {
   readonly listValue?: { readonly values?: readonly ProtoValue[] };
 }
 
-/** `google.protobuf.Struct` as proto-loader decodes it. */
+/** `google.protobuf.Struct` as protos.ts decodes it. */
 export interface ProtoStruct {
   readonly fields?: Readonly<Record<string, ProtoValue>>;
 }
 
-/** `ValidateJWTSVIDResponse` as proto-loader decodes it. */
+/** `ValidateJWTSVIDResponse` as protos.ts decodes it. */
 export interface ValidateJWTSVIDResponse {
   readonly spiffe_id: string;
   readonly claims: ProtoStruct | null;
@@ -143,7 +143,7 @@ export function createWorkloadClient(options: WorkloadClientOptions): WorkloadCl
       return client.makeServerStreamRequest(
         method.path,
         method.requestSerialize,
-        // proto-loader types decoded messages as `object`; the shape is fixed by workload.proto.
+        // grpc-js types decoded messages as `object`; the shape is fixed by workload.proto.
         (bytes: Buffer) => method.responseDeserialize(bytes) as X509SVIDResponse,
         {},
         new grpc.Metadata(),
@@ -170,7 +170,7 @@ export function createWorkloadClient(options: WorkloadClientOptions): WorkloadCl
 
   function unary<T>(name: string, request: object, call: CallOptions): Promise<T> {
     const method = methodOf(name);
-    // proto-loader types decoded messages as `object`; the shape is fixed by workload.proto.
+    // grpc-js types decoded messages as `object`; the shape is fixed by workload.proto.
     const decode = (bytes: Buffer) => method.responseDeserialize(bytes) as T;
     return new Promise<T>((resolve, reject) => {
       client.makeUnaryRequest(

@@ -12,14 +12,14 @@ import { LOG_FIELD, type Logger } from '../log.js';
 import { signalOf } from './call-signal.js';
 import type { IssuerMetrics } from './metrics.js';
 
-/** `CertifyRequest` as proto-loader gives it (`keepCase`, bytes as Buffers, defaults set). */
+/** `CertifyRequest` as protos.ts gives it (`keepCase`, bytes as Buffers, defaults set). */
 interface WireCertifyRequest {
   identity: string;
   token: Buffer;
   certificate_signing_request: Buffer;
 }
 
-/** `CertifyResponse` as proto-loader encodes it. */
+/** `CertifyResponse` as protos.ts encodes it. */
 interface WireCertifyResponse {
   leaf_certificate: Buffer;
   intermediate_certificates: readonly Buffer[];

@@ -23,7 +23,7 @@ import { reasonOf } from './node-errors.js';
 import { nodeServiceStatus } from './node-status.js';
 import type { RenewalProof, X509Issuance } from './x509-issuance.js';
 
-/** The wire messages, as proto-loader gives them (`keepCase`, bytes as Buffers, defaults set). */
+/** The wire messages, as protos.ts gives them (`keepCase`, bytes as Buffers, defaults set). */
 interface WireEvidence {
   token: string;
   pod_uid: string;

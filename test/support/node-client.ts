@@ -26,7 +26,7 @@ export interface Evidence {
   readonly pod_uid: string;
 }
 
-/** What SignX509SVID answers, as proto-loader decodes it. */
+/** What SignX509SVID answers, as protos.ts decodes it. */
 export interface SignResponse {
   leaf: Buffer;
   intermediates: Buffer[];
