@@ -12,10 +12,11 @@
  *   The YAML parser is loaded by `createRequire` (src/cli/config-file.ts), so it stays external too.
  * - CommonJS packages inside an ES module bundle call `require` for node's built-ins: the banner
  *   gives every output file one, made by `createRequire`.
+ * - The packages' license comments are kept (esbuild's default: at the end of each file).
  * - `dist/meta.json`: esbuild's metafile (which source went into which file, static and dynamic
- *   imports), read by test/bundle.test.ts.
+ *   imports), for looking into a build; test/bundle.test.ts makes its own.
  */
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 
@@ -41,7 +42,6 @@ export function bundleOptions(outdir: string): BuildOptions & { metafile: true }
       js: "import { createRequire as __svidAgentCreateRequire } from 'node:module';\nconst require = __svidAgentCreateRequire(import.meta.url);",
     },
     metafile: true,
-    legalComments: 'none',
     logLevel: 'warning',
   };
 }
@@ -50,6 +50,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const outdir = `${ROOT}dist`;
   await rm(outdir, { recursive: true, force: true });
   const result = await build({ ...bundleOptions(outdir), write: true });
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(`${outdir}/meta.json`, JSON.stringify(result.metafile));
 }
