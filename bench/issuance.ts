@@ -6,7 +6,7 @@
  *   npm run bench -- issuance      (a section of bench/run.ts; or, after npm run build:
  *                                   node --import tsx bench/issuance.ts)
  *
- * It measures the compiled issuer in dist/, what users run (bench/compiled.ts).
+ * It measures the compiled issuer (dist/modules/, compiled as the bundle is: bench/compiled.ts).
  * Each case warms up, then runs back to back for a fixed time on one thread; figures are
  * operations per second. Nothing is asserted: speed depends on the machine (see
  * docs/performance.md for recorded figures and the goal).
