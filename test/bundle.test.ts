@@ -6,6 +6,7 @@
  * bundle either. What a file loads at start is its static `import` closure.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
 import { build, type Metafile } from 'esbuild';
 import { bundleOptions, EXTERNAL_PACKAGES } from '../scripts/build.js';
@@ -57,6 +58,11 @@ describe('the bundle', () => {
     for (const name of [...EXTERNAL_PACKAGES, 'yaml', 'typescript', 'tsx']) assert.ok(!packages.has(name), `${name} is bundled`);
     assert.ok(packages.has('@grpc/grpc-js') && packages.has('protobufjs') && packages.has('pino'));
     assert.ok(!Object.keys(meta.inputs).some((input) => input.endsWith('.proto')));
+  });
+
+  test("package.json's runtime dependencies are exactly what the bundle leaves out: the image installs nothing else", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+    assert.deepEqual(Object.keys(pkg.dependencies).sort(), [...EXTERNAL_PACKAGES, 'yaml'].sort());
   });
 
   test('every command: the entry loads no agent, attestor or server code and none of the heavy packages', () => {
