@@ -84,12 +84,15 @@ describe('kubernetes attestation through the socket', () => {
     });
     const reviews = w.api.counts.tokenReviews;
     const cancelled = () => w.agent.log.entries.find((e) => e.msg === 'workload api call cancelled');
+    // The review may start at accept, before the call arrives: hang up only once the call is attesting.
+    const attesting = () => w.agent.log.entries.some((e) => e.msg === 'attesting caller');
     try {
       const child = startChild(['--socket', w.socketPath, '--wait-stdin']);
       const ready = await child.waitFor((e) => e.event === 'ready');
       await w.proc.addProcess(ready.pid as number, inPod(p));
       child.go();
       await arrived;
+      while (!attesting()) await new Promise((resolve) => setTimeout(resolve, 10));
       child.process.kill('SIGKILL');
       while (!cancelled()) await new Promise((resolve) => setTimeout(resolve, 10));
       assert.equal(cancelled()?.code, 'CANCELLED');

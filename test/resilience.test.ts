@@ -94,7 +94,9 @@ test('SIGKILL, then a restart on the same socket: a retrying client gets its SVI
 
 test('a stream that stops reading through 400 rotations: bounded heap, then the latest SVID', async () => {
   const ROTATIONS = 400;
-  const agent = await startTestAgent({ svidTtlMs: 40, clockSkewMs: 0, minRefreshMs: 1 });
+  // Renewed every 25 ms at most (maxRefreshMs) while each SVID lives 2 s: a loaded machine that
+  // stalls the agent for a while must not let an SVID expire, which would end the stream.
+  const agent = await startTestAgent({ svidTtlMs: 2_000, clockSkewMs: 0, minRefreshMs: 1, maxRefreshMs: 25 });
   try {
     const client = startChild(['--socket', agent.socketPath, '--count', '100000', '--timeout', '120000']);
     await client.waitFor((e) => e.event === 'data');

@@ -53,6 +53,7 @@ export const LOG_MESSAGES = {
   refused: 'caller refused',
   unavailable: 'attestation unavailable',
   attested: 'caller attested',
+  attesting: 'attesting caller',
   cancelled: 'attestation cancelled: the caller went away',
 } as const;
 
@@ -277,6 +278,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
         [LOG_FIELD.pid]: request.caller.peer.pid,
         [LOG_FIELD.connection]: request.caller.connectionId,
       };
+      log.debug(fields, LOG_MESSAGES.attesting);
       try {
         const attestation = await decide(request, fields);
         log.debug(fields, LOG_MESSAGES.attested);
