@@ -2,8 +2,9 @@
  * Open streams at node scale: 10,000 FetchX509SVID streams on an agent started by the README's
  * command, against a bare grpc-js server holding as many (bench/bare-grpc-server.mjs) and
  * sending every stream one more message on a signal, as a rotation does. The streams come from
- * 10 client processes of 1,000 streams each (bench/stream-client.ts), as on a node they come
- * from many workloads. Prints VmRSS once every stream is open, again SETTLE_MS later, and the
+ * 10 client processes of 1,000 streams each (bench/stream-client.mjs: plain node:http2, no
+ * grpc-js, no tsx, so that the clients' own decoding is not what is measured), as on a node they
+ * come from many workloads; the same client for both servers. Prints VmRSS once every stream is open, again SETTLE_MS later, and the
  * peak (VmHWM); and the time one rotation (brought on by a short `--svid-ttl`) takes to reach
  * every stream: from the agent's `rotated svid` log line to the last client's receipt.
  */
@@ -25,7 +26,6 @@ const CLIENTS = 10;
 const SETTLE_MS = scaled(30_000, 3_000);
 /** Rotates at 70 %, 84 s (short: 21 s) after the first SVID: after every stream is open and measured. */
 const SVID_TTL = scaled('120s', '30s');
-const TSX = import.meta.resolve('tsx');
 
 interface ClientEvent {
   readonly event: 'open' | 'updated' | 'error';
@@ -45,17 +45,7 @@ const CONNECTIONS = scaled(500, 100);
 function client(socket: string, streams: number, connections = 1) {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      TSX,
-      join(ROOT, 'bench/stream-client.ts'),
-      '--socket',
-      socket,
-      '--streams',
-      String(streams),
-      '--connections',
-      String(connections),
-    ],
+    [join(ROOT, 'bench/stream-client.mjs'), '--socket', socket, '--streams', String(streams), '--connections', String(connections)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   track(child);
