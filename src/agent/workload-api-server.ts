@@ -119,6 +119,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
     streams,
     logger: options.logger,
     calls,
+    defer: (turn) => setImmediate(turn),
     jwt: createJwtHandlers({
       jwt: options.jwt,
       trustDomain: options.naming.trustDomain,
