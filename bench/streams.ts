@@ -2,14 +2,15 @@
  * Open streams at node scale: 10,000 FetchX509SVID streams on an agent started by the README's
  * command, against a bare grpc-js server holding as many (bench/bare-grpc-server.mjs) and
  * sending every stream one more message on a signal, as a rotation does. The streams come from
- * 10 client processes of 1,000 streams each (bench/stream-client.mjs: plain node:http2, no
- * grpc-js, no tsx, so that the clients' own decoding is not what is measured), as on a node they
- * come from many workloads; the same client for both servers. Prints VmRSS once every stream is open, again SETTLE_MS later, and the
+ * 10 client processes of 1,000 streams each (bench/stream-client.mjs: plain JavaScript speaking
+ * HTTP/2 itself, no grpc-js, no tsx, so that the clients' own decoding is not what is measured),
+ * as on a node they come from many workloads; the same client for both servers. Prints VmRSS once every stream is open, again SETTLE_MS later, and the
  * peak (VmHWM); and the time one rotation (brought on by a short `--svid-ttl`) takes to reach
  * every stream: from the agent's `rotated svid` log line to the last client's receipt.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { scaled } from './mode.js';
@@ -31,6 +32,14 @@ interface ClientEvent {
   readonly event: 'open' | 'updated' | 'error';
   /** Wall-clock ms (`Date.now()`), comparable with the agent's log times. */
   readonly at: number;
+  /** On `updated`: the CPU ms the client spent since `open`, receiving the rotation. */
+  readonly cpuMs?: number;
+}
+
+/** When the last client had every stream's second message, and the CPU ms the clients spent on it. */
+async function allUpdated(clients: ReadonlyArray<{ next(name: 'updated'): Promise<ClientEvent> }>) {
+  const events = await Promise.all(clients.map((c) => c.next('updated')));
+  return { at: Math.max(...events.map((e) => e.at)), clientCpuMs: events.reduce((sum, e) => sum + (e.cpuMs ?? 0), 0) };
 }
 
 /**
@@ -97,8 +106,8 @@ export async function runStreams(): Promise<void> {
     await sleep(SETTLE_MS);
     const bareSettled = await memoryOf(bare.pid);
     bare.child.kill('SIGUSR2');
-    const bareUpdated = Math.max(...(await Promise.all(b.clients.map((c) => c.next('updated')))).map((e) => e.at));
-    const bareRotation = bareUpdated - (rotationLogged(bare.stderr(), 0) ?? Number.NaN);
+    const bareUpdated = await allUpdated(b.clients);
+    const bareRotation = bareUpdated.at - (rotationLogged(bare.stderr(), 0) ?? Number.NaN);
     b.stop();
     await bare.stop();
 
@@ -109,7 +118,7 @@ export async function runStreams(): Promise<void> {
       await sleep(SETTLE_MS);
       const settled = await memoryOf(agent.pid);
       if (rotationLogged(agent.stderr(), 0) !== undefined) throw new Error('the agent rotated before the memory was sampled');
-      const updated = Math.max(...(await Promise.all(a.clients.map((c) => c.next('updated')))).map((e) => e.at));
+      const updated = await allUpdated(a.clients);
       const rotatedAt = rotationLogged(agent.stderr(), a.opened);
       a.stop();
       if (rotatedAt === undefined) throw new Error('no rotated svid log line');
@@ -143,10 +152,11 @@ export async function runStreams(): Promise<void> {
         },
         {
           label: 'one rotation: `rotated svid` log line → last stream',
-          value: updated - rotatedAt,
+          value: updated.at - rotatedAt,
           unit: 'ms',
           limit: 500,
           reference: { label: 'bare grpc-js, the same message again on every stream', value: bareRotation },
+          note: `the ${CLIENTS} clients' CPU receiving it: ${updated.clientCpuMs.toFixed(0)} ms (bare: ${bareUpdated.clientCpuMs.toFixed(0)} ms); load average ${loadavg()[0]?.toFixed(1)}`,
         },
       ]);
       perStreamKiB = ((settled.rss - a.before.rss) * 1024) / STREAMS;
