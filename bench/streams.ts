@@ -32,7 +32,7 @@ interface ClientEvent {
   readonly event: 'open' | 'updated' | 'error';
   /** Wall-clock ms (`Date.now()`), comparable with the agent's log times. */
   readonly at: number;
-  /** On `updated`: the CPU ms the client spent since `open`, receiving the rotation. */
+  /** On `updated`: the CPU ms the client spent receiving the rotation. */
   readonly cpuMs?: number;
 }
 
