@@ -31,8 +31,6 @@ export interface WorkloadHandlerOptions {
    * trust-anchor change reaches the open streams a batch per turn (`push-queue.ts`).
    */
   readonly defer: (turn: () => void) => void;
-  /** Streams pushed per turn; default {@link PUSH_BATCH}. */
-  readonly pushBatch?: number;
 }
 
 type Stream = ServerWritableStream<unknown, unknown>;
@@ -91,7 +89,7 @@ export function createWorkloadHandlers(options: WorkloadHandlerOptions): Untyped
   const log = options.logger.child({ subsystem: 'workload_api' });
   const svidStreams = new Set<SvidStream>();
   const bundleStreams = new Set<BundleStream>();
-  const pushes = createPushQueue<Pushable>({ batch: options.pushBatch ?? PUSH_BATCH, defer: options.defer });
+  const pushes = createPushQueue<Pushable>({ batch: PUSH_BATCH, defer: options.defer });
   const svidResponse = (svid: IssuedSvid) => responses.x509Svid(svid, anchors.get());
   const bundlesResponse = () => responses.x509Bundles(anchors.get());
   // One subscription for every open stream, however many there are.
