@@ -1,7 +1,6 @@
 /**
- * Readers of a process's `/proc` entries (docs/kubernetes.md). Every read goes through one configurable
- * root (`--proc-root`), so tests can point it at a fixture directory while the peer PID stays
- * real.
+ * Readers of a process's `/proc` entries (docs/kubernetes.md), all under one root (`--proc-root`),
+ * so tests can point it at a fixture directory while the peer PID stays real.
  *
  * Files inside the caller's own filesystem (`<root>/<pid>/root/<path>`) are hostile input: the
  * workload controls them. Symlinks must resolve relative to the caller's root, because the kernel
