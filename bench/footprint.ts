@@ -9,7 +9,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { scaled } from './mode.js';
+import { IDLE_STARTS, IDLE_WAIT_MS, scaled } from './mode.js';
 import {
   memoryOf,
   type Started,
@@ -23,8 +23,6 @@ import {
 } from './processes.js';
 import { type Figure, median, printTable } from './report.js';
 
-const IDLE_WAIT_MS = scaled(30_000, 3_000);
-const STARTS = scaled(5, 2);
 const FETCHES = scaled(1000, 100);
 const STARTUP_RUNS = scaled(10, 3);
 
@@ -84,18 +82,18 @@ async function startupMs(runs: number): Promise<number[]> {
 }
 
 export async function runFootprint(): Promise<void> {
-  console.log(`\n## Footprint: idle memory (${STARTS} fresh starts each, sampled ${IDLE_WAIT_MS / 1000} s after the socket accepts)`);
+  console.log(`\n## Footprint: idle memory (${IDLE_STARTS} fresh starts each, sampled ${IDLE_WAIT_MS / 1000} s after the socket accepts)`);
   const [agentRuns, nodeRuns, bareRuns] = await Promise.all([
     idleOf(
-      STARTS,
+      IDLE_STARTS,
       (dir) => {
         const process = startReadmeAgent(dir);
         return { process, socket: process.socket };
       },
       FETCHES,
     ),
-    idleOf(STARTS, (dir) => ({ process: startNodeAlone(join(dir, 's.sock')), socket: join(dir, 's.sock') })),
-    idleOf(STARTS, (dir) => ({ process: startBareServer(join(dir, 's.sock')), socket: join(dir, 's.sock') }), FETCHES),
+    idleOf(IDLE_STARTS, (dir) => ({ process: startNodeAlone(join(dir, 's.sock')), socket: join(dir, 's.sock') })),
+    idleOf(IDLE_STARTS, (dir) => ({ process: startBareServer(join(dir, 's.sock')), socket: join(dir, 's.sock') }), FETCHES),
   ]);
   const [agent, node, bare] = [agentRuns.idle, nodeRuns.idle, bareRuns.idle];
   const figures: Figure[] = [

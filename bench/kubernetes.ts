@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { type FakeKubeApi, startFakeKubeApi } from '../test/fakes/kube-api.js';
 import { createTestPod, inPod, NODE } from '../test/support/k8s-world.js';
 import { createProcFixture, type ProcFixture } from '../test/support/proc-fixture.js';
-import { scaled } from './mode.js';
+import { IDLE_STARTS, IDLE_WAIT_MS, scaled } from './mode.js';
 import {
   BIN,
   type FetchClient,
@@ -35,8 +35,6 @@ import {
 } from './processes.js';
 import { type Figure, median, printTable, quantile } from './report.js';
 
-const IDLE_WAIT_MS = scaled(30_000, 3_000);
-const STARTS = scaled(5, 2);
 const SAMPLES = scaled(200, 40);
 const WARMUP = scaled(20, 5);
 const SA_DIR = '/run/secrets/kubernetes.io/serviceaccount';
@@ -81,7 +79,7 @@ function startWithKubeconfig(world: World, socket: string): Started {
 
 async function idle(world: World, name: string, launch: (world: World, socket: string) => Started): Promise<{ rss: number; hwm: number }> {
   const samples = await Promise.all(
-    Array.from({ length: STARTS }, async (_, i) => {
+    Array.from({ length: IDLE_STARTS }, async (_, i) => {
       const socket = join(world.dir, `idle-${name}-${i}.sock`);
       const agent = launch(world, socket);
       try {

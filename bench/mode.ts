@@ -9,3 +9,8 @@ export const SHORT = process.argv.includes('--short');
 export function scaled<T>(full: T, short: T): T {
   return SHORT ? short : full;
 }
+
+/** When idle memory is sampled: this long after the socket accepts (the idle goals say 30 s). */
+export const IDLE_WAIT_MS = scaled(30_000, 3_000);
+/** Fresh starts whose idle memory makes one median (the idle goals say 5). */
+export const IDLE_STARTS = scaled(5, 2);

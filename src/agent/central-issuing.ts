@@ -14,7 +14,7 @@ import { type JwtBundle, remoteJwtSource } from './jwt-source.js';
 import { createNodeIssuerClient } from './node-client.js';
 import { createNodeReviewValidator } from './node-review-validator.js';
 import { createRemoteX509Issuer } from './remote-x509-issuer.js';
-import type { Timers } from './svid-store.js';
+import { NODE_TIMERS } from './timers.js';
 
 /**
  * After an issuer swap, identities re-issue spread over this window: minutes, so that a fleet of
@@ -22,11 +22,6 @@ import type { Timers } from './svid-store.js';
  * SVIDs stay valid while the trust anchors hold the old issuer's root.
  */
 export const CENTRAL_REISSUE_SPREAD_MS = 10 * 60_000;
-
-const nodeTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** Builds the agent's side of the central issuer. Makes no call before the first workload asks. */
 export async function startCentralIssuing(config: AgentConfig, central: CentralIssuerConfig, deps: IssuingDeps): Promise<Issuing> {
@@ -66,7 +61,7 @@ export async function startCentralIssuing(config: AgentConfig, central: CentralI
         bundle: bundle.sink,
         onIssuerSwap: () => store.reissueAll(CENTRAL_REISSUE_SPREAD_MS),
         logger,
-        timers: nodeTimers,
+        timers: NODE_TIMERS,
         random,
       });
     },

@@ -13,7 +13,7 @@ import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import type { JwtBundle } from './jwt-source.js';
 import type { BundlesMessage, NodeIssuerClient } from './node-client.js';
 import { NodeServiceError } from './node-service-error.js';
-import type { Timers } from './svid-store.js';
+import type { Timers } from './timers.js';
 
 /** Statuses that say the issuer refused the agent itself (its token, its account). */
 const REFUSED: ReadonlySet<status> = new Set([status.UNAUTHENTICATED, status.PERMISSION_DENIED]);

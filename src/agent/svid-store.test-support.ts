@@ -5,7 +5,8 @@
 import { AgentError } from '../errors.js';
 import { type WorkloadIdentity, workloadIdentityFor } from '../identity.js';
 import { silentLogger } from '../log.js';
-import { createSvidStore, type IdentityHolder, type SvidLease, type SvidStore, type Timers } from './svid-store.js';
+import { createSvidStore, type IdentityHolder, type SvidLease, type SvidStore } from './svid-store.js';
+import type { Timers } from './timers.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 export const HOUR = 3_600_000;

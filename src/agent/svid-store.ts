@@ -33,15 +33,10 @@ import { LOG_FIELD, type Logger } from '../log.js';
 import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import { createIdleLine } from './idle-line.js';
 import type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
+import { NODE_TIMERS, type Timers } from './timers.js';
 import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
 
 export type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
-
-/** Timer functions, injectable so tests control rotation. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
 
 /** Most idle identities kept; beyond it the longest idle is dropped. */
 export const MAX_IDLE_IDENTITIES = 1000;
@@ -109,14 +104,9 @@ interface Entry {
 /** Longest wait a Node.js timer takes (2^31 - 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const nodeTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
 export function createSvidStore(options: SvidStoreOptions): SvidStore {
   const { issuer, clock, refresh } = options;
-  const timers = options.timers ?? nodeTimers;
+  const timers = options.timers ?? NODE_TIMERS;
   const random = options.random ?? Math.random;
   const retry = options.retry ?? ISSUER_RETRY;
   const log = options.logger.child({ [LOG_FIELD.subsystem]: 'svid_store' });
