@@ -83,9 +83,12 @@ describe('kubernetes attestation through the socket', () => {
       };
     });
     const reviews = w.api.counts.tokenReviews;
-    const cancelled = () => w.agent.log.entries.find((e) => e.msg === 'workload api call cancelled');
+    // Only this test's log lines: earlier tests logged 'attesting caller' too.
+    const logged = w.agent.log.entries.length;
+    const ours = () => w.agent.log.entries.slice(logged);
+    const cancelled = () => ours().find((e) => e.msg === 'workload api call cancelled');
     // The review may start at accept, before the call arrives: hang up only once the call is attesting.
-    const attesting = () => w.agent.log.entries.some((e) => e.msg === 'attesting caller');
+    const attesting = () => ours().some((e) => e.msg === 'attesting caller');
     try {
       const child = startChild(['--socket', w.socketPath, '--wait-stdin']);
       const ready = await child.waitFor((e) => e.event === 'ready');
