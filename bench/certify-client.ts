@@ -5,9 +5,9 @@
  * on that one connection, each with a CSR for a fresh key and a token of its own (so no review
  * is answered from the cache). Reports over IPC: `ready`, `start` after the warm-up, `done`.
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { createCsr } from '../src/issuer/index.js';
+import { createCsr, newKeyPair } from '../src/issuer/index.js';
 import { connectLikeProxy } from '../test/support/proxy-client.js';
 
 /** What the parent sends. */
@@ -55,7 +55,7 @@ function tokenLike(): string {
 
 async function run(order: ClientOrder): Promise<void> {
   const requests = Array.from({ length: order.pool }, () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
     return {
       identity: order.identity,
       token: tokenLike(),

@@ -21,7 +21,7 @@
  * response. Nothing is asserted; docs/performance.md has the figures and the goal.
  */
 import { fork } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,14 @@ import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
 import type { V1SelfSubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import type { KubeApi } from '../src/attestor/kubernetes.js';
-import { createIssuerCa, createTrustAnchor, issueServerCertificate, loadIssuer, loadTrustAnchors } from '../src/issuer/index.js';
+import {
+  createIssuerCa,
+  createTrustAnchor,
+  issueServerCertificate,
+  loadIssuer,
+  loadTrustAnchors,
+  newKeyPair,
+} from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
 import { linkerdIdentityDefinition } from '../src/protos.js';
 import { type IssuerServerConfig, listenForNodes, startIssuerServer } from '../src/server/index.js';
@@ -169,11 +176,11 @@ async function startBareCertify(issuerDir: string, anchorsPath: string): Promise
 
 // === the floor: public-key import + verify + sign, per issue ===
 
-const issuerKeyForFloor = { key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey };
+const issuerKeyForFloor = { key: newKeyPair('ec', { namedCurve: 'P-256' }).privateKey };
 /** A CSR's CertificationRequestInfo is about this long for a proxy's CSR (one DNS SAN, a CN). */
 const CSR_INFO_BYTES = 300;
 const floorInputs = Array.from({ length: 2_000 }, () => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   const info = randomBytes(CSR_INFO_BYTES);
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   // The uncompressed point is the last 64 bytes of a P-256 SPKI.

@@ -33,6 +33,7 @@ const {
   generateWorkloadKey,
   loadIssuer,
   loadTrustAnchors,
+  newKeyPair,
   parseCsr,
 } = await compiled<typeof import('../src/issuer/index.js')>('src/issuer/index.js');
 const { randomSerial } = await compiled<typeof import('../src/issuer/serial.js')>('src/issuer/serial.js');
@@ -169,7 +170,7 @@ const certifier = createCertifier({
   validator: { validate: async () => ({ account: identity.account, audiences: ['identity.l5d.io'], podUid: POD_UID }) },
 });
 const certifyCsr = createCsr({
-  privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+  privateKey: newKeyPair('ec', { namedCurve: 'P-256' }).privateKey,
   commonName: DNS_NAME,
   dnsNames: [DNS_NAME],
 });

@@ -224,3 +224,20 @@ test('every {@link} names something declared or imported in its file', () => {
   }
   assert.deepEqual(broken, []);
 });
+
+/** The files that may use `generateKeyPairSync` outside comments: see `src/issuer/keygen.ts`. */
+const KEYGEN_CALLERS: Record<string, string> = {
+  'src/issuer/keygen.ts': 'makes every key pair that is used as a `KeyObject`',
+  'bench/issuance.ts': 'times key generation itself',
+};
+
+test('keys come from newKeyPair, never straight from generateKeyPairSync (Node 20 deadlock)', () => {
+  const callers = files.filter((file) => /^(?!\s*(?:\*|\/\/|\/\*)).*\bgenerateKeyPairSync\b/m.test(readFileSync(join(ROOT, file), 'utf8')));
+  const unexpected = callers.filter((file) => !(file in KEYGEN_CALLERS) && file !== 'test/architecture.test.ts');
+  assert.deepEqual(unexpected, []);
+  assert.deepEqual(
+    Object.keys(KEYGEN_CALLERS).filter((file) => !callers.includes(file)),
+    [],
+    'an allowed caller that no longer calls it leaves the list',
+  );
+});

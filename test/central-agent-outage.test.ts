@@ -6,11 +6,10 @@
  * ordered on log lines and stream messages, not on sleeps; randomness is 0 (no jitter).
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { METRIC_NAMES } from '../src/agent/index.js';
-import { jwtSigningKeyFrom } from '../src/issuer/index.js';
+import { jwtSigningKeyFrom, newKeyPair } from '../src/issuer/index.js';
 import { addPod, type CentralWorld, holdStream, logged, startCentralWorld } from './support/central-world.js';
 import { type ChildEvent, finalStatus, firstSvid } from './support/child.js';
 import { callAs } from './support/k8s-world.js';
@@ -89,7 +88,7 @@ describe('an SVID that would expire while the issuer is away', () => {
 describe('JWT-SVIDs while the issuer is away', () => {
   let w: CentralWorld;
   before(async () => {
-    const jwtKey = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const jwtKey = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
     w = await startCentralWorld({ issuer: { jwtKey } });
   });
   after(() => w.close());

@@ -3,11 +3,10 @@
  * semantics of docs/linkerd-identity.md end to end, including INTERNAL when the API cannot be asked.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { createKubeApi, createTokenReviewValidator, loadKubeConfig } from '../src/attestor/kubernetes.js';
-import { type Certifier, certifyStatus, createCertifier, createCsr, type IssuerCredentials } from '../src/issuer/index.js';
+import { type Certifier, certifyStatus, createCertifier, createCsr, type IssuerCredentials, newKeyPair } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
 import { createValueChannel } from '../src/value-channel.js';
 import { type FakeKubeApi, startFakeKubeApi } from './fakes/kube-api.js';
@@ -44,8 +43,7 @@ describe('Certify with TokenReview', () => {
   });
   after(() => api.close());
 
-  const csr = () =>
-    createCsr({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, commonName: DNS, dnsNames: [DNS] });
+  const csr = () => createCsr({ privateKey: newKeyPair('ec', { namedCurve: 'P-256' }).privateKey, commonName: DNS, dnsNames: [DNS] });
   const token = (o: { sa?: string; audiences?: string[]; expiresInSeconds?: number } = {}) =>
     api.mintServiceAccountToken({
       namespace: 'emojivoto',

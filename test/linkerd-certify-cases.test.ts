@@ -8,7 +8,7 @@
  * in docs/decisions.md, "Certify compared with Linkerd".
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import {
@@ -19,6 +19,7 @@ import {
   type IssuerCredentials,
   loadIssuer,
   loadTrustAnchors,
+  newKeyPair,
 } from '../src/issuer/index.js';
 import { silentLogger } from '../src/log.js';
 import type { TokenValidator } from '../src/token-validator.js';
@@ -78,7 +79,7 @@ function certifierFor(issuer: IssuerCredentials | undefined, o: { now: number; l
 
 /** Linkerd's `GenerateEndEntityCred` CSR: CN and the one DNS SAN are the name. */
 function endEntityCsr(name = IDENTITY): Buffer {
-  return createCsr({ privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, commonName: name, dnsNames: [name] });
+  return createCsr({ privateKey: newKeyPair('ec', { namedCurve: 'P-256' }).privateKey, commonName: name, dnsNames: [name] });
 }
 
 async function statusOf(run: Promise<unknown>, identity: string): Promise<{ code: status; details: string }> {

@@ -8,10 +8,10 @@
  * loopback.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { credentials, makeGenericClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
-import { createCsr } from '../src/issuer/index.js';
+import { createCsr, newKeyPair } from '../src/issuer/index.js';
 import { linkerdIdentityDefinition } from '../src/protos.js';
 import type { RunningIssuer } from '../src/server/index.js';
 import { type CentralWorld, createCentralWorld, SERVER_NAME } from './support/central-issuer.js';
@@ -32,7 +32,7 @@ const HOUR = 3_600_000;
 
 /** A CSR as the proxy's identity documents hold it (linkerd2 `proxy-identity`): CN and one DNS SAN. */
 function proxyCsr(name = DNS, o: { dnsNames?: string[] } = {}): Buffer {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   return createCsr({ privateKey, commonName: name, dnsNames: o.dnsNames ?? [name] });
 }
 
@@ -71,7 +71,7 @@ describe('Certify on the issuer port, to a client that connects as a Linkerd pro
     assert.equal(proxy.alpn, false, 'the proxy offers no ALPN, and the server picks none');
     assert.equal(proxy.tlsVersion, 'TLSv1.3');
     assert.match(String(proxy.serverLeaf?.subjectaltname), new RegExp(`^DNS:${SERVER_NAME.replaceAll('.', '\\.')}`));
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
     const csr = createCsr({ privateKey, commonName: DNS, dnsNames: [DNS] });
     const { code, message, response } = await proxy.certify({
       identity: DNS,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { captureLogger } from '../../test/support/log-capture.js';
 import type { AgentError } from '../errors.js';
-import { createJwtKeySet, jwksJson, jwtSigningKeyFrom } from '../issuer/index.js';
+import { createJwtKeySet, jwksJson, jwtSigningKeyFrom, newKeyPair } from '../issuer/index.js';
 import { createValueChannel } from '../value-channel.js';
 import { followIssuerBundles } from './issuer-bundles.js';
 import type { JwtBundle } from './jwt-source.js';
@@ -44,7 +43,7 @@ function world() {
 }
 
 const jwks = async () =>
-  Buffer.from(jwksJson(createJwtKeySet(await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey)).keys));
+  Buffer.from(jwksJson(createJwtKeySet(await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey)).keys));
 
 test('publishes the bundle; an issuer fingerprint that changes re-issues, the first one does not', async () => {
   const w = world();

@@ -3,7 +3,6 @@
  * registry and encoder. Each case asserts the status code and message a client would see.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { beforeEach, describe, test } from 'node:test';
 import { Metadata, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -11,7 +10,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from '
 import { captureLogger } from '../../test/support/log-capture.js';
 import { AgentError } from '../errors.js';
 import { workloadIdentityFor } from '../identity.js';
-import { createJwtKeySet, type JwtKeySet, type JwtSigningKey, jwtSigningKeyFrom } from '../issuer/index.js';
+import { createJwtKeySet, type JwtKeySet, type JwtSigningKey, jwtSigningKeyFrom, newKeyPair } from '../issuer/index.js';
 import { createValueChannel, type ValueChannel } from '../value-channel.js';
 import type { CallerResolver, ResolvedCaller } from './caller-resolver.js';
 import { agentServices } from './grpc-services.js';
@@ -75,7 +74,7 @@ interface Fixture {
 }
 
 async function newKey(): Promise<JwtSigningKey> {
-  return jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  return jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
 }
 
 async function fixture(options: { disabled?: boolean } = {}): Promise<Fixture> {

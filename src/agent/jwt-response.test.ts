@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { isAgentError } from '../errors.js';
-import { createJwtKeySet, jwtSigningKeyFrom } from '../issuer/index.js';
+import { createJwtKeySet, jwtSigningKeyFrom, newKeyPair } from '../issuer/index.js';
 import { agentServices } from './grpc-services.js';
 import { claimsToStruct, createJwtBundleResponses, jwtKeyLookup } from './jwt-response.js';
 
@@ -33,8 +32,8 @@ describe('claimsToStruct', () => {
 
 describe('createJwtBundleResponses', () => {
   test('one Buffer per key set, and the same Buffer for a new set with the same keys', async () => {
-    const key = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-    const other = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const key = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
+    const other = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
     let encodes = 0;
     const responses = createJwtBundleResponses((method, message) => {
       encodes++;
@@ -52,7 +51,7 @@ describe('createJwtBundleResponses', () => {
 
 describe('jwtKeyLookup', () => {
   test('our trust domain only, every published key by kid', async () => {
-    const key = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+    const key = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
     const lookup = jwtKeyLookup('cluster.local', createJwtKeySet(key));
     assert.equal(lookup.keysFor('cluster.local')?.get(key.kid), key);
     assert.equal(lookup.keysFor('other.org'), undefined);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -7,6 +7,7 @@ import { opensslOk, withTempDir } from '../../test/support/openssl.js';
 import { TEST_NOW, TEST_NOW_SECONDS } from '../../test/support/test-ca.js';
 import { createIssuerCa, createJwtSigningKey, createTrustAnchor } from './ca.js';
 import { readCertificateInfo } from './cert-info.js';
+import { newKeyPair } from './keygen.js';
 import { createLeafSigner } from './leaf.js';
 import { toPem } from './pem.js';
 
@@ -67,7 +68,7 @@ describe('createIssuerCa', () => {
       const anchor = createTrustAnchor({ now: TEST_NOW, curve });
       const issuer = createIssuerCa({ anchor, now: TEST_NOW });
       const signer = createLeafSigner({ certificateDer: issuer.certificateDer, privateKey: issuer.privateKey });
-      const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { publicKey } = newKeyPair('ec', { namedCurve: 'P-256' });
       const leaf = signer.sign({
         serial: Buffer.from([1, 2, 3]),
         notBefore: TEST_NOW,
@@ -123,7 +124,7 @@ describe('createIssuerCa', () => {
   it('refuses an anchor whose key it cannot sign with', () => {
     const anchor = createTrustAnchor();
     assert.throws(
-      () => createIssuerCa({ anchor: { ...anchor, privateKey: generateKeyPairSync('ed25519').privateKey } }),
+      () => createIssuerCa({ anchor: { ...anchor, privateKey: newKeyPair('ed25519').privateKey } }),
       /trust anchor key must be an ec p-256 or p-384 private key, found ed25519/,
     );
     assert.throws(() => createIssuerCa({ anchor, ttlMs: -1 }), TypeError);

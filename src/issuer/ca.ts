@@ -4,10 +4,11 @@
  * `linkerd-identity-issuer`), and a JWT signing key. Synchronous and built on `der.ts`, so tests
  * can make CAs cheaply.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { readCertificateInfo } from './cert-info.js';
 import { EC_CURVES, ecdsaSchemeFor } from './curves.js';
 import { spkiOf } from './ec-keys.js';
+import { newKeyPair } from './keygen.js';
 import { toPem } from './pem.js';
 import { randomSerial } from './serial.js';
 import {
@@ -78,7 +79,7 @@ function checkOptions(o: { commonName: string; ttlMs: number; now: number }): vo
 function newKey(curve: CaCurve): KeyObject {
   if (!EC_CURVES.some((c) => c.jwk === curve && c.certificates))
     throw new TypeError(`curve must be P-256 or P-384, found ${String(curve)}`);
-  return generateKeyPairSync('ec', { namedCurve: curve }).privateKey;
+  return newKeyPair('ec', { namedCurve: curve }).privateKey;
 }
 
 function generated(certificateDer: Buffer, privateKey: KeyObject): GeneratedCa {
@@ -171,6 +172,6 @@ function signed(
  * never a CA key (docs/workload-api.md).
  */
 export function createJwtSigningKey(): { privateKeyPem: string } {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }

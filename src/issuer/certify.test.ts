@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { type Certifier, type CertifierOptions, createCertifier } from './certif
 import { certifyStatus } from './certify-status.js';
 import { type IssuerCredentials, loadIssuer, loadTrustAnchors } from './credentials.js';
 import { createCsr } from './csr.js';
+import { newKeyPair } from './keygen.js';
 
 const naming = { trustDomain: 'cluster.local', identityDomain: 'identity.linkerd.cluster.local' };
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
@@ -36,7 +37,7 @@ const validator: TokenValidator = {
   },
 };
 
-const key = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+const key = () => newKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
 const dnsCsr = (o: { cn?: string; dns?: string[]; uris?: string[] } = {}) =>
   createCsr({ privateKey: key(), commonName: o.cn ?? DNS, dnsNames: o.dns ?? [DNS], uris: o.uris });
 

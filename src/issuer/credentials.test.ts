@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { createTestCa, createTestIntermediate, createTestRoot, TEST_NOT_AFTER, TEST_NOW, type TestCa } from '../../test/support/test-ca.js';
 import { isAgentError } from '../errors.js';
 import { loadIssuer, loadTrustAnchors } from './credentials.js';
+import { newKeyPair } from './keygen.js';
 
 /** An in-memory filesystem for the loaders. */
 function files(map: Record<string, string>) {
@@ -93,7 +93,7 @@ describe('issuer credentials', () => {
   });
 
   test('each unusable issuer is refused with a message saying exactly why', async () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const rsa = newKeyPair('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     const otherKey = (await createTestRoot()).privateKeyPem;
     const ok = { '/issuer/tls.crt': ca.intermediate.pem, '/issuer/tls.key': ca.intermediate.privateKeyPem };
     const cases: Array<[string, Record<string, string>, RegExp]> = [

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { csrWithSpki, ecSpki, explicitParametersKey } from '../../test/support/csr-variants.js';
 import { isAgentError } from '../errors.js';
 import { parseCsr } from './csr.js';
 import { canonicalSpki } from './csr-key.js';
 import * as der from './der.js';
+import { newKeyPair } from './keygen.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 const spkiOf = (key: KeyObject): Buffer => (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
@@ -13,7 +14,7 @@ const spkiOf = (key: KeyObject): Buffer => (key.type === 'public' ? key : create
 describe('canonicalSpki', () => {
   for (const namedCurve of ['P-256', 'P-384']) {
     it(`${namedCurve}: keeps an uncompressed named-curve key and re-encodes compressed and hybrid points`, () => {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve });
+      const { privateKey } = newKeyPair('ec', { namedCurve });
       const want = spkiOf(privateKey);
       assert.deepEqual(canonicalSpki(want), want);
       for (const form of ['compressed', 'hybrid'] as const) {
@@ -50,9 +51,9 @@ describe('canonicalSpki', () => {
 
   it('leaves other key types alone (Certify refuses them later, as Linkerd does)', () => {
     for (const key of [
-      generateKeyPairSync('ed25519').publicKey,
-      generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey,
-      generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey,
+      newKeyPair('ed25519').publicKey,
+      newKeyPair('rsa', { modulusLength: 1024 }).publicKey,
+      newKeyPair('ec', { namedCurve: 'secp256k1' }).publicKey,
     ]) {
       const spki = spkiOf(key);
       assert.equal(canonicalSpki(spki), spki);
@@ -62,7 +63,7 @@ describe('canonicalSpki', () => {
 
 describe('parseCsr public key', () => {
   it('gives the uncompressed named-curve SPKI for a CSR with a compressed key, and its signature verifies', () => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
     const csr = parseCsr(csrWithSpki(privateKey, ecSpki(privateKey, 'compressed'), [DNS]));
     assert.deepEqual(csr.publicKeySpki, spkiOf(privateKey));
     assert.equal(csr.verifySignature(), true);

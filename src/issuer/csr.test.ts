@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { createPublicKey, type KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import 'reflect-metadata';
@@ -9,10 +9,11 @@ import { isAgentError } from '../errors.js';
 import { createTrustAnchor } from './ca.js';
 import { createCsr, MAX_CSR_BYTES, parseCsr } from './csr.js';
 import * as der from './der.js';
+import { newKeyPair } from './keygen.js';
 
 const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 const SPIFFE = 'spiffe://cluster.local/ns/emojivoto/sa/web';
-const ec = (namedCurve: string): KeyObject => generateKeyPairSync('ec', { namedCurve }).privateKey;
+const ec = (namedCurve: string): KeyObject => newKeyPair('ec', { namedCurve }).privateKey;
 const spki = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
 
 function assertDoesNotParse(input: Uint8Array, label: string): void {
@@ -104,7 +105,7 @@ describe('createCsr + parseCsr', () => {
 
   it('refuses keys it cannot sign with and bad names', () => {
     assert.throws(
-      () => createCsr({ privateKey: generateKeyPairSync('ed25519').privateKey }),
+      () => createCsr({ privateKey: newKeyPair('ed25519').privateKey }),
       /csr key must be an ec p-256 or p-384 private key, found ed25519/,
     );
     assert.throws(() => createCsr({ privateKey: ec('secp521r1') }), /found ec secp521r1/);
@@ -119,10 +120,10 @@ describe('parseCsr with CSRs from other encoders', () => {
     ['ec p-256 sha256', ec('prime256v1'), []],
     ['ec p-384 sha384', ec('secp384r1'), ['-sha384']],
     ['ec p-256 sha512', ec('prime256v1'), ['-sha512']],
-    ['rsa sha256', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, []],
-    ['rsa sha384', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, ['-sha384']],
-    ['rsa sha512', generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, ['-sha512']],
-    ['ed25519', generateKeyPairSync('ed25519').privateKey, []],
+    ['rsa sha256', newKeyPair('rsa', { modulusLength: 2048 }).privateKey, []],
+    ['rsa sha384', newKeyPair('rsa', { modulusLength: 2048 }).privateKey, ['-sha384']],
+    ['rsa sha512', newKeyPair('rsa', { modulusLength: 2048 }).privateKey, ['-sha512']],
+    ['ed25519', newKeyPair('ed25519').privateKey, []],
   ];
   for (const [label, key, extra] of keys) {
     it(`extracts every SAN type from an openssl CSR (${label})`, async () => {
@@ -321,7 +322,7 @@ describe('parseCsr bounds (issue 15)', () => {
 
 describe('parseCsr result', () => {
   it('does not change when the caller reuses the input buffer', () => {
-    const privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const privateKey = newKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
     const input = createCsr({ privateKey, dnsNames: [DNS] });
     const csr = parseCsr(input);
     const spkiBefore = Buffer.from(csr.publicKeySpki);

@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
 import { pkcs8Of, publicKeyFromSpki, spkiOf } from './ec-keys.js';
+import { newKeyPair } from './keygen.js';
 import { keyIdentifier } from './x509-encoding.js';
 
 const keys: Array<[string, KeyObject]> = [
-  ['ec p-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey],
-  ['ec p-384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey],
-  ['ec p-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey],
-  ['ec secp256k1', generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey],
-  ['ed25519', generateKeyPairSync('ed25519').privateKey],
-  ['rsa', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey],
+  ['ec p-256', newKeyPair('ec', { namedCurve: 'P-256' }).privateKey],
+  ['ec p-384', newKeyPair('ec', { namedCurve: 'P-384' }).privateKey],
+  ['ec p-521', newKeyPair('ec', { namedCurve: 'P-521' }).privateKey],
+  ['ec secp256k1', newKeyPair('ec', { namedCurve: 'secp256k1' }).privateKey],
+  ['ed25519', newKeyPair('ed25519').privateKey],
+  ['rsa', newKeyPair('rsa', { modulusLength: 1024 }).privateKey],
 ];
 const nodeSpki = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
 
@@ -30,7 +31,7 @@ describe('spkiOf and publicKeyFromSpki', () => {
 
   it('keeps the leading zeros of short coordinates', () => {
     for (let i = 0; i < 200; i++) {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
       assert.deepEqual(spkiOf(privateKey), nodeSpki(privateKey));
     }
   });
@@ -71,10 +72,10 @@ describe('ecdsaSchemeFor', () => {
 describe('pkcs8Of', () => {
   it('is byte for byte what OpenSSL writes, for every NIST curve and other key types', () => {
     for (const namedCurve of ['P-256', 'P-384', 'P-521']) {
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve });
+      const { privateKey } = newKeyPair('ec', { namedCurve });
       assert.ok(pkcs8Of(privateKey).equals(privateKey.export({ type: 'pkcs8', format: 'der' })), namedCurve);
     }
-    const { privateKey: ed } = generateKeyPairSync('ed25519');
+    const { privateKey: ed } = newKeyPair('ed25519');
     assert.ok(pkcs8Of(ed).equals(ed.export({ type: 'pkcs8', format: 'der' })));
   });
 });

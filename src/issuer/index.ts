@@ -45,6 +45,7 @@ export {
   type ValidatedJwtSvid,
   validateJwtSvid,
 } from './jwt-svid.js';
+export { type KeyPairSpec, newKeyPair } from './keygen.js';
 export { clampUnit, REFRESH_FRACTION, RENEWAL_JITTER, type RefreshPolicy, refreshIn, renewalDelay } from './refresh.js';
 export { createRenewalKeys, type RenewalKeys, type RenewalKeysOptions, type TicketKey } from './renewal-keys.js';
 export { keyFingerprint, RENEWAL_PROOF_CONTEXT, renewalProofMessage, signRenewalProof, verifyRenewalProof } from './renewal-proof.js';

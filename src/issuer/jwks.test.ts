@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { isAgentError } from '../errors.js';
 import { parseJwks } from './jwks.js';
 import { createJwtKeySet, jwksJson, jwtSigningKeyFrom } from './jwt-key.js';
+import { newKeyPair } from './keygen.js';
 
 test('reads back what jwksJson publishes: kids, algorithms, keys and JWKs, in order', async () => {
-  const ec = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey);
-  const rsa = await jwtSigningKeyFrom(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  const ec = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-384' }).privateKey);
+  const rsa = await jwtSigningKeyFrom(newKeyPair('rsa', { modulusLength: 2048 }).privateKey);
   const set = createJwtKeySet(ec, [rsa]);
   const keys = parseJwks(jwksJson(set.keys));
   assert.deepEqual(
@@ -22,7 +22,7 @@ test('reads back what jwksJson publishes: kids, algorithms, keys and JWKs, in or
 });
 
 test('takes only public parameters: a private "d" is dropped', async () => {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'k1' };
   const [key] = parseJwks(JSON.stringify({ keys: [jwk] }));
   assert.equal(key?.publicKey.type, 'public');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { calculateJwkThumbprint } from 'jose';
 import { isAgentError } from '../errors.js';
 import { createIssuerCa, createJwtSigningKey, createTrustAnchor } from './ca.js';
 import { createJwtKeySet, jwksJson, jwtSigningKeyFrom, loadJwtSigningKey } from './jwt-key.js';
+import { newKeyPair } from './keygen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-key-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,7 +20,7 @@ function file(name: string, text: string): string {
   return path;
 }
 
-const ec = (namedCurve: string) => generateKeyPairSync('ec', { namedCurve }).privateKey;
+const ec = (namedCurve: string) => newKeyPair('ec', { namedCurve }).privateKey;
 
 describe('loadJwtSigningKey', () => {
   test('EC P-256 PKCS#8 (what certs create and --dev write): ES256, kid is the RFC 7638 thumbprint', async () => {
@@ -48,7 +49,7 @@ describe('loadJwtSigningKey', () => {
       (await loadJwtSigningKey(file('p521.key', ec('secp521r1').export({ type: 'pkcs8', format: 'pem' }).toString()))).alg,
       'ES512',
     );
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const rsa = newKeyPair('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const rsaKey = await loadJwtSigningKey(file('rsa.key', rsa));
     assert.equal(rsaKey.alg, 'RS256');
     assert.equal(rsaKey.jwk.kty, 'RSA');
@@ -63,7 +64,7 @@ describe('loadJwtSigningKey', () => {
     ['a certificate only', issuer.certificatePem, /holds no private key \(only CERTIFICATE\)$/],
     [
       'a public key only',
-      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      newKeyPair('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       /only PUBLIC KEY/,
     ],
     [
@@ -81,12 +82,12 @@ describe('loadJwtSigningKey', () => {
     ['a block that is not a key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', /the PRIVATE KEY block does not parse/],
     [
       'RSA-1024',
-      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      newKeyPair('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       /RSA-1024; RSA keys must have at least 2048 bits/,
     ],
     [
       'an Ed25519 key',
-      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      newKeyPair('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       /an ed25519 key; use an EC P-256/,
     ],
     ['an EC key on another curve', ec('secp256k1').export({ type: 'pkcs8', format: 'pem' }).toString(), /an EC secp256k1 key/],
@@ -122,7 +123,7 @@ describe('signing keys never show their private half', () => {
 });
 
 function p256Key() {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  return newKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
 }
 
 describe('key sets and their JWKS', () => {

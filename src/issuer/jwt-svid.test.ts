@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { isAgentError } from '../errors.js';
 import { type JwtPublicKey, type JwtSigningKey, jwtSigningKeyFrom } from './jwt-key.js';
 import { JWT_SVID_ALGORITHMS, type JwtKeyLookup, MAX_JWT_SVID_LENGTH, mintJwtSvid, validateJwtSvid } from './jwt-svid.js';
+import { newKeyPair } from './keygen.js';
 
 const TD = 'cluster.local';
 const ID = `spiffe://${TD}/ns/default/sa/web`;
@@ -18,8 +19,8 @@ let lookups = 0;
 let keys: JwtKeyLookup;
 
 before(async () => {
-  key = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-  rsa = await jwtSigningKeyFrom(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  key = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
+  rsa = await jwtSigningKeyFrom(newKeyPair('rsa', { modulusLength: 2048 }).privateKey);
   const byKid = new Map<string, JwtPublicKey>([
     [key.kid, key],
     [rsa.kid, rsa],
@@ -106,12 +107,12 @@ describe('validateJwtSvid', () => {
     const secret = key.publicKey.export({ type: 'spki', format: 'pem' });
     return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
   };
-  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+  const p384 = newKeyPair('ec', { namedCurve: 'P-384' }).privateKey;
   const rejections: Array<[string, () => string | Promise<string>, string, { now?: number; audience?: string; noLookup?: boolean }?]> = [
     ['a tampered payload', tampered, 'token signature is invalid'],
     [
       'a signature by another key under our kid',
-      () => craft(header(), claims(), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
+      () => craft(header(), claims(), newKeyPair('ec', { namedCurve: 'P-256' }).privateKey),
       'token signature is invalid',
     ],
     [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -8,6 +8,7 @@ import { assertLinkerdSans } from '../../test/support/san-order.js';
 import { createTestIntermediate, createTestRoot, TEST_NOW, TEST_NOW_SECONDS, type TestCert } from '../../test/support/test-ca.js';
 import { isAgentError } from '../errors.js';
 import * as der from './der.js';
+import { newKeyPair } from './keygen.js';
 import { createLeafSigner, type LeafRequest, type LeafSigner } from './leaf.js';
 import { toPem } from './pem.js';
 import { randomSerial } from './serial.js';
@@ -17,7 +18,7 @@ const DNS = 'web.emojivoto.serviceaccount.identity.linkerd.cluster.local';
 const DAY = 24 * 60 * 60 * 1000;
 
 const spki = (key: KeyObject): Buffer => createPublicKey(key).export({ type: 'spki', format: 'der' });
-const ecKey = (namedCurve = 'prime256v1'): KeyObject => generateKeyPairSync('ec', { namedCurve }).privateKey;
+const ecKey = (namedCurve = 'prime256v1'): KeyObject => newKeyPair('ec', { namedCurve }).privateKey;
 
 function request(overrides: Partial<LeafRequest> = {}): LeafRequest {
   return {
@@ -175,8 +176,8 @@ describe('createLeafSigner', () => {
 
   it('refuses issuer keys it cannot use, naming the key type', () => {
     const cases: Array<[KeyObject, RegExp]> = [
-      [generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, /issuer key must be an ec p-256 or p-384 private key, found rsa$/],
-      [generateKeyPairSync('ed25519').privateKey, /found ed25519$/],
+      [newKeyPair('rsa', { modulusLength: 2048 }).privateKey, /issuer key must be an ec p-256 or p-384 private key, found rsa$/],
+      [newKeyPair('ed25519').privateKey, /found ed25519$/],
       [ecKey('secp521r1'), /found ec secp521r1$/],
       [createPublicKey(issuer.privateKey), /found public key$/],
       [ecKey(), /issuer key does not match the issuer certificate/],
@@ -226,7 +227,7 @@ describe('createLeafSigner', () => {
   });
 
   it('signs any well-formed key info, leaving key policy to the caller', () => {
-    const leaf = signer.sign(request({ subjectPublicKeySpki: spki(generateKeyPairSync('ed25519').privateKey) }));
+    const leaf = signer.sign(request({ subjectPublicKeySpki: spki(newKeyPair('ed25519').privateKey) }));
     assert.equal(new X509Certificate(leaf).verify(issuer.publicKey), true);
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { newKeyPair } from './keygen.js';
 import { encodeTicket, MAX_TICKET_BYTES, type RenewalTicket, ticketKeyFor, verifyTicket } from './renewal-ticket.js';
 
 const TICKET: RenewalTicket = {
@@ -54,12 +55,12 @@ test('encodeTicket refuses fields that do not fit the layout', () => {
 });
 
 test('the ticket key is the same for one issuer key in any file format, and differs between keys', () => {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   const sec1 = createPrivateKey(privateKey.export({ type: 'sec1', format: 'pem' }));
   const pkcs8 = createPrivateKey(privateKey.export({ type: 'pkcs8', format: 'pem' }));
   assert.deepEqual(ticketKeyFor(sec1), ticketKeyFor(pkcs8));
   assert.equal(ticketKeyFor(sec1).length, 32);
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
+  const other = newKeyPair('ec', { namedCurve: 'P-384' }).privateKey;
   assert.notDeepEqual(ticketKeyFor(other), ticketKeyFor(sec1));
-  assert.throws(() => ticketKeyFor(generateKeyPairSync('ed25519').privateKey), TypeError);
+  assert.throws(() => ticketKeyFor(newKeyPair('ed25519').privateKey), TypeError);
 });

@@ -3,9 +3,9 @@
  * serves with, as Linkerd's identity controller serves under its own identity. Sent with the
  * issuer's chain, so a client that trusts only the trust anchors verifies it.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { AgentError } from '../errors.js';
 import type { IssuerCredentials } from './credentials.js';
+import { newKeyPair } from './keygen.js';
 import { toPem } from './pem.js';
 import { randomSerial } from './serial.js';
 
@@ -40,7 +40,7 @@ export interface ServerCertificate {
  */
 export function issueServerCertificate(options: ServerCertificateOptions): ServerCertificate {
   const { issuer, now } = options;
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { privateKey, publicKey } = newKeyPair('ec', { namedCurve: 'prime256v1' });
   const notBefore = now - options.clockSkewMs;
   const notAfter = Math.min(now + options.lifetimeMs + options.clockSkewMs, issuer.notAfter);
   if (notAfter <= now) throw new AgentError('SIGNING_FAILED', 'issuer chain has expired');

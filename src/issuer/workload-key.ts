@@ -3,10 +3,11 @@
  * anywhere but to its workload: the private key, its public half as the certificate will carry
  * it, and the PKCS#8 encoding the Workload API hands out (`x509_svid_key`).
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { curveNamed } from './curves.js';
 import { encodingsOfSec1 } from './ec-keys.js';
+import { generateSec1 } from './keygen.js';
 
 /** Curve of every workload key: P-256, what the Linkerd proxy and every SPIFFE client accept. */
 const WORKLOAD_CURVE = curveNamed('prime256v1') as NonNullable<ReturnType<typeof curveNamed>>;
@@ -48,15 +49,6 @@ class RedactedWorkloadKey implements WorkloadKey {
     return 'WorkloadKey { [redacted] }';
   }
 }
-
-/**
- * `generateKeyPairSync` with only the private half encoded (the public half stays a `KeyObject`),
- * which Node's type declarations do not describe: they want both encodings or neither.
- */
-export const generateSec1 = generateKeyPairSync as unknown as (
-  type: 'ec',
-  options: { readonly namedCurve: string; readonly privateKeyEncoding: { readonly type: 'sec1'; readonly format: 'der' } },
-) => { readonly privateKey: Buffer; readonly publicKey: KeyObject };
 
 /**
  * A fresh EC P-256 workload key. One native call makes the key and its SEC1 encoding, from which

@@ -3,12 +3,13 @@
  * compressed and hybrid EC points, explicit curve parameters, OpenSSL's), certificates (ours and
  * OpenSSL's), and the 200 KB OID of issue 15 inside a CSR and a certificate.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createIssuerCa, createTrustAnchor } from '../../src/issuer/ca.js';
 import { createCsr } from '../../src/issuer/csr.js';
 import * as der from '../../src/issuer/der.js';
+import { newKeyPair } from '../../src/issuer/index.js';
 import { createLeafSigner } from '../../src/issuer/leaf.js';
 import { csrWithSpki, ecSpki, explicitParametersKey } from '../support/csr-variants.js';
 import { opensslOk, withTempDir } from '../support/openssl.js';
@@ -67,10 +68,10 @@ const opensslCertificate = () =>
 
 /** Valid and unusual CSRs; the first is the plain P-256 one the agent itself makes. */
 export async function csrSeeds(): Promise<Buffer[]> {
-  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-  const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  const ed = generateKeyPairSync('ed25519').privateKey;
+  const p256 = newKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
+  const p384 = newKeyPair('ec', { namedCurve: 'P-384' }).privateKey;
+  const rsa = newKeyPair('rsa', { modulusLength: 2048 }).privateKey;
+  const ed = newKeyPair('ed25519').privateKey;
   const explicit = explicitParametersKey();
   return [
     createCsr({ privateKey: p256, dnsNames: [DNS] }),
@@ -91,7 +92,7 @@ export async function certificateSeeds(): Promise<Buffer[]> {
   const anchor = createTrustAnchor();
   const issuer = createIssuerCa({ anchor });
   const signer = createLeafSigner({ certificateDer: issuer.certificateDer, privateKey: issuer.privateKey });
-  const leafKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const leafKey = newKeyPair('ec', { namedCurve: 'P-256' }).privateKey;
   const now = Date.now();
   const leaf = signer.sign({
     serial: Buffer.from([1, 2, 3]),

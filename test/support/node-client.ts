@@ -4,11 +4,11 @@
  * plus one raw HTTP/2 call over TLS without ALPN, as a Linkerd proxy connects. The production
  * client is the agent's (src/agent/).
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { type Client, credentials, Metadata, makeGenericClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import { createCsr, signRenewalProof } from '../../src/issuer/index.js';
+import { createCsr, newKeyPair, signRenewalProof } from '../../src/issuer/index.js';
 import { nodeIssuerDefinition } from '../../src/protos.js';
 
 /** Options of {@link createNodeClient}. */
@@ -44,7 +44,7 @@ export interface WorkloadKeyPair {
 
 /** A fresh P-256 key and a CSR for it (no names: the issuer ignores them). */
 export function newWorkloadKey(): WorkloadKeyPair {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
   return { privateKey, csr: createCsr({ privateKey }) };
 }
 

@@ -3,7 +3,7 @@
  * JSON mutations re-encoded under the original signature (so parsing reaches the claim checks).
  */
 
-import { generateKeyPairSync } from 'node:crypto';
+import { newKeyPair } from '../../../src/issuer/index.js';
 import { createJwtKeySet, type JwtPublicKey, jwtSigningKeyFrom } from '../../../src/issuer/jwt-key.js';
 import { mintJwtSvid, validateJwtSvid } from '../../../src/issuer/jwt-svid.js';
 import { mutateJson, mutateText, randomJson } from '../mutate.js';
@@ -26,8 +26,8 @@ export function jwtTarget(): FuzzTarget<string> {
     fullInputs: 100_000,
     smokeInputs: 300,
     async setup() {
-      const es = await jwtSigningKeyFrom(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
-      const rs = await jwtSigningKeyFrom(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+      const es = await jwtSigningKeyFrom(newKeyPair('ec', { namedCurve: 'P-256' }).privateKey);
+      const rs = await jwtSigningKeyFrom(newKeyPair('rsa', { modulusLength: 2048 }).privateKey);
       keys = new Map(createJwtKeySet(es, [rs]).keys.map((k) => [k.kid, k]));
       tokens = [];
       for (const key of [es, rs]) {
