@@ -15,6 +15,7 @@ import { callAs, createTestPod, inPod, NODE, spiffeIdOf, TOKEN_PATH } from './su
 import { sampleValue } from './support/metrics-text.js';
 import { createProcFixture, hostCgroup, type ProcFixture } from './support/proc-fixture.js';
 import { assertLinkerdSans } from './support/san-order.js';
+import { waitUntil, within } from './support/wait-until.js';
 
 interface World {
   api: FakeKubeApi;
@@ -94,10 +95,11 @@ describe('kubernetes attestation through the socket', () => {
       const ready = await child.waitFor((e) => e.event === 'ready');
       await w.proc.addProcess(ready.pid as number, inPod(p));
       child.go();
-      await arrived;
-      while (!attesting()) await new Promise((resolve) => setTimeout(resolve, 10));
+      const state = () => `client: ${JSON.stringify(child.events)}\nagent log:\n${w.agent.log.text()}`;
+      await within(arrived, 'the TokenReview of the caller');
+      await waitUntil(attesting, "the agent's 'attesting caller' line for this call", { state });
       child.process.kill('SIGKILL');
-      while (!cancelled()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitUntil(() => cancelled() !== undefined, "the agent's 'workload api call cancelled' line", { state });
       assert.equal(cancelled()?.code, 'CANCELLED');
     } finally {
       w.api.onTokenReview = undefined;
