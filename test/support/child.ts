@@ -1,6 +1,7 @@
 /** Runs `child-client.ts` as a separate process and collects its JSON events. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { HANG_MS } from './wait-until.js';
 
 const CLIENT = fileURLToPath(new URL('./child-client.ts', import.meta.url));
 
@@ -15,7 +16,10 @@ export interface ChildEvent {
 export interface RunningChild {
   readonly process: ChildProcess;
   readonly events: ChildEvent[];
-  /** Resolves with the first event matching `pred` (including ones already seen). */
+  /**
+   * Resolves with the first event matching `pred` (including ones already seen); fails at once if
+   * the process exits first, and after `timeoutMs` (default {@link HANG_MS}) if it never comes.
+   */
   waitFor(pred: (e: ChildEvent) => boolean, timeoutMs?: number): Promise<ChildEvent>;
   /** Resolves when the process exits, with all events. */
   done: Promise<ChildEvent[]>;
@@ -27,7 +31,7 @@ export interface RunningChild {
 export function startChild(args: string[], spawnOptions: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}): RunningChild {
   const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
   const events: ChildEvent[] = [];
-  const waiters: Array<{ pred: (e: ChildEvent) => boolean; resolve: (e: ChildEvent) => void }> = [];
+  const waiters: Array<{ pred: (e: ChildEvent) => boolean; resolve: (e: ChildEvent) => void; exited: () => void }> = [];
   let buffer = '';
   let stderr = '';
   child.stderr?.on('data', (d) => {
@@ -54,6 +58,12 @@ export function startChild(args: string[], spawnOptions: { uid?: number; gid?: n
   const done = new Promise<ChildEvent[]>((resolve, reject) => {
     child.once('exit', (code) => (code === 0 ? resolve(events) : reject(new Error(`child exited ${code}: ${stderr}`))));
   });
+  // Once stdout has closed with the process, an event still awaited never comes.
+  let closed = false;
+  child.once('close', () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w.exited();
+  });
   // A child the test kills on purpose must not become an unhandled rejection.
   done.catch(() => undefined);
   return {
@@ -61,21 +71,33 @@ export function startChild(args: string[], spawnOptions: { uid?: number; gid?: n
     events,
     done,
     go: () => child.stdin?.write('go\n'),
-    waitFor(pred, timeoutMs = 15_000) {
+    waitFor(pred, timeoutMs = HANG_MS) {
       const seen = events.find(pred);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`timed out waiting for child event; got ${JSON.stringify(events)} ${stderr}`)),
-          timeoutMs,
-        );
-        waiters.push({
+        const fail = (why: string) => {
+          const at = waiters.indexOf(waiter);
+          if (at >= 0) waiters.splice(at, 1);
+          reject(new Error(`${why} waiting for child event; got ${JSON.stringify(events)} ${stderr}`));
+        };
+        const timer = setTimeout(() => fail('timed out'), timeoutMs);
+        const waiter = {
           pred,
-          resolve: (e) => {
+          resolve: (e: ChildEvent) => {
             clearTimeout(timer);
             resolve(e);
           },
-        });
+          exited: () => {
+            clearTimeout(timer);
+            reject(
+              new Error(
+                `child exited (${child.exitCode ?? child.signalCode}) while waiting for an event; got ${JSON.stringify(events)} ${stderr}`,
+              ),
+            );
+          },
+        };
+        if (closed) return waiter.exited();
+        waiters.push(waiter);
       });
     },
   };
