@@ -11,6 +11,7 @@ import { startWorker } from './attack/report.js';
 import { startTestAgent, type TestAgent } from './support/agent-harness.js';
 import { finalStatus, firstData, firstSvid, runChild } from './support/child.js';
 import { sampleValue } from './support/metrics-text.js';
+import { waitUntil } from './support/wait-until.js';
 
 const needsRoot = process.getuid?.() === 0 ? false : 'needs root to run the attacker as user nobody and the client as another uid';
 const NOBODY = 65534;
@@ -29,12 +30,12 @@ describe('hostile callers', { skip: needsRoot }, () => {
     sampleValue(await agent.running.metrics.render(), name, labels) ?? 0;
 
   /** Resolves once `sample(name, labels)` exceeds `than` (the agent's events, not a clock, order the test). */
-  async function risen(name: string, labels: Record<string, string>, than: number): Promise<number> {
-    for (;;) {
-      const value = await sample(name, labels);
-      if (value > than) return value;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  async function risen(name: string, labels: Record<string, string>, than: number): Promise<void> {
+    await waitUntil(async () => (await sample(name, labels)) > than, `${name} ${JSON.stringify(labels)} to rise above ${than}`, {
+      everyMs: 20,
+      // The attacker starts as a process of its own first.
+      hangMs: 60_000,
+    });
   }
 
   const cases = [

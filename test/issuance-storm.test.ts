@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestAgent } from './support/agent-harness.js';
 import { finalStatus, runChild } from './support/child.js';
 import { sampleValue } from './support/metrics-text.js';
+import { waitUntil } from './support/wait-until.js';
 
 const OPEN_CANCEL = fileURLToPath(new URL('./support/open-cancel.ts', import.meta.url));
 const LOOPS = 300;
@@ -50,9 +51,7 @@ test(`3 × ${LOOPS} open/cancel loops at the default idle grace: a handful of is
 
     // One ms short of the grace the identity is still held; at the grace it is issued afresh.
     // The grace counts from the release of the last stream: wait for the agent to see it end.
-    const released = async () => {
-      while (agent.running.workloadApi.openStreams() > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    };
+    const released = () => waitUntil(() => agent.running.workloadApi.openStreams() === 0, 'the agent to see the last stream end');
     await released();
     clock.ms += agent.config.svidIdleTtlMs - 1;
     assert.equal(finalStatus(await runChild(['--socket', agent.socketPath])).code, 0);

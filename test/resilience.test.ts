@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { makeTestDir, startTestAgent, writeCredentials } from './support/agent-harness.js';
 import { spawnAgent, waitForSocket } from './support/agent-process.js';
 import { finalStatus, firstSvid, startChild } from './support/child.js';
+import { waitUntil } from './support/wait-until.js';
 
 const MANY = fileURLToPath(new URL('./support/many-streams.ts', import.meta.url));
 
@@ -103,9 +104,11 @@ test('a stream that stops reading through 400 rotations: bounded heap, then the 
     client.process.kill('SIGSTOP');
     const heapBefore = process.memoryUsage().heapUsed;
     const rotations = () => agent.log.entries.filter((e) => e.msg === 'rotated svid').length;
-    // No wall-clock bound: on a busy machine the rotations come slower; the file's test timeout
-    // catches a store that stopped rotating.
-    while (rotations() < ROTATIONS) await new Promise((r) => setTimeout(r, 200));
+    // No bound on the whole: on a busy machine the rotations come slower. A store that stopped
+    // rotating fails here, saying so, instead of the file's timeout.
+    for (let done = rotations(); done < ROTATIONS; done = rotations()) {
+      await waitUntil(() => rotations() > done, `rotation ${done + 1} of ${ROTATIONS}`, { everyMs: 200 });
+    }
     const growth = process.memoryUsage().heapUsed - heapBefore;
     // A coarse leak check (heap noise of the in-process agent is megabytes): the order check below
     // is what shows the stream holds only the latest SVID.

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, credentials, Metadata, Server, ServerCredentials, type ServerWritableStream, status } from '@grpc/grpc-js';
+import { waitUntil } from '../../test/support/wait-until.js';
 import { createBudget } from './budget.js';
 import {
   type CloseReason,
@@ -146,7 +147,7 @@ test('open calls keep a connection; idle for the idle timeout plus grace, it is 
     assert.deepEqual(g.closed, [], 'a stream held for a long time keeps its connection');
     assert.equal(g.streams.size(), 1);
     first.cancel();
-    while (g.streams.size() > 0) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(() => g.streams.size() === 0, 'the cancelled stream to end', { everyMs: 0 });
     g.clock.ms += IDLE_TIMEOUT_MS + IDLE_GRACE_MS - SWEEP_MS;
     g.guard.sweep();
     assert.deepEqual(g.closed, []);
@@ -169,7 +170,7 @@ test('a call over the stream budget is refused with RESOURCE_EXHAUSTED and count
     assert.deepEqual(g.refused, ['caller_limit uid:1']);
     assert.equal(s.open.length, 2, 'the refused call never reached its handler');
     a.cancel();
-    while (g.streams.size() > 1) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(() => g.streams.size() <= 1, 'the cancelled stream to end', { everyMs: 0 });
     assert.equal((await s.watch()).code, status.OK, 'a place freed is used again');
   } finally {
     await s.close();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ConnectionInjector } from '@grpc/grpc-js';
 import { captureLogger } from '../../test/support/log-capture.js';
+import { waitUntil } from '../../test/support/wait-until.js';
 import type { PeerTracker, TrackedPeer } from '../attestor/index.js';
 import type { AdmissionDecision, ConnectionAdmission } from './connection-admission.js';
 import { createConnectionRegistry } from './connections.js';
@@ -68,22 +69,26 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     assert.equal(lines[0]?.reason, 'caller_limit');
 
     const admitted = net.connect(path);
-    while (injected.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(() => injected.length > 0, 'the admitted connection to be injected', { everyMs: 0 });
     assert.deepEqual(tracked, ['1000@uds:1']);
     assert.equal(connections.size(), 1);
 
     const later = net.connect(path);
     await new Promise((resolve) => later.once('connect', resolve));
-    while (tracked.length < 2 && server.size() < 2) {
-      placeLater({} as AdmissionDecision);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await waitUntil(
+      () => {
+        placeLater({} as AdmissionDecision);
+        return tracked.length >= 2 || server.size() >= 2;
+      },
+      'the second connection to be placed',
+      { everyMs: 0 },
+    );
     assert.deepEqual(tracked, ['1000@uds:1', '2000@uds:2'], 'served once placed');
     assert.deepEqual(announced, ['1000 in uid:1000', '2000 in uid:2000'], 'admitted peers only, with their group');
 
     admitted.destroy();
     (injected[0] as net.Socket).destroy();
-    while (events.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await waitUntil(() => events.length > 0, 'the closed connection to be released', { everyMs: 0 });
     assert.deepEqual(events, ['released 1000']);
     later.destroy();
   } finally {

@@ -13,6 +13,7 @@ import { centralAgentOverrides, makeTestDir, type StartedAgent, startAgentIn, wr
 import { type RunningChild, startChild } from './child.js';
 import { NODE, TOKEN_PATH } from './k8s-world.js';
 import { createProcFixture, type FakeProcess, type ProcFixture, podCgroup, randomContainerId, randomPodUid } from './proc-fixture.js';
+import { waitUntil } from './wait-until.js';
 
 export interface CentralWorld {
   readonly issuer: FakeNodeIssuer;
@@ -95,12 +96,12 @@ export function logged(w: Pick<CentralWorld, 'agent'>, msg: string, count = 1): 
 }
 
 /** Resolves once `agent` has logged `msg` `count` times (polls its captured log; no sleep decides anything). */
-export async function agentLogged(agent: Pick<StartedAgent, 'log'>, msg: string, count = 1): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (agent.log.entries.filter((e) => e.msg === msg).length < count) {
-    if (Date.now() > deadline) throw new Error(`no "${msg}" in ${agent.log.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+export function agentLogged(agent: Pick<StartedAgent, 'log'>, msg: string, count = 1): Promise<void> {
+  return waitUntil(() => agent.log.entries.filter((e) => e.msg === msg).length >= count, `"${msg}" logged ${count} times`, {
+    everyMs: 20,
+    hangMs: 60_000,
+    state: () => agent.log.text(),
+  });
 }
 
 /**
