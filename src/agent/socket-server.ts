@@ -45,6 +45,8 @@ export interface SocketServerOptions {
   readonly onAdmitted?: (peer: PeerCredentials, group: string) => void;
   /** A connection was refused (metrics). */
   readonly onRefused?: (reason: ConnectionRefusal) => void;
+  /** An admitted connection closed, for whatever reason. */
+  readonly onClosed?: () => void;
   readonly logger: Logger;
   /** Default the wall clock; times the log bursts. */
   readonly clock?: Clock;
@@ -104,6 +106,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       sockets.delete(socket);
       guard?.remove(id);
       decision.release();
+      options.onClosed?.();
     });
     guard?.add({ id, group: decision.group, fd: fdOf(socket), destroy: () => socket.destroy() });
     injector.injectConnection(socket);

@@ -56,6 +56,8 @@ export interface WorkloadApiServerOptions {
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
   readonly onCallResult?: (method: string, code: string) => void;
   readonly onStreamsChanged?: (open: number) => void;
+  /** An admitted connection to the socket closed (`idle-collect.ts`). */
+  readonly onConnectionEnded?: () => void;
 }
 
 /** A Workload API server on its socket. */
@@ -168,6 +170,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
         guard: limits.guard,
         ...(prepare ? { onAdmitted: (peer: PeerCredentials, group: string) => void limits.gate.tryRun(group, () => prepare(peer)) } : {}),
         ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
+        ...(options.onConnectionEnded ? { onClosed: options.onConnectionEnded } : {}),
         logger: options.logger,
         clock: options.clock,
       });
