@@ -22,7 +22,7 @@ import {
   UNAVAILABLE_REASONS,
 } from './k8s-attestor.js';
 import { createKubeApi, loadKubeConfig } from './kube-client.js';
-import { createProcReader } from './proc.js';
+import { createProcReader, type ProcReader } from './proc.js';
 import { createTokenReviewValidator, DEFAULT_TOKEN_AUDIENCE, type TokenReviewValidator } from './token-review.js';
 import { DEFAULT_TOKEN_PATHS } from './token-source.js';
 import type { Attestation, AttestRequest, WorkloadAttestor } from './types.js';
@@ -305,6 +305,22 @@ describe('k8s attestor', () => {
     await api.refuse();
     await callerInPodP(await mint());
     await attestor.prepare?.(peer);
+  });
+
+  test('prepare opens nothing in the root of a caller outside a pod (its filesystem may never answer)', async () => {
+    await fixture.addProcess(PID, { cgroup: hostCgroup(), files: { [TOKEN_PATH]: await mint() } });
+    const reader = createProcReader({ procRoot: fixture.root });
+    const opened: string[] = [];
+    const proc: ProcReader = {
+      ...reader,
+      readFileInRoot(pid, path) {
+        opened.push(path);
+        return reader.readFileInRoot(pid, path);
+      },
+    };
+    const counting = createK8sAttestor({ proc, validator, nodeName: NODE, logger: logs.logger });
+    await counting.prepare?.(request().caller.peer);
+    assert.deepEqual(opened, []);
   });
 
   test('construction: bad token paths and empty node name are TypeErrors', () => {

@@ -247,14 +247,15 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
    * has its file token reviewed for nothing; errors are `decide`'s to report.
    */
   async function prepare(pid: number): Promise<void> {
-    // The three reads at once, each a thread-pool round trip: the token file is read before the
-    // cgroup says whether the caller is in a pod, and dropped when it is not.
+    const startTime = await proc.readStartTime(pid);
+    const podUid = parseCgroupFile(await proc.readCgroup(pid)).podUid;
+    // Nothing in the caller's root is opened before its cgroup places it in a pod: a process of
+    // the host can mount a filesystem that never answers there, and each read holds a thread of
+    // the pool every attestation shares.
+    if (podUid === undefined) return;
     const reading = findCallerToken({ pid, bearerToken: undefined, tokenPaths, reader: proc });
     // Kept whether it succeeds or not: the call meets the same outcome as if it had read.
     reading.catch(() => undefined);
-    const [startTime, cgroupText] = await Promise.all([proc.readStartTime(pid), proc.readCgroup(pid)]);
-    const podUid = parseCgroupFile(cgroupText).podUid;
-    if (podUid === undefined) return;
     prepared.set(`${pid}:${startTime}`, reading, PREPARED_TOKEN_TTL_MS);
     const found = await reading;
     if (found) await options.validator.validate(found.token, { podUid });
