@@ -26,7 +26,7 @@ import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import type { AgentConfig } from './config.js';
 import { REISSUE_SPREAD_MS, startEmbeddedIssuing } from './embedded-issuing.js';
-import { fullCollection, startIdleCollector } from './idle-collect.js';
+import { fullCollection, MONOTONIC_CLOCK, startIdleCollector } from './idle-collect.js';
 import type { Issuing, IssuingDeps } from './issuing.js';
 import type { AgentMetrics } from './metrics.js';
 import { createMetricsOff } from './metrics-off.js';
@@ -95,9 +95,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const peers = createPeerTracker({ proc });
     // Connection and stream budgets are per pod in Kubernetes mode (every Linkerd proxy is uid 2102).
     const callerGroups = createCallerGroups({ mode: config.attestor === 'k8s' ? 'pod' : 'uid', proc, clock });
-    // Quiet time is real time, whatever clock the certificates follow.
+    // Quiet time is monotonic real time, whatever clock the certificates follow.
     const collect = fullCollection();
-    const idle = collect ? startIdleCollector({ collect, clock: systemClock }) : undefined;
+    const idle = collect ? startIdleCollector({ collect, clock: MONOTONIC_CLOCK }) : undefined;
     started.push(() => idle?.close());
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,
@@ -116,7 +116,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         maxCallerStreams: config.maxCallerStreams,
       },
       onLimits: metrics.limits,
-      ...(idle ? { onConnectionEnded: () => idle.touch() } : {}),
+      ...(idle ? { onConnection: () => idle.touch() } : {}),
       clock,
       ...(deps.random ? { random: deps.random } : {}),
       jwt: issuing.jwt,

@@ -12,13 +12,13 @@ function world() {
 }
 
 describe('startIdleCollector', () => {
-  it('collects once, a quiet spell after the last connection closed', async () => {
+  it('collects once, a quiet spell after the last connection opened or closed', async () => {
     const w = world();
     w.collector.touch();
     await w.timers.advance(6_000);
     w.collector.touch();
     await w.timers.advance(9_999);
-    assert.equal(w.collections(), 0, 'the second close put it off');
+    assert.equal(w.collections(), 0, 'the second touch put it off');
     await w.timers.advance(1);
     assert.equal(w.collections(), 1);
     await w.timers.advance(60_000);
@@ -26,7 +26,7 @@ describe('startIdleCollector', () => {
     assert.deepEqual(w.timers.delays(), []);
   });
 
-  it('keeps one timer however many connections close', async () => {
+  it('keeps one timer however many connections come and go', async () => {
     const w = world();
     for (let i = 0; i < 1000; i++) {
       w.collector.touch();
@@ -40,7 +40,18 @@ describe('startIdleCollector', () => {
     assert.equal(w.collections(), 2, 'a new spell after new activity');
   });
 
-  it('never collects without a close, nor after close()', async () => {
+  it('waits at most one quiet spell more when its clock steps back', async () => {
+    const timerClock = { ms: 0 };
+    const timers = manualTimers(timerClock);
+    let ms = 1_000_000;
+    const collector = startIdleCollector({ collect: () => undefined, clock: { now: () => ms }, idleMs: 10_000, timers: timers.timers });
+    collector.touch();
+    ms -= 30 * 86_400_000;
+    await timers.advance(10_000);
+    assert.deepEqual(timers.delays(), [10_000], 're-armed for one spell, not for 30 days');
+  });
+
+  it('never collects without a touch, nor after close()', async () => {
     const w = world();
     await w.timers.advance(60_000);
     w.collector.touch();
@@ -53,9 +64,10 @@ describe('startIdleCollector', () => {
 });
 
 describe('fullCollection', () => {
-  it("is V8's collector, callable, and leaves the global scope as it was", () => {
+  it("is V8's collector, made once, callable, and leaves the global scope as it was", () => {
     const collect = fullCollection();
     assert.equal(typeof collect, 'function');
+    assert.equal(fullCollection(), collect);
     collect?.();
     assert.equal('gc' in globalThis, false);
   });

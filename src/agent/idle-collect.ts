@@ -5,7 +5,7 @@
  * agent allocates next to nothing, so that can be hours. After 1,000 fetches the agent held
  * ~80 MB, and one collection brought it back to ~74 MB (docs/performance.md). Node offers no call
  * for this, so the collector comes from V8's `--expose-gc`, set at run time and read from a fresh
- * context: the agent's own global scope gains nothing.
+ * context: the agent's own global scope gains nothing (docs/decisions.md has what that costs).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -15,7 +15,7 @@ import { NODE_TIMERS, type Timers } from './timers.js';
 /** Quiet time after the last connection closed before the collection. */
 export const IDLE_COLLECT_MS = 10_000;
 
-/** Tells the collector that a connection closed; {@link IdleCollector.close} stops it. */
+/** Tells the collector that a connection opened or closed; {@link IdleCollector.close} stops it. */
 export interface IdleCollector {
   touch(): void;
   close(): void;
@@ -23,8 +23,9 @@ export interface IdleCollector {
 
 /**
  * Calls `collect` once `idleMs` have passed since the last {@link IdleCollector.touch}, once per
- * quiet spell: a steady trickle of connections never triggers it, and an agent with no
- * connection closing never does. One timer at most, set by the first touch after a collection.
+ * quiet spell: a steady trickle of connections never triggers it, and an agent whose connections
+ * neither open nor close never does. One timer at most, set by the first touch after a
+ * collection. `clock` must be monotonic (a wall clock stepped back would postpone it).
  */
 export function startIdleCollector(options: { collect: () => void; clock: Clock; idleMs?: number; timers?: Timers }): IdleCollector {
   const { collect, clock } = options;
@@ -36,7 +37,7 @@ export function startIdleCollector(options: { collect: () => void; clock: Clock;
   const due = () => {
     timer = undefined;
     const quiet = clock.now() - last;
-    if (quiet < idleMs) timer = timers.setTimeout(due, idleMs - quiet);
+    if (quiet < idleMs) timer = timers.setTimeout(due, Math.min(idleMs, Math.max(1, idleMs - quiet)));
     else collect();
   };
   return {
@@ -53,13 +54,24 @@ export function startIdleCollector(options: { collect: () => void; clock: Clock;
   };
 }
 
-/** V8's full collection (`gc()`), or `undefined` when this runtime refuses to expose it. */
+/** Time since an arbitrary start that never steps back, for {@link startIdleCollector}. */
+export const MONOTONIC_CLOCK: Clock = { now: () => performance.now() };
+
+let exposed: (() => void) | null | undefined;
+
+/**
+ * V8's full collection (`gc()`), or `undefined` when this runtime refuses to expose it. Made
+ * once per process: the context it comes from stays alive with it (~150 KB).
+ */
 export function fullCollection(): (() => void) | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
-    return typeof gc === 'function' ? () => void gc() : undefined;
-  } catch {
-    return undefined;
+  if (exposed === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc: unknown = runInNewContext('typeof gc === "function" ? gc : undefined');
+      exposed = typeof gc === 'function' ? () => void gc() : null;
+    } catch {
+      exposed = null;
+    }
   }
+  return exposed ?? undefined;
 }

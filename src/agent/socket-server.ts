@@ -45,8 +45,8 @@ export interface SocketServerOptions {
   readonly onAdmitted?: (peer: PeerCredentials, group: string) => void;
   /** A connection was refused (metrics). */
   readonly onRefused?: (reason: ConnectionRefusal) => void;
-  /** An admitted connection closed, for whatever reason. */
-  readonly onClosed?: () => void;
+  /** A connection was admitted, or an admitted one closed, for whatever reason. */
+  readonly onConnection?: () => void;
   readonly logger: Logger;
   /** Default the wall clock; times the log bursts. */
   readonly clock?: Clock;
@@ -106,11 +106,12 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       sockets.delete(socket);
       guard?.remove(id);
       decision.release();
-      options.onClosed?.();
+      options.onConnection?.();
     });
     guard?.add({ id, group: decision.group, fd: fdOf(socket), destroy: () => socket.destroy() });
     injector.injectConnection(socket);
     options.onAdmitted?.(peer, decision.group);
+    options.onConnection?.();
   }
 
   const server = net.createServer((socket) => {

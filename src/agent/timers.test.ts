@@ -14,6 +14,7 @@ test('clearing a timer leaves no empty per-duration list behind, whatever its de
     const before = Object.keys(timerListMap).length;
     for (let i = 0; i < 1000; i++) NODE_TIMERS.clearTimeout(NODE_TIMERS.setTimeout(() => {}, 3_600_000 + i));
     NODE_TIMERS.clearTimeout(undefined);
+    NODE_TIMERS.clearTimeout(0);
     console.log(Object.keys(timerListMap).length - before);
   `;
   const child = spawnSync(process.execPath, ['--expose-internals', '--import', 'tsx', '--input-type=module', '-e', script], {

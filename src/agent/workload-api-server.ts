@@ -56,8 +56,8 @@ export interface WorkloadApiServerOptions {
   readonly onIssued?: (svid: IssuedSvid, rotation: boolean) => void;
   readonly onCallResult?: (method: string, code: string) => void;
   readonly onStreamsChanged?: (open: number) => void;
-  /** An admitted connection to the socket closed (`idle-collect.ts`). */
-  readonly onConnectionEnded?: () => void;
+  /** A connection to the socket was admitted, or an admitted one closed (`idle-collect.ts`). */
+  readonly onConnection?: () => void;
 }
 
 /** A Workload API server on its socket. */
@@ -170,7 +170,7 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
         guard: limits.guard,
         ...(prepare ? { onAdmitted: (peer: PeerCredentials, group: string) => void limits.gate.tryRun(group, () => prepare(peer)) } : {}),
         ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
-        ...(options.onConnectionEnded ? { onClosed: options.onConnectionEnded } : {}),
+        ...(options.onConnection ? { onConnection: options.onConnection } : {}),
         logger: options.logger,
         clock: options.clock,
       });

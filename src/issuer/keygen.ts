@@ -2,8 +2,8 @@
  * Key pairs that are safe to use on Node 20. A `KeyObject` that `generateKeyPairSync` returns
  * shares a mutex with the key-generation job that made it. When a garbage collection frees that
  * job while the main thread holds the mutex and allocates, the job's destructor waits on the
- * mutex for ever. Two calls do that on an EC key: reading `asymmetricKeyDetails` and exporting
- * a JWK. Both hung test processes here on Node 20.20.2 (docs/performance.md). So every key made
+ * mutex for ever. Reading `asymmetricKeyDetails` and exporting a JWK do that, for EC keys and
+ * others; both hung test processes here with EC keys on Node 20.20.2 (docs/performance.md). So every key made
  * outside the workload-key path comes from {@link newKeyPair}, which imports the private half
  * from its DER, so no job shares its mutex. Workload keys use only the SEC1 bytes of
  * {@link generateSec1}. `test/architecture.test.ts` keeps `generateKeyPairSync` out of every
@@ -12,14 +12,14 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 
 /**
- * `generateKeyPairSync` with only the private half encoded, as SEC1 DER. The public half it also
- * returns is a `KeyObject` that shares the job's mutex: drop it unread. Node's type declarations
- * want both encodings or neither, hence the cast.
+ * `generateKeyPairSync` with only the private half encoded, as SEC1 DER. It also returns the
+ * public half as a `KeyObject` sharing the job's mutex; the type leaves it out so that nothing
+ * reads it. Node's type declarations want both encodings or neither, hence the cast.
  */
 export const generateSec1 = generateKeyPairSync as unknown as (
   type: 'ec',
   options: { readonly namedCurve: string; readonly privateKeyEncoding: { readonly type: 'sec1'; readonly format: 'der' } },
-) => { readonly privateKey: Buffer; readonly publicKey: KeyObject };
+) => { readonly privateKey: Buffer };
 
 /** What {@link newKeyPair} makes: an EC key on a named curve, an Ed25519 key, or an RSA key. */
 export type KeyPairSpec =
