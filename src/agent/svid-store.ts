@@ -28,13 +28,13 @@ import type { Attestation } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import { AgentError, describeError } from '../errors.js';
 import type { WorkloadIdentity } from '../identity.js';
-import { clampUnit, generateWorkloadKey, type RefreshPolicy, renewalDelay } from '../issuer/index.js';
+import { clampUnit, type RefreshPolicy, renewalDelay } from '../issuer/index.js';
 import { LOG_FIELD, type Logger } from '../log.js';
 import { type BackoffPolicy, backoffDelay, ISSUER_RETRY } from './backoff.js';
 import { createIdleLine } from './idle-line.js';
 import type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
 import { NODE_TIMERS, type Timers } from './timers.js';
-import type { X509SvidIssuer, X509SvidRequest } from './x509-svid-issuer.js';
+import { issueWithFreshKey, type X509SvidIssuer } from './x509-svid-issuer.js';
 
 export type { IdentityHolder, IssuedSvid, SvidLease } from './svid-lease.js';
 
@@ -117,26 +117,6 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   /** Bumped by every issuer change; an SVID issued under an older one is re-issued before reuse. */
   let issuerGeneration = 0;
 
-  /** A fresh key, and an SVID for it from the issuing port. */
-  async function issue(entry: Entry, attestation: Attestation): Promise<IssuedSvid> {
-    const { identity } = entry;
-    const key = generateWorkloadKey();
-    const request: X509SvidRequest = entry.svid
-      ? { identity, key, attestation, reason: 'rotation', previous: entry.svid, holders: [...entry.holders].reverse() }
-      : { identity, key, attestation, reason: 'first-issuance' };
-    const issued = await issuer.issueX509Svid(request);
-    return {
-      spiffeId: identity.spiffeId,
-      chainDer: Buffer.concat([issued.leaf, ...issued.intermediates]),
-      leaf: issued.leaf,
-      key,
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
-      serialHex: issued.serialHex,
-      ...(issued.renewalTicket !== undefined ? { renewalTicket: issued.renewalTicket } : {}),
-    };
-  }
-
   const logFields = (svid: IssuedSvid) => ({
     [LOG_FIELD.spiffeId]: svid.spiffeId,
     [LOG_FIELD.serial]: svid.serialHex,
@@ -203,7 +183,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
   async function rotateFor(entry: Entry, newest: Attestation): Promise<void> {
     const generation = issuerGeneration;
     try {
-      const svid = await issue(entry, newest);
+      const svid = await issueWithFreshKey(issuer, entry.identity, newest, entry.svid && { svid: entry.svid, holders: entry.holders });
       if (!held(entry)) return;
       install(entry, svid, generation);
       log.info(logFields(svid), 'rotated svid');
@@ -343,7 +323,7 @@ export function createSvidStore(options: SvidStoreOptions): SvidStore {
       listeners: new Set(),
       endListeners: new Set(),
     };
-    created.ready = issue(created, attestation).then(
+    created.ready = issueWithFreshKey(issuer, identity, attestation).then(
       (svid) => {
         created.issuing = false;
         log.info(logFields(svid), 'issued svid');

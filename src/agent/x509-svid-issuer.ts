@@ -7,7 +7,8 @@
  */
 import type { Attestation } from '../attestor/index.js';
 import type { WorkloadIdentity } from '../identity.js';
-import type { WorkloadKey } from '../issuer/index.js';
+import { generateWorkloadKey, type WorkloadKey } from '../issuer/index.js';
+import type { IssuedSvid } from './svid-lease.js';
 
 /** An SVID the store holds, as far as an issuer needs to know it for a rotation. */
 export interface PreviousX509Svid {
@@ -65,4 +66,32 @@ export interface X509SvidIssuer {
    *   issuer's failure maps to; the store keeps serving the current SVID and retries
    */
   issueX509Svid(request: X509SvidRequest, options?: { readonly signal?: AbortSignal }): Promise<X509SvidIssuance>;
+}
+
+/**
+ * A fresh workload key, and an X.509-SVID for it from `issuer`, as the SVID store keeps it: a
+ * first issuance for the caller that asked (`attestation`), or, with `previous`, a rotation for
+ * the newest holder, the other holders following newest first.
+ */
+export async function issueWithFreshKey(
+  issuer: X509SvidIssuer,
+  identity: WorkloadIdentity,
+  attestation: Attestation,
+  previous?: { readonly svid: IssuedSvid; readonly holders: readonly Attestation[] },
+): Promise<IssuedSvid> {
+  const key = generateWorkloadKey();
+  const request: X509SvidRequest = previous
+    ? { identity, key, attestation, reason: 'rotation', previous: previous.svid, holders: [...previous.holders].reverse() }
+    : { identity, key, attestation, reason: 'first-issuance' };
+  const issued = await issuer.issueX509Svid(request);
+  return {
+    spiffeId: identity.spiffeId,
+    chainDer: Buffer.concat([issued.leaf, ...issued.intermediates]),
+    leaf: issued.leaf,
+    key,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    serialHex: issued.serialHex,
+    ...(issued.renewalTicket !== undefined ? { renewalTicket: issued.renewalTicket } : {}),
+  };
 }
