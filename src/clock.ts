@@ -6,3 +6,6 @@ export interface Clock {
 
 /** The wall clock. */
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Milliseconds since an arbitrary start, never stepping back: for measuring time spans, not dates. */
+export const monotonicClock: Clock = { now: () => performance.now() };

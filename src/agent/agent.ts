@@ -11,7 +11,7 @@
  */
 
 import { createCallerGroups, createPeerTracker, createProcReader } from '../attestor/index.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, monotonicClock, systemClock } from '../clock.js';
 import type { HttpEndpoints, ReadinessChecks } from '../http-endpoints.js';
 import type { NamingConfig } from '../identity.js';
 import {
@@ -26,7 +26,7 @@ import { serveUntilAborted } from '../serve-until-aborted.js';
 import { createValueChannel, type Receiver } from '../value-channel.js';
 import type { AgentConfig } from './config.js';
 import { REISSUE_SPREAD_MS, startEmbeddedIssuing } from './embedded-issuing.js';
-import { fullCollection, MONOTONIC_CLOCK, startIdleCollector } from './idle-collect.js';
+import { fullCollection, startIdleCollector } from './idle-collect.js';
 import type { Issuing, IssuingDeps } from './issuing.js';
 import type { AgentMetrics } from './metrics.js';
 import { createMetricsOff } from './metrics-off.js';
@@ -97,7 +97,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     const callerGroups = createCallerGroups({ mode: config.attestor === 'k8s' ? 'pod' : 'uid', proc, clock });
     // Quiet time is monotonic real time, whatever clock the certificates follow.
     const collect = fullCollection();
-    const idle = collect ? startIdleCollector({ collect, clock: MONOTONIC_CLOCK }) : undefined;
+    const idle = collect ? startIdleCollector({ collect, clock: monotonicClock }) : undefined;
     started.push(() => idle?.close());
     const workloadApi = createWorkloadApiServer({
       socketPath: config.socket,

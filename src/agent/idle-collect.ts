@@ -54,9 +54,6 @@ export function startIdleCollector(options: { collect: () => void; clock: Clock;
   };
 }
 
-/** Time since an arbitrary start that never steps back, for {@link startIdleCollector}. */
-export const MONOTONIC_CLOCK: Clock = { now: () => performance.now() };
-
 let exposed: (() => void) | null | undefined;
 
 /**
