@@ -12,7 +12,7 @@
  * docs/performance.md for recorded figures and the goal).
  */
 import 'reflect-metadata';
-import { generateKeyPairSync, randomBytes, sign, webcrypto } from 'node:crypto';
+import { createECDH, generateKeyPairSync, randomBytes, sign, webcrypto } from 'node:crypto';
 import { loadavg } from 'node:os';
 import * as x509 from '@peculiar/x509';
 import type { IssuerCredentials } from '../src/issuer/index.js';
@@ -23,7 +23,7 @@ import { printTable } from './report.js';
 // The issuer as users run it: compiled (see compiled.ts).
 const { workloadIdentityFor } = await compiled<typeof import('../src/identity.js')>('src/identity.js');
 const der = await compiled<typeof import('../src/issuer/der.js')>('src/issuer/der.js');
-const { encodingsOfSec1 } = await compiled<typeof import('../src/issuer/ec-keys.js')>('src/issuer/ec-keys.js');
+const { p256EncodingsOfParts } = await compiled<typeof import('../src/issuer/ec-keys.js')>('src/issuer/ec-keys.js');
 const {
   createCertifier,
   createCsr,
@@ -134,8 +134,8 @@ const svidSigner = createX509SvidSigner(signerOptions);
 
 /**
  * (a) One complete SVID on the agent path, exactly what the SVID store does per issuance: a fresh
- * workload key (keygen, one SEC1 export giving SPKI and PKCS#8) and the embedded issuer signing
- * its public key (leaf encoding + one ECDSA sign).
+ * workload key (`crypto.ECDH` keygen, its raw scalar and point assembled into SPKI and PKCS#8)
+ * and the embedded issuer signing its public key (leaf encoding + one ECDSA sign).
  */
 async function agentPath(): Promise<Buffer> {
   const key = generateWorkloadKey();
@@ -148,14 +148,22 @@ const tbsSize = der.childrenOf(der.decode(sampleLeaf))[0]?.raw.length ?? 0;
 const tbsPayload = randomBytes(tbsSize);
 
 /**
- * (b) The floor: the same work in raw node:crypto, with no encoding of ours: a key generated with
- * its export in one call (SEC1, the cheapest encoding node:crypto offers), and one sign of a
+ * (b) The floor: the same work in raw node:crypto, with no encoding of ours: the cheapest key
+ * generation with an export that node:crypto offers (`generateKeys()` on one `crypto.ECDH`
+ * object, then its private scalar; its public point comes with the key), and one sign of a
  * leaf-sized payload with the issuer key.
  */
 function cryptoFloor(): void {
-  keygenWithExport('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'sec1', format: 'der' } });
+  ecdhKeygen();
   sign('sha256', tbsPayload, credentials.privateKey);
 }
+
+/** A P-256 key from `crypto.ECDH`, its public point and its private scalar; one object makes every key. */
+function ecdhKeygen(): { point: Buffer; scalar: Buffer } {
+  const point = floorEcdh.generateKeys();
+  return { point, scalar: floorEcdh.getPrivateKey() };
+}
+const floorEcdh = createECDH('prime256v1');
 
 /** `generateKeyPairSync` with only the private half encoded, which Node's type declarations do not describe. */
 const keygenWithExport = generateKeyPairSync as unknown as (
@@ -230,7 +238,7 @@ async function peculiarPath(): Promise<x509.X509Certificate> {
 }
 
 // Parts of the agent path, to show where its time goes.
-const sampleSec1 = keygenWithExport('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'sec1', format: 'der' } }).privateKey;
+const sampleParts = ecdhKeygen();
 const sampleSpki = generateWorkloadKey().publicKeySpki;
 
 /** (f) The leaf alone as the issuer signs it per SVID: a serial, the validity, the encoding and one sign. */
@@ -270,11 +278,12 @@ const leafOnly = leafVsSign.wall;
 const d = await measure(certifyPath);
 const e = await measure(peculiarPath);
 const parts = {
-  'P-256 keygen with SEC1 export': await measure(() =>
+  'P-256 keygen by crypto.ECDH, point and scalar': await measure(ecdhKeygen),
+  'ECDH parts -> SPKI + PKCS#8 (p256EncodingsOfParts)': await measure(() => p256EncodingsOfParts(sampleParts.scalar, sampleParts.point)),
+  'generateWorkloadKey (the two above)': await measure(generateWorkloadKey),
+  'P-256 keygen by generateKeyPairSync with SEC1 export': await measure(() =>
     keygenWithExport('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'sec1', format: 'der' } }),
   ),
-  'SEC1 -> SPKI + PKCS#8 (encodingsOfSec1)': await measure(() => encodingsOfSec1(sampleSec1, 'prime256v1')),
-  'generateWorkloadKey (the two above)': await measure(generateWorkloadKey),
   'P-256 keygen + PKCS#8 + SPKI by OpenSSL encoders': await measure(keygenWithOwnEncoders),
   'Certify only: parseCsr + verifySignature': await measure(() => parseCsr(certifyCsr).verifySignature()),
 };
@@ -295,7 +304,7 @@ console.log('');
 console.log(`| ${'case'.padEnd(62)} | ${'per s'.padStart(9)} | ${'µs/op'.padStart(8)} |`);
 console.log(`|${'-'.repeat(64)}|${'-'.repeat(10)}:|${'-'.repeat(9)}:|`);
 console.log(row('(a) agent path: workload key + embedded issuer signs its key', a));
-console.log(row('(b) node:crypto floor: keygen with SEC1 export + one sign', b));
+console.log(row('(b) node:crypto floor: ECDH keygen + scalar export + one sign', b));
 console.log(row('(d) Certify: parse CSR + verify + sign (token check instant)', d));
 console.log(row('(e) @peculiar/x509: parse CSR + verify + create leaf', e));
 console.log(row('(f) leaf alone: serial + LeafSigner.sign', leafOnly.a));

@@ -101,12 +101,31 @@ const P256 = {
 function p256Encodings(sec1: Buffer): { spki: Buffer; pkcs8: Buffer } | undefined {
   if (sec1.length !== 121 || sec1[56] !== 0x04) return undefined;
   if (!holdsAt(sec1, 0, P256.sec1Head) || !holdsAt(sec1, 39, P256.sec1Middle)) return undefined;
-  const privateKey = sec1.subarray(7, 39);
-  const point = sec1.subarray(56);
-  return {
-    spki: Buffer.concat([P256.spkiHead, point], 91),
-    pkcs8: Buffer.concat([P256.pkcs8Head, privateKey, P256.pkcs8Middle, point], 138),
-  };
+  return p256EncodingsOfParts(sec1.subarray(7, 39), sec1.subarray(56));
+}
+
+/** Octets of a P-256 private scalar, as SEC1 writes it (RFC 5915: ceiling(log2(n) / 8)). */
+const P256_SCALAR_BYTES = 32;
+
+/**
+ * The SPKI and the PKCS#8 of a P-256 key given as its raw parts, what `crypto.ECDH` hands out:
+ * the private scalar, big-endian, which may be shorter than 32 octets (Node drops leading zero
+ * octets: one key in 256), and the uncompressed public point (65 octets, `0x04 x y`).
+ * @returns `undefined` when the parts are not of those lengths
+ */
+export function p256EncodingsOfParts(scalar: Uint8Array, point: Uint8Array): { spki: Buffer; pkcs8: Buffer } | undefined {
+  if (scalar.length === 0 || scalar.length > P256_SCALAR_BYTES || point.length !== 65 || point[0] !== 0x04) return undefined;
+  const pkcs8 = Buffer.allocUnsafe(138);
+  pkcs8.set(P256.pkcs8Head);
+  let at = P256.pkcs8Head.length;
+  // Left-padded with zeros to the curve's length: SEC1 fixes it, and strict readers check it.
+  const pad = P256_SCALAR_BYTES - scalar.length;
+  pkcs8.fill(0, at, at + pad);
+  pkcs8.set(scalar, at + pad);
+  at += P256_SCALAR_BYTES;
+  pkcs8.set(P256.pkcs8Middle, at);
+  pkcs8.set(point, at + P256.pkcs8Middle.length);
+  return { spki: Buffer.concat([P256.spkiHead, point], 91), pkcs8 };
 }
 
 /**

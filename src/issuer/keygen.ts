@@ -5,8 +5,8 @@
  * mutex for ever. Reading `asymmetricKeyDetails` and exporting a JWK do that, for EC keys and
  * others; both hung test processes here with EC keys on Node 20.20.2 (docs/performance.md). So every key made
  * outside the workload-key path comes from {@link newKeyPair}, which imports the private half
- * from its DER, so no job shares its mutex. Workload keys use only the SEC1 bytes of
- * {@link generateSec1}. `test/architecture.test.ts` keeps `generateKeyPairSync` out of every
+ * from its DER, so no job shares its mutex. Workload keys come from `crypto.ECDH`, which has no
+ * job (workload-key.ts). `test/architecture.test.ts` keeps `generateKeyPairSync` out of every
  * other file.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
@@ -16,7 +16,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
  * public half as a `KeyObject` sharing the job's mutex; the type leaves it out so that nothing
  * reads it. Node's type declarations want both encodings or neither, hence the cast.
  */
-export const generateSec1 = generateKeyPairSync as unknown as (
+const generateSec1 = generateKeyPairSync as unknown as (
   type: 'ec',
   options: { readonly namedCurve: string; readonly privateKeyEncoding: { readonly type: 'sec1'; readonly format: 'der' } },
 ) => { readonly privateKey: Buffer };
@@ -32,7 +32,7 @@ export type KeyPairSpec =
  * arguments as `generateKeyPairSync` for the key types used here. The private half is imported
  * from its DER (SEC1 for EC keys, the cheapest of OpenSSL 3's decoders: ~150 µs on top of the
  * ~50 µs of a P-256 key generation; PKCS#8 for the others) and the public half derived from it.
- * Only CAs, serving keys and tests come here; workload keys take `generateSec1` directly.
+ * Only CAs, serving keys and tests come here; workload keys are made by `generateWorkloadKey`.
  */
 export function newKeyPair(...spec: KeyPairSpec): { privateKey: KeyObject; publicKey: KeyObject } {
   const [type, options] = spec;
