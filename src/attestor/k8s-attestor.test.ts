@@ -260,6 +260,38 @@ describe('k8s attestor', () => {
     assert.equal(api.counts.tokenReviews, before.reviews + 1, 'the call reused the review');
   });
 
+  test('a refusal prepare met is the call\'s too, reviewed once; the next call is reviewed afresh', async () => {
+    const token = await mint({ audiences: ['other'] });
+    await callerInPodP(token);
+    await fixture.setStartTime(PID, '1');
+    const before = api.counts.tokenReviews;
+    await attestor.prepare?.(request().caller.peer);
+    await expectRefused(request(), 'NO_IDENTITY', REFUSAL_REASONS.tokenInvalid, token);
+    assert.equal(api.counts.tokenReviews, before + 1, 'the call took the review prepare made');
+    await expectRefused(request(), 'NO_IDENTITY', REFUSAL_REASONS.tokenInvalid, token);
+    assert.equal(api.counts.tokenReviews, before + 2, 'a refusal is not kept: a later call is reviewed again');
+  });
+
+  test('the call does not take a review prepare made for another pod', async () => {
+    const token = await mint();
+    await fixture.addProcess(PID, { cgroup: podCgroup(POD_Q.uid, CONTAINER), files: { [TOKEN_PATH]: token }, startTime: '1' });
+    const uncached = createTokenReviewValidator({
+      api: createKubeApi(await loadKubeConfig({ kubeconfigPath: api.kubeconfigPath })),
+      logger: logs.logger,
+      cacheTtlMs: 0,
+    });
+    const fresh = createK8sAttestor({ procRoot: fixture.root, validator: uncached, nodeName: NODE, logger: logs.logger });
+    try {
+      const before = api.counts.tokenReviews;
+      await fresh.prepare?.(request().caller.peer);
+      await fixture.setCgroup(PID, podCgroup(POD_P.uid, CONTAINER));
+      expectAttested(await fresh.attest(request()), token, 'file');
+      assert.equal(api.counts.tokenReviews, before + 2, 'reviewed again for the pod the call is in');
+    } finally {
+      uncached.close();
+    }
+  });
+
   test("the call takes the token file prepare read, for a moment, and only its own process's", async () => {
     let now = 0;
     const timed = createK8sAttestor({ procRoot: fixture.root, validator, nodeName: NODE, logger: logs.logger, clock: { now: () => now } });

@@ -7,9 +7,10 @@
  * The PID-reuse check (start time re-read after attestation) is the peer tracker's, around this call.
  *
  * The slow steps (the token file, its TokenReview) start at accept, in `prepare`, while the
- * client is still sending its call; the call's `attest` then finds the read and the review done or
- * in flight, and decides everything itself (docs/decisions.md, "Attestation starts at accept").
+ * client is still sending its call; the call's `attest` then takes the read and the review, done or
+ * in flight, and decides everything else itself (docs/decisions.md, "Attestation starts at accept").
  */
+import { stopWaitingOnAbort } from '../abort.js';
 import { createBoundedCache } from '../bounded-cache.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AgentError, describeError, isAgentError } from '../errors.js';
@@ -89,13 +90,23 @@ export interface K8sAttestorOptions {
 }
 
 /**
- * How long a token file read by `prepare` at accept stands for the file: a call arriving within
- * this reuses the read instead of reading again. The kubelet replaces a projected token long before
- * it expires (at 80 % of its lifetime), so a read this old names a token as valid as the file's.
+ * How long a token file read by `prepare` at accept stands for the file, and its review for a
+ * review of it: a call arriving within this takes both instead of reading and reviewing again. The
+ * kubelet replaces a projected token long before it expires (at 80 % of its lifetime), so a read
+ * this old names a token as valid as the file's; a refusal this old is as current as a new one
+ * would be (refusals are otherwise never reused: the caller retries and is reviewed afresh).
  */
 export const PREPARED_TOKEN_TTL_MS = 1_000;
 /** Most prepared reads kept (one per accepted connection, taken by its first call). */
 const PREPARED_TOKENS_KEPT = 1_024;
+
+/** A token file read at accept, for the caller's pod, and the review started then. */
+interface PreparedToken {
+  readonly found: FoundToken | undefined;
+  readonly podUid: string;
+  /** The review of `found`, started as soon as it was read; it never rejects unhandled. */
+  readonly review: Promise<ValidatedToken> | undefined;
+}
 
 /** A refusal or an unavailability, with its log reason; turned into an AgentError once. */
 interface Outcome {
@@ -178,7 +189,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
   const log = options.logger.child({ [LOG_FIELD.subsystem]: 'k8s-attestor' });
   // Token files read at accept, by pid and process start time: a call takes only the read of
   // its own process (the start time its connection was accepted with).
-  const prepared = createBoundedCache<Promise<FoundToken | undefined>>({
+  const prepared = createBoundedCache<Promise<PreparedToken>>({
     maxEntries: PREPARED_TOKENS_KEPT,
     clock: options.clock ?? systemClock,
   });
@@ -205,9 +216,16 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     const podUid = placed.podUid;
     fields[LOG_FIELD.podUid] = podUid;
     let found: FoundToken | undefined;
+    let review: Promise<ValidatedToken> | undefined;
     try {
-      found = await (takePrepared(request.caller, request.bearerToken) ??
-        findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc }));
+      const preparing = takePrepared(request.caller, request.bearerToken);
+      if (preparing) {
+        const ready = await preparing;
+        found = ready.found;
+        if (ready.podUid === podUid) review = ready.review;
+      } else {
+        found = await findCallerToken({ pid, bearerToken: request.bearerToken, tokenPaths, reader: proc });
+      }
     } catch (err) {
       throw procOutcome(err, REFUSAL_REASONS.tokenFileRejected);
     }
@@ -215,7 +233,9 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     fields[FIELD.tokenSource] = found.source;
     let validated: ValidatedToken;
     try {
-      validated = await options.validator.validate(found.token, { signal: request.signal, podUid });
+      validated = await (review
+        ? stopWaitingOnAbort(review, request.signal)
+        : options.validator.validate(found.token, { signal: request.signal, podUid }));
     } catch (err) {
       // The caller went away: not the token's fault nor the API's. The review itself goes on.
       if (isAgentError(err, 'CANCELLED')) throw err;
@@ -242,9 +262,10 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
 
   /**
    * The slow part of {@link decide}, started at accept: cgroup → pod UID, the token file, and
-   * its review through the validator, whose cache and in-flight sharing hand the result to the
-   * call's own `decide` (same token, same pod). A caller that presents a bearer token on its call
-   * has its file token reviewed for nothing; errors are `decide`'s to report.
+   * its review through the validator. The call's own `decide` takes both (same process, same pod):
+   * it meets the outcome it would have met reading and reviewing itself, and the token is reviewed
+   * once. A caller that presents a bearer token on its call has its file token reviewed for
+   * nothing; errors are `decide`'s to report.
    */
   async function prepare(pid: number): Promise<void> {
     const startTime = await proc.readStartTime(pid);
@@ -253,19 +274,22 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     // the host can mount a filesystem that never answers there, and each read holds a thread of
     // the pool every attestation shares.
     if (podUid === undefined) return;
-    const reading = findCallerToken({ pid, bearerToken: undefined, tokenPaths, reader: proc });
+    const preparing = findCallerToken({ pid, bearerToken: undefined, tokenPaths, reader: proc }).then((found) => {
+      const review = found ? options.validator.validate(found.token, { podUid }) : undefined;
+      review?.catch(() => undefined);
+      return { found, podUid, review };
+    });
     // Kept whether it succeeds or not: the call meets the same outcome as if it had read.
-    reading.catch(() => undefined);
-    prepared.set(`${pid}:${startTime}`, reading, PREPARED_TOKEN_TTL_MS);
-    const found = await reading;
-    if (found) await options.validator.validate(found.token, { podUid });
+    preparing.catch(() => undefined);
+    prepared.set(`${pid}:${startTime}`, preparing, PREPARED_TOKEN_TTL_MS);
+    await (await preparing).review;
   }
 
   /**
-   * The token file `prepare` read lately for the caller's process (pid and start time), once;
-   * none when the caller presented a token.
+   * The token file `prepare` read lately for the caller's process (pid and start time), with its
+   * review, once; none when the caller presented a token.
    */
-  function takePrepared(caller: Caller, bearerToken: string | undefined): Promise<FoundToken | undefined> | undefined {
+  function takePrepared(caller: Caller, bearerToken: string | undefined): Promise<PreparedToken> | undefined {
     const key = `${caller.peer.pid}:${caller.startTime}`;
     const reading = prepared.get(key);
     if (reading === undefined) return undefined;
