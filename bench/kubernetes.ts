@@ -3,7 +3,8 @@
  * agent runs with the DaemonSet's flags, configured in-cluster as in a pod. The service-account
  * files sit at their real path inside a private mount namespace (`unshare -m`, a tmpfs on /run,
  * so this needs root); callers are real processes whose /proc entries come from a fixture
- * (`--proc-root`), each "new pod" with a new pod UID and a distinct token.
+ * (`--proc-root`, on tmpfs as a pod's projected token is), each "new pod" with a new pod UID and a
+ * distinct token.
  * - idle VmRSS 30 s after the socket accepts (median of 5), in-cluster and, for comparison, with
  *   `--kubeconfig` (which loads @kubernetes/client-node);
  * - first SVID of a new pod (new connection → first message, TokenReview and all), p50 and p99,
@@ -14,7 +15,7 @@
  *   pod each, so that the machine's load hits both alike.
  */
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type FakeKubeApi, startFakeKubeApi } from '../test/fakes/kube-api.js';
@@ -114,15 +115,25 @@ async function withClients<T>(socket: string, use: (clients: Array<[keyof ByClie
   }
 }
 
-/** First SVID of new pods, the clients taking turns, each fetch a new pod: `sa(j)` names the service account of the j-th pod. */
-async function firstSvidOfNewPods(world: World, socket: string, sa: (i: number) => string, count: number): Promise<ByClient> {
+/**
+ * First SVID of new pods, the clients taking turns, each fetch a new pod: `sa(j)` names the
+ * service account of the j-th pod. `mountinfo` is the agent's: the mounts through which it sees
+ * the fixture's files (its own mount namespace), on tmpfs as a pod's projected token is.
+ */
+async function firstSvidOfNewPods(
+  world: World,
+  socket: string,
+  mountinfo: string,
+  sa: (i: number) => string,
+  count: number,
+): Promise<ByClient> {
   return withClients(socket, async (clients) => {
     const times: ByClient = { lean: [], grpc: [] };
     for (let i = 0; i < count; i++) {
       for (const [k, [kind, client]] of clients.entries()) {
         // Distinct across the clients too: a new service account is new to either.
         const pod = await createTestPod(world.api, { sa: sa(i * clients.length + k) });
-        await world.fixture.addProcess(client.pid, inPod(pod));
+        await world.fixture.addProcess(client.pid, { ...inPod(pod), mountinfo });
         times[kind].push(...((await client.send({ op: 'fetch', n: 1 })).ms ?? []));
       }
     }
@@ -135,14 +146,15 @@ async function firstSvid(world: World) {
   const agent = startInCluster(world, socket);
   try {
     await waitForAccept(socket, agent);
+    const mountinfo = await readFile(`/proc/${agent.pid}/mountinfo`, 'utf8');
     // A workload of service account "web" keeps its stream open, so "web" is held.
     const holder = await startFetchClient(socket);
-    await world.fixture.addProcess(holder.pid, inPod(await createTestPod(world.api, { sa: 'web' })));
+    await world.fixture.addProcess(holder.pid, { ...inPod(await createTestPod(world.api, { sa: 'web' })), mountinfo });
     await holder.send({ op: 'hold' });
     try {
-      await firstSvidOfNewPods(world, socket, (i) => `warm-${i}`, WARMUP);
-      const held = await firstSvidOfNewPods(world, socket, () => 'web', SAMPLES);
-      const fresh = await firstSvidOfNewPods(world, socket, (i) => `new-${i}`, SAMPLES);
+      await firstSvidOfNewPods(world, socket, mountinfo, (i) => `warm-${i}`, WARMUP);
+      const held = await firstSvidOfNewPods(world, socket, mountinfo, () => 'web', SAMPLES);
+      const fresh = await firstSvidOfNewPods(world, socket, mountinfo, (i) => `new-${i}`, SAMPLES);
       return { held, fresh, bare: await bareFetches(world) };
     } finally {
       await holder.close();
@@ -184,7 +196,8 @@ export async function runKubernetes(): Promise<void> {
   await checkUnshare();
   const dir = await tempDir('k8s');
   const api = await startFakeKubeApi();
-  const fixture = await createProcFixture();
+  // On tmpfs, as a pod's projected token is (the agent reads a token there in line).
+  const fixture = await createProcFixture({ parent: '/dev/shm' });
   try {
     const inClusterEnv = await api.writeInClusterFiles(join(dir, 'pod'));
     const certs = join(dir, 'certs');

@@ -260,7 +260,7 @@ describe('k8s attestor', () => {
     assert.equal(api.counts.tokenReviews, before.reviews + 1, 'the call reused the review');
   });
 
-  test('a refusal prepare met is the call\'s too, reviewed once; the next call is reviewed afresh', async () => {
+  test("a refusal prepare met is the call's too, reviewed once; the next call is reviewed afresh", async () => {
     const token = await mint({ audiences: ['other'] });
     await callerInPodP(token);
     await fixture.setStartTime(PID, '1');

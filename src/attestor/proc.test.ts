@@ -3,13 +3,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { createProcFixture, type ProcFixture } from '../../test/support/proc-fixture.js';
 import { isAgentError } from '../errors.js';
 import { type InRootOpen, openInRoot } from './openat2.js';
 import { createProcReader, ProcessGoneError, parseStartTime } from './proc.js';
 
 const PID = process.pid;
+
+/** This mount namespace's `mountinfo` with every mount's filesystem type replaced by `type`. */
+async function mountinfoOfType(type: string): Promise<string> {
+  const real = await readFile('/proc/self/mountinfo', 'utf8');
+  return real.replace(/ - \S+ /g, ` - ${type} `);
+}
 const TOKEN_PATH = '/var/run/secrets/tokens/linkerd-identity-token';
 
 describe('parseStartTime', () => {
@@ -117,98 +123,115 @@ describe('through a fixture root', () => {
     await assert.rejects(reader.readFileInRoot(PID, '/var/../etc/passwd'), TypeError);
   });
 
-  // Every case both ways: openat2 (what this kernel has) and the lstat walk (its fallback).
+  // Every case four ways: opened by openat2 (what this kernel has) or the lstat walk (its
+  // fallback), and read in line (the caller's mountinfo places the file on tmpfs) or through the
+  // thread pool (on ext4). The mount types are the test's; the mount IDs are the kernel's.
   for (const [way, open] of [
     ['openat2', openInRoot],
     ['the lstat walk', null],
-  ] as const) {
-    describe(`readFileInRoot through ${way}`, () => {
-      const reader = (maxFileBytes = 1024): ReturnType<typeof createProcReader> =>
-        createProcReader({ procRoot: fixture.root, maxFileBytes, openInRoot: open });
-      const rootOf = (): string => join(fixture.root, String(PID), 'root');
+  ] as const)
+    for (const [mode, filesystem] of [
+      ['inline', 'tmpfs'],
+      ['thread-pool', 'ext4'],
+    ] as const) {
+      describe(`readFileInRoot through ${way}, read ${mode}`, () => {
+        const reads: string[] = [];
+        const reader = (maxFileBytes = 1024): ReturnType<typeof createProcReader> =>
+          createProcReader({ procRoot: fixture.root, maxFileBytes, openInRoot: open, onRootFileRead: (how) => reads.push(how) });
+        const rootOf = (): string => join(fixture.root, String(PID), 'root');
+        const addProcess = async (process: Parameters<ProcFixture['addProcess']>[1] = {}) =>
+          fixture.addProcess(PID, { ...process, mountinfo: await mountinfoOfType(filesystem) });
+        afterEach(() => {
+          assert.ok(
+            reads.every((how) => how === mode),
+            `every file read ${mode}: ${reads.join(', ')}`,
+          );
+          reads.length = 0;
+        });
 
-      test('reads a file, and undefined when it is missing', async () => {
-        await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt\n' } });
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
-        assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
-        assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
+        test('reads a file, and undefined when it is missing', async () => {
+          await addProcess({ files: { [TOKEN_PATH]: 'jwt\n' } });
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
+          assert.deepEqual(reads, [mode]);
+          assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
+          assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
+        });
+
+        test('follows the projected-volume layout (relative ..data symlinks)', async () => {
+          await addProcess();
+          const dir = join(rootOf(), 'var/run/secrets/tokens');
+          await mkdir(join(dir, '..2025_01_01_00_00_00.123'), { recursive: true });
+          await writeFile(join(dir, '..2025_01_01_00_00_00.123', 'linkerd-identity-token'), 'projected');
+          await symlink('..2025_01_01_00_00_00.123', join(dir, '..data'));
+          await symlink('..data/linkerd-identity-token', join(dir, 'linkerd-identity-token'));
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'projected');
+        });
+
+        test('absolute and climbing symlinks stay inside the caller root', async () => {
+          await addProcess({ files: { '/inside': 'inside' } });
+          await writeFile(join(outside, 'host-secret'), 'host');
+          const dir = join(rootOf(), 'var/run/secrets/tokens');
+          await mkdir(dir, { recursive: true });
+          await symlink(join(outside, 'host-secret'), join(dir, 'linkerd-identity-token'));
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'an absolute link resolves in the caller root');
+          await rm(join(dir, 'linkerd-identity-token'));
+          await symlink('../../../../../../../../../../../inside', join(dir, 'linkerd-identity-token'));
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside', '.. stops at the caller root');
+          await rm(join(dir, 'linkerd-identity-token'));
+          await symlink('/inside', join(dir, 'linkerd-identity-token'));
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside');
+        });
+
+        test('refuses loops, FIFOs, directories and oversized files', async () => {
+          await addProcess();
+          const dir = join(rootOf(), 'var/run/secrets/tokens');
+          await mkdir(dir, { recursive: true });
+          const token = join(dir, 'linkerd-identity-token');
+          const refused = (err: unknown): boolean => isAgentError(err, 'NO_IDENTITY') && !(err instanceof ProcessGoneError);
+
+          await symlink('linkerd-identity-token', token);
+          await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'symlink loop');
+          await rm(token);
+
+          execFileSync('mkfifo', [token]);
+          await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'a FIFO must not block the agent');
+          await rm(token);
+
+          await mkdir(token);
+          await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'directory');
+          await rm(token, { recursive: true });
+
+          await writeFile(token, 'x'.repeat(1025));
+          await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'over the cap');
+          await writeFile(token, 'x'.repeat(1024));
+          assert.equal((await reader().readFileInRoot(PID, TOKEN_PATH))?.length, 1024);
+        });
+
+        test('a directory symlink on the way, absolute or climbing, resolves inside the caller root', async () => {
+          await addProcess({ files: { '/elsewhere/tokens/linkerd-identity-token': 'moved' } });
+          await mkdir(join(outside, 'tokens'), { recursive: true });
+          await writeFile(join(outside, 'tokens', 'linkerd-identity-token'), 'host');
+          await mkdir(join(rootOf(), 'var/run/secrets'), { recursive: true });
+          const link = join(rootOf(), 'var/run/secrets/tokens');
+          await symlink(outside, link);
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'the host directory is not reached');
+          await rm(link);
+          await symlink('/elsewhere/tokens', link);
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
+          await rm(link);
+          await symlink('../../../../../../elsewhere/tokens', link);
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
+        });
+
+        test('a file longer than the first read is read whole, up to the cap', async () => {
+          const long = 'j'.repeat(5000);
+          await addProcess({ files: { [TOKEN_PATH]: long } });
+          assert.equal(await reader(64 * 1024).readFileInRoot(PID, TOKEN_PATH), long);
+          assert.equal(await reader(5000).readFileInRoot(PID, TOKEN_PATH), long);
+          await assert.rejects(reader(4999).readFileInRoot(PID, TOKEN_PATH), (err: unknown) => isAgentError(err, 'NO_IDENTITY'));
+        });
       });
-
-      test('follows the projected-volume layout (relative ..data symlinks)', async () => {
-        await fixture.addProcess(PID);
-        const dir = join(rootOf(), 'var/run/secrets/tokens');
-        await mkdir(join(dir, '..2025_01_01_00_00_00.123'), { recursive: true });
-        await writeFile(join(dir, '..2025_01_01_00_00_00.123', 'linkerd-identity-token'), 'projected');
-        await symlink('..2025_01_01_00_00_00.123', join(dir, '..data'));
-        await symlink('..data/linkerd-identity-token', join(dir, 'linkerd-identity-token'));
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'projected');
-      });
-
-      test('absolute and climbing symlinks stay inside the caller root', async () => {
-        await fixture.addProcess(PID, { files: { '/inside': 'inside' } });
-        await writeFile(join(outside, 'host-secret'), 'host');
-        const dir = join(rootOf(), 'var/run/secrets/tokens');
-        await mkdir(dir, { recursive: true });
-        await symlink(join(outside, 'host-secret'), join(dir, 'linkerd-identity-token'));
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'an absolute link resolves in the caller root');
-        await rm(join(dir, 'linkerd-identity-token'));
-        await symlink('../../../../../../../../../../../inside', join(dir, 'linkerd-identity-token'));
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside', '.. stops at the caller root');
-        await rm(join(dir, 'linkerd-identity-token'));
-        await symlink('/inside', join(dir, 'linkerd-identity-token'));
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'inside');
-      });
-
-      test('refuses loops, FIFOs, directories and oversized files', async () => {
-        await fixture.addProcess(PID);
-        const dir = join(rootOf(), 'var/run/secrets/tokens');
-        await mkdir(dir, { recursive: true });
-        const token = join(dir, 'linkerd-identity-token');
-        const refused = (err: unknown): boolean => isAgentError(err, 'NO_IDENTITY') && !(err instanceof ProcessGoneError);
-
-        await symlink('linkerd-identity-token', token);
-        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'symlink loop');
-        await rm(token);
-
-        execFileSync('mkfifo', [token]);
-        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'a FIFO must not block the agent');
-        await rm(token);
-
-        await mkdir(token);
-        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'directory');
-        await rm(token, { recursive: true });
-
-        await writeFile(token, 'x'.repeat(1025));
-        await assert.rejects(reader().readFileInRoot(PID, TOKEN_PATH), refused, 'over the cap');
-        await writeFile(token, 'x'.repeat(1024));
-        assert.equal((await reader().readFileInRoot(PID, TOKEN_PATH))?.length, 1024);
-      });
-
-      test('a directory symlink on the way, absolute or climbing, resolves inside the caller root', async () => {
-        await fixture.addProcess(PID, { files: { '/elsewhere/tokens/linkerd-identity-token': 'moved' } });
-        await mkdir(join(outside, 'tokens'), { recursive: true });
-        await writeFile(join(outside, 'tokens', 'linkerd-identity-token'), 'host');
-        await mkdir(join(rootOf(), 'var/run/secrets'), { recursive: true });
-        const link = join(rootOf(), 'var/run/secrets/tokens');
-        await symlink(outside, link);
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), undefined, 'the host directory is not reached');
-        await rm(link);
-        await symlink('/elsewhere/tokens', link);
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
-        await rm(link);
-        await symlink('../../../../../../elsewhere/tokens', link);
-        assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'moved');
-      });
-
-      test('a file longer than the first read is read whole, up to the cap', async () => {
-        const long = 'j'.repeat(5000);
-        await fixture.addProcess(PID, { files: { [TOKEN_PATH]: long } });
-        assert.equal(await reader(64 * 1024).readFileInRoot(PID, TOKEN_PATH), long);
-        assert.equal(await reader(5000).readFileInRoot(PID, TOKEN_PATH), long);
-        await assert.rejects(reader(4999).readFileInRoot(PID, TOKEN_PATH), (err: unknown) => isAgentError(err, 'NO_IDENTITY'));
-      });
-    });
-  }
+    }
 
   describe('readFileInRoot when openat2 is unavailable or retried', () => {
     const failing = (code: string, times = Number.POSITIVE_INFINITY) => {

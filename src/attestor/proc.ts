@@ -9,13 +9,15 @@
  * with `openat2(RESOLVE_IN_ROOT)` (openat2.ts), in one call; where that is unavailable (before
  * Linux 5.6, or a seccomp filter without it) the path is walked by hand, `lstat` and `readlink`
  * per component. Either way, only a regular file is read (a FIFO would block the agent forever),
- * and the read is capped.
+ * and the read is capped: in line when the kernel places the file on a filesystem held in memory
+ * (a projected token is on tmpfs), through the thread pool otherwise (file-read.ts).
  */
-import { close, closeSync, constants, fstat, open, openSync, read, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, open, openSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
 import { AgentError } from '../errors.js';
+import { onMemoryFilesystem, readProcTextSync, readRegularFile, readRegularFileSync } from './file-read.js';
 import { type InRootOpen, O_PATH, openInRoot } from './openat2.js';
 
 /** Where `/proc` is read from by default. */
@@ -26,14 +28,6 @@ export const DEFAULT_MAX_ROOT_FILE_BYTES = 64 * 1024;
 
 /** Cap on `stat` and `cgroup`, which are a few hundred bytes. */
 const MAX_PROC_FILE_BYTES = 64 * 1024;
-
-/**
- * First read size. `/proc` files report size 0, so `fs.readFile` reads them into a fresh 64 KiB
- * buffer each time: for every stream opened that was 128 KiB of garbage outside the JS heap,
- * which drove the agent's memory peak (docs/performance.md). A small first buffer comes from
- * Node's shared pool and grows only for the rare longer file.
- */
-const FIRST_READ_BYTES = 1024;
 
 /** Symlinks followed while resolving one path, as Linux's own limit (ELOOP). */
 const MAX_SYMLINKS = 40;
@@ -86,6 +80,8 @@ export interface ProcReaderOptions {
    * such syscall, or a seccomp filter refusing it) the reader walks from then on.
    */
   readonly openInRoot?: InRootOpen | null;
+  /** Told how each file of a caller's root was read: in line (on a memory filesystem) or through the thread pool. */
+  readonly onRootFileRead?: (how: 'inline' | 'thread-pool') => void;
 }
 
 /**
@@ -158,18 +154,14 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
    */
   async function readProcFile(pid: number, name: string): Promise<string> {
     assertPid(pid);
-    let fd: number | undefined;
+    let text: string | undefined;
     try {
-      fd = openSync(posix.join(pidDir(pid), name), constants.O_RDONLY | constants.O_NONBLOCK);
-      const text = readUpToSync(fd, MAX_PROC_FILE_BYTES);
-      if (text === undefined) throw new AgentError('ATTESTATION_UNAVAILABLE', `caller ${name} is larger than ${MAX_PROC_FILE_BYTES} bytes`);
-      return text;
+      text = readProcTextSync(posix.join(pidDir(pid), name), MAX_PROC_FILE_BYTES);
     } catch (err) {
-      if (err instanceof AgentError) throw err;
       throw await failure(pid, err, name);
-    } finally {
-      if (fd !== undefined) closeSync(fd);
     }
+    if (text === undefined) throw new AgentError('ATTESTATION_UNAVAILABLE', `caller ${name} is larger than ${MAX_PROC_FILE_BYTES} bytes`);
+    return text;
   }
 
   return {
@@ -204,6 +196,12 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
         return undefined;
       }
       try {
+        // The file's filesystem decides: one in memory is read in line, any other through the pool.
+        if (onMemoryFilesystem(fd, posix.join(pidDir(pid), 'mountinfo'))) {
+          options.onRootFileRead?.('inline');
+          return readRegularFileSync(fd, maxFileBytes);
+        }
+        options.onRootFileRead?.('thread-pool');
         return await readRegularFile(fd, maxFileBytes);
       } catch (err) {
         if (err instanceof AgentError) throw err;
@@ -304,8 +302,6 @@ async function resolveInRoot(root: string, path: string): Promise<string | undef
 }
 
 const openFd = promisify(open);
-const fstatFd = promisify(fstat);
-const readFd = promisify(read);
 
 /**
  * Opens `path` inside the caller's root by walking it ({@link resolveInRoot}), then opening the
@@ -324,77 +320,5 @@ async function openWalking(root: string, path: string): Promise<number | undefin
     if (code === 'ENOENT') return undefined;
     if (code === 'ELOOP') throw new AgentError('NO_IDENTITY', 'file in the caller root changed while it was read');
     throw err;
-  }
-}
-
-/**
- * Reads an open file of the caller's, which must be a regular file of at most `maxBytes`, and
- * closes it without waiting for the close. One `fstat`, then reads into a buffer sized from it.
- * @throws AgentError `NO_IDENTITY` when it is not a regular file or is larger than `maxBytes`;
- *   the errno error when the file cannot be read
- */
-async function readRegularFile(fd: number, maxBytes: number): Promise<string> {
-  try {
-    const info = await fstatFd(fd);
-    if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
-    const text = info.size > maxBytes ? undefined : await readUpTo(fd, maxBytes, info);
-    if (text === undefined) throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
-    return text;
-  } finally {
-    // Closing a file of the caller's filesystem may wait on it (a FUSE flush): nothing waits for it here.
-    close(fd, () => undefined);
-  }
-}
-
-/**
- * A first buffer for a read of at most `maxBytes`: {@link FIRST_READ_BYTES}, or one byte past the
- * size the file reports (`sizeHint`) when that is larger, but never more than one byte past the cap.
- */
-function firstBuffer(maxBytes: number, sizeHint = 0): Buffer {
-  return Buffer.allocUnsafe(Math.min(Math.max(FIRST_READ_BYTES, sizeHint + 1), maxBytes + 1));
-}
-
-/**
- * The buffer to read on into after `length` bytes: `buffer` while it has room, else a copy twice
- * as large (at most one byte past the cap).
- * @returns `undefined` once more than `maxBytes` were read
- */
-function roomIn(buffer: Buffer, length: number, maxBytes: number): Buffer | undefined {
-  if (length < buffer.length) return buffer;
-  if (length > maxBytes) return undefined;
-  const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
-  buffer.copy(grown, 0, 0, length);
-  return grown;
-}
-
-/**
- * Reads an open regular file to its end as UTF-8, into a buffer sized from its `fstat` (`info`)
- * that doubles as needed. A read that returns less than asked once the reported size is reached
- * is the end (what a regular file does), which saves the read that would return 0.
- * @returns `undefined` when the file holds more than `maxBytes`
- */
-async function readUpTo(fd: number, maxBytes: number, info: Stats): Promise<string | undefined> {
-  let buffer: Buffer | undefined = firstBuffer(maxBytes, info.size);
-  let length = 0;
-  for (;;) {
-    buffer = roomIn(buffer, length, maxBytes);
-    if (buffer === undefined) return undefined;
-    const asked = buffer.length - length;
-    const { bytesRead } = await readFd(fd, buffer, length, asked, null);
-    length += bytesRead;
-    if (bytesRead === 0 || (bytesRead < asked && length >= info.size)) return buffer.toString('utf8', 0, length);
-  }
-}
-
-/** {@link readUpTo} for a file descriptor read synchronously. */
-function readUpToSync(fd: number, maxBytes: number): string | undefined {
-  let buffer: Buffer | undefined = firstBuffer(maxBytes);
-  let length = 0;
-  for (;;) {
-    buffer = roomIn(buffer, length, maxBytes);
-    if (buffer === undefined) return undefined;
-    const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) return buffer.toString('utf8', 0, length);
-    length += bytesRead;
   }
 }

@@ -2,7 +2,10 @@
  * A fake `/proc` for attestation tests: `<dir>/<pid>/{stat,cgroup,root/<token path>}` for real
  * PIDs, so the peer PID the kernel reports stays real while what the agent reads about it is
  * chosen by the test. `stat` is copied from the real `/proc/<pid>/stat` (so the start time is
- * real) and can be rewritten to simulate PID reuse. Also builds cgroup files of real-world shapes.
+ * real) and can be rewritten to simulate PID reuse; `mountinfo` is copied from the real
+ * `/proc/self/mountinfo` (the mounts through which the agent, in this mount namespace, sees the
+ * fixture's files), so that the reader finds the filesystem a file it opened is on. Also builds
+ * cgroup files of real-world shapes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +20,14 @@ export interface FakeProcess {
   readonly files?: Readonly<Record<string, string>>;
   /** Overrides field 22 of the copied `stat`. */
   readonly startTime?: string;
+  /** Text of `mountinfo`; default a copy of `/proc/self/mountinfo`; `null` for none. */
+  readonly mountinfo?: string | null;
+}
+
+/** Options of {@link createProcFixture}. */
+export interface ProcFixtureOptions {
+  /** Directory to create the fixture in; default the system's temporary directory. */
+  readonly parent?: string;
 }
 
 /** A temporary proc root. */
@@ -45,8 +56,8 @@ export function withStartTime(stat: string, startTime: string): string {
 }
 
 /** Creates an empty proc root in a temporary directory. */
-export async function createProcFixture(): Promise<ProcFixture> {
-  const root = await mkdtemp(join(tmpdir(), 'proc-fixture-'));
+export async function createProcFixture(options: ProcFixtureOptions = {}): Promise<ProcFixture> {
+  const root = await mkdtemp(join(options.parent ?? tmpdir(), 'proc-fixture-'));
   const pidDir = (pid: number): string => join(root, String(pid));
 
   const fixture: ProcFixture = {
@@ -57,6 +68,8 @@ export async function createProcFixture(): Promise<ProcFixture> {
       const real = await readFile(`/proc/${pid}/stat`, 'utf8');
       await writeFile(join(pidDir(pid), 'stat'), process.startTime ? withStartTime(real, process.startTime) : real);
       await writeFile(join(pidDir(pid), 'cgroup'), process.cgroup ?? hostCgroup());
+      const mountinfo = process.mountinfo === undefined ? await readFile('/proc/self/mountinfo', 'utf8') : process.mountinfo;
+      if (mountinfo !== null) await writeFile(join(pidDir(pid), 'mountinfo'), mountinfo);
       for (const [path, content] of Object.entries(process.files ?? {})) await fixture.writeFileInRoot(pid, path, content);
     },
     async setStartTime(pid, startTime) {
