@@ -96,3 +96,50 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('with an attestor to start, the connection goes to grpc-js a turn after it is announced; one gone by then does not', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'socket-server-'));
+  const accepted: net.Socket[] = [];
+  const peers: PeerTracker = {
+    peerOf(socket) {
+      accepted.push(socket);
+      return { pid: 4242, uid: 1000, gid: 0 };
+    },
+    track: (peer) => ({ peer }) as TrackedPeer,
+  };
+  const injected: net.Socket[] = [];
+  const injector = { injectConnection: (socket: net.Socket) => injected.push(socket) } as unknown as ConnectionInjector;
+  const released: string[] = [];
+  const admission: ConnectionAdmission = { admit: () => ({ admitted: true, group: 'uid:1000', release: () => released.push('released') }) };
+  const order: string[] = [];
+  let hangUp = false;
+  const server = await listenOnSocket({
+    path: join(dir, 'agent.sock'),
+    injector,
+    connections: createConnectionRegistry(),
+    peers,
+    admission,
+    onAdmitted() {
+      order.push(`announced with ${injected.length} injected`);
+      // The client is gone before the next turn: its socket is closed now.
+      if (hangUp) accepted.at(-1)?.destroy();
+    },
+    logger: captureLogger().logger,
+  });
+  try {
+    const first = net.connect(join(dir, 'agent.sock'));
+    await waitUntil(() => injected.length === 1, 'the first connection to be injected', { everyMs: 0 });
+    assert.deepEqual(order, ['announced with 0 injected'], 'announced (the attestor started) before the handover');
+
+    hangUp = true;
+    const second = net.connect(join(dir, 'agent.sock'));
+    await waitUntil(() => released.length === 1, 'the second connection to be released', { everyMs: 0 });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(injected.length, 1, 'a connection closed before its handover is not handed over');
+    first.destroy();
+    second.destroy();
+  } finally {
+    await server.close(0);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
