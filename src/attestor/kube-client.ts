@@ -1,14 +1,14 @@
 /**
  * The agent's own Kubernetes client: where its configuration comes from, the two calls it makes
  * (TokenReview, SelfSubjectAccessReview) over one pool of kept-alive connections (kube-http.ts),
- * with a per-call abort signal, and the start-up check that it may create tokenreviews (docs/linkerd-identity.md:
+ * each with its own time limit, and the start-up check that it may create tokenreviews (docs/linkerd-identity.md:
  * Linkerd refuses to start otherwise).
  */
 import { posix } from 'node:path';
 import type { V1SelfSubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import { AgentError, describeError } from '../errors.js';
 import { loadInClusterConfig, SERVICE_ACCOUNT_DIR } from './in-cluster-config.js';
-import { createKubeHttp, type KubeClientConfig, KubeHttpError, type KubeHttpOptions } from './kube-http.js';
+import { createKubeHttp, type KubeClientConfig, KubeHttpError, type KubeHttpOptions, KubeTimeoutError } from './kube-http.js';
 
 export type { KubeClientConfig } from './kube-http.js';
 export { SERVICE_ACCOUNT_DIR };
@@ -68,11 +68,11 @@ async function loadFiles(files: readonly string[], origin: string): Promise<Kube
 
 /** Per-call options of {@link KubeApi}. */
 export interface KubeCallOptions {
-  /** Aborts the HTTP request (a timeout or the caller going away); aborting closes its connection. */
-  readonly signal?: AbortSignal;
+  /** Gives the call up after this long, in ms (closing its connection); default no limit. */
+  readonly timeoutMs?: number;
 }
 
-/** The two API calls the agent makes. Errors are {@link KubeHttpError}, network errors and `AbortError`s. */
+/** The two API calls the agent makes. Errors are {@link KubeHttpError}, network errors and {@link KubeTimeoutError}s. */
 export interface KubeApi {
   createTokenReview(review: V1TokenReview, options?: KubeCallOptions): Promise<V1TokenReview>;
   createSelfSubjectAccessReview(review: V1SelfSubjectAccessReview, options?: KubeCallOptions): Promise<V1SelfSubjectAccessReview>;
@@ -106,7 +106,7 @@ export function httpStatusOf(err: unknown): number | undefined {
 export function describeKubeFailure(err: unknown): string {
   const status = httpStatusOf(err);
   if (status === undefined) {
-    if (err instanceof Error && err.name === 'AbortError') return 'request aborted (timeout or caller gone)';
+    if (err instanceof KubeTimeoutError) return err.message;
     return describeError(err);
   }
   try {
@@ -141,7 +141,7 @@ export async function checkTokenReviewAccess(
         kind: 'SelfSubjectAccessReview',
         spec: { resourceAttributes: { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews' } },
       },
-      { signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS) },
+      { timeoutMs: options.timeoutMs ?? DEFAULT_KUBE_TIMEOUT_MS },
     );
   } catch (err) {
     const status = httpStatusOf(err);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
 import { silentLogger } from '../log.js';
-import { createKubeApi, type KubeClientConfig, loadKubeConfig } from './kube-client.js';
-import { DEFAULT_MAX_SOCKETS, KubeHttpError } from './kube-http.js';
+import { createKubeApi, describeKubeFailure, type KubeClientConfig, loadKubeConfig } from './kube-client.js';
+import { DEFAULT_MAX_SOCKETS, KubeHttpError, KubeTimeoutError } from './kube-http.js';
 import { createTokenReviewValidator } from './token-review.js';
 
 const ACCESS_REVIEW = {
@@ -97,15 +97,21 @@ describe('kube http pool', () => {
     }
   });
 
-  test('an aborted call rejects with an AbortError', async (t) => {
+  test('a call past its time limit rejects with a KubeTimeoutError; the next call is answered on a new connection', async (t) => {
     t.after(() => api.restore());
     const kube = createKubeApi(config);
     try {
+      await kube.createSelfSubjectAccessReview(ACCESS_REVIEW, { timeoutMs: 5_000 });
+      const connections = api.counts.connections;
       api.hang();
-      await assert.rejects(
-        kube.createSelfSubjectAccessReview(ACCESS_REVIEW, { signal: AbortSignal.timeout(100) }),
-        (err: unknown) => err instanceof Error && err.name === 'AbortError',
-      );
+      await assert.rejects(kube.createSelfSubjectAccessReview(ACCESS_REVIEW, { timeoutMs: 100 }), (err: unknown) => {
+        assert.ok(err instanceof KubeTimeoutError);
+        assert.equal(describeKubeFailure(err), 'kubernetes api did not answer within 100 ms');
+        return true;
+      });
+      await api.restore();
+      await kube.createSelfSubjectAccessReview(ACCESS_REVIEW, { timeoutMs: 5_000 });
+      assert.equal(api.counts.connections, connections + 1, 'the hung connection was closed, not reused');
     } finally {
       kube.close();
     }

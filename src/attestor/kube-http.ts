@@ -11,6 +11,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { performance } from 'node:perf_hooks';
 
 /** TLS options of a request: those of `https.request` the client configurations produce. */
 export interface KubeTlsOptions {
@@ -54,6 +55,14 @@ export class KubeHttpError extends Error {
   }
 }
 
+/** The API did not answer a request within its time; the request was given up and its connection closed. */
+export class KubeTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`kubernetes api did not answer within ${timeoutMs} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
 /** Options of {@link createKubeHttp}. */
 export interface KubeHttpOptions {
   /** Connections open at most at once; default {@link DEFAULT_MAX_SOCKETS}. */
@@ -69,14 +78,23 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 /** Bound on a response body; TokenReview and SelfSubjectAccessReview answers are a few KiB. */
 const MAX_RESPONSE_BYTES = 1 << 20;
 
+/** How long a call may take, a retry included. */
+interface TimeLimit {
+  readonly timeoutMs: number;
+  /** `performance.now()` at which it is given up. */
+  readonly deadline: number;
+}
+
 /** Posts JSON to the API server. */
 export interface KubeHttp {
   /**
    * POSTs `body` as JSON to `path` and returns the parsed JSON answer.
-   * @throws KubeHttpError when the API answers with a non-2xx status; a network error, an
-   *   `AbortError` when `signal` aborts, or an `Error` for an oversized or non-JSON answer
+   * @param options.timeoutMs gives up after this long (the request is destroyed, and its
+   *   connection with it); default no limit
+   * @throws KubeHttpError when the API answers with a non-2xx status; a network error, a
+   *   {@link KubeTimeoutError}, or an `Error` for an oversized or non-JSON answer
    */
-  postJson(path: string, body: unknown, options?: { signal?: AbortSignal }): Promise<unknown>;
+  postJson(path: string, body: unknown, options?: { timeoutMs?: number }): Promise<unknown>;
   /** Closes the pooled connections. */
   close(): void;
 }
@@ -96,7 +114,12 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
   const agent = plain ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
   const request = plain ? http.request : https.request;
 
-  function send(path: string, payload: Buffer, target: KubeRequestTarget, signal: AbortSignal | undefined): Promise<unknown> {
+  /**
+   * One request, given up at `limit.deadline` (a `performance.now()` time) with a plain timer,
+   * not an `AbortSignal`: with `AbortSignal.timeout` a request through node:https took ~0.1 ms
+   * longer (docs/performance.md), on the first SVID of every pod.
+   */
+  function send(path: string, payload: Buffer, target: KubeRequestTarget, limit: TimeLimit | undefined): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const req = request({
         agent,
@@ -112,13 +135,24 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
           'content-length': String(payload.length),
         },
         ...(plain ? {} : target.tls),
-        signal,
       });
+      let expired = false;
+      if (limit) {
+        const timer = setTimeout(
+          () => {
+            expired = true;
+            req.destroy(new KubeTimeoutError(limit.timeoutMs));
+          },
+          Math.max(0, limit.deadline - performance.now()),
+        );
+        // 'close': the answer has been read, or the request failed.
+        req.once('close', () => clearTimeout(timer));
+      }
       req.on('error', (err: NodeJS.ErrnoException) => {
         // The server closed a kept-alive connection just as it was reused (Node's documented
         // race): the request never reached it, so sending it again on another one is safe.
-        if (req.reusedSocket && err.code === 'ECONNRESET' && !signal?.aborted) {
-          send(path, payload, target, signal).then(resolve, reject);
+        if (req.reusedSocket && err.code === 'ECONNRESET' && !expired) {
+          send(path, payload, target, limit).then(resolve, reject);
         } else reject(err);
       });
       req.on('response', (res) => {
@@ -150,9 +184,10 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
   }
 
   return {
-    async postJson(path, body, callOptions = {}) {
+    async postJson(path, body, { timeoutMs } = {}) {
+      const limit = timeoutMs === undefined ? undefined : { timeoutMs, deadline: performance.now() + timeoutMs };
       const target = await config.target();
-      return send(path, Buffer.from(JSON.stringify(body)), target, callOptions.signal);
+      return send(path, Buffer.from(JSON.stringify(body)), target, limit);
     },
     close() {
       agent.destroy();

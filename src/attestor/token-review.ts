@@ -150,7 +150,7 @@ export function createTokenReviewValidator(options: TokenReviewValidatorOptions)
     };
     const started = performance.now();
     try {
-      const answer = await options.api.createTokenReview(body, { signal: AbortSignal.timeout(timeoutMs) });
+      const answer = await options.api.createTokenReview(body, { timeoutMs });
       options.onReview?.({ durationMs: performance.now() - started, result: 'ok' });
       return answer;
     } catch (err) {
