@@ -125,14 +125,20 @@ export function readRegularFileSync(fd: number, maxBytes: number): string {
   }
 }
 
+/** A regular file whose reported size is within the cap, before anything is read. */
 function checkRegular(info: Stats, maxBytes: number): void {
   if (!info.isFile()) throw new AgentError('NO_IDENTITY', 'file in the caller root is not a regular file');
-  orTooLarge(info.size > maxBytes ? undefined : '', maxBytes);
+  if (info.size > maxBytes) throw tooLarge(maxBytes);
 }
 
+/** The text read, or the refusal when the file held more than the cap after all (it grew). */
 function orTooLarge(text: string | undefined, maxBytes: number): string {
-  if (text === undefined) throw new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
+  if (text === undefined) throw tooLarge(maxBytes);
   return text;
+}
+
+function tooLarge(maxBytes: number): AgentError {
+  return new AgentError('NO_IDENTITY', `file in the caller root is larger than ${maxBytes} bytes`);
 }
 
 /**
