@@ -121,8 +121,8 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     // turn of the loop, so the first read of the caller's files runs in the thread pool meanwhile
     // instead of waiting for the setup (docs/performance.md, "First SVID in Kubernetes mode").
     // Data the client sends meanwhile waits in the socket.
-    options.onAdmitted(peer, decision.group);
     setImmediate(inject);
+    options.onAdmitted(peer, decision.group);
   }
 
   const server = net.createServer((socket) => {

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { fstatSync, openSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { constants, fstatSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitUntil } from '../../test/support/wait-until.js';
 import { filesystemOfMount, mountIdFromFdinfo, onMemoryFilesystem, readRegularFileSync } from './file-read.js';
 
 // Lines of proc(5)'s shape: optional fields before the separator, escaped spaces in paths.
@@ -76,6 +78,22 @@ describe('onMemoryFilesystem and readRegularFileSync', () => {
     } finally {
       readRegularFileSync(fd, 16);
     }
+  });
+
+  test('readRegularFileSync refuses what is not a regular file, and closes it (through the thread pool)', async () => {
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const { ino } = fstatSync(fd);
+    assert.throws(() => readRegularFileSync(fd, 16), /not a regular file/);
+    // Closed: the descriptor is gone, or its number already names another file.
+    await waitUntil(() => {
+      try {
+        return fstatSync(fd).ino !== ino;
+      } catch {
+        return true;
+      }
+    }, 'the FIFO to be closed');
   });
 
   test('readRegularFileSync reads and closes, and refuses what is over the cap', () => {

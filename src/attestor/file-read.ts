@@ -112,16 +112,21 @@ export async function readRegularFile(fd: number, maxBytes: number): Promise<str
 }
 
 /**
- * {@link readRegularFile} in line, for a file {@link onMemoryFilesystem} placed in memory: its
- * `fstat`, reads and close wait for nothing.
+ * {@link readRegularFile} in line, for a file {@link onMemoryFilesystem} placed in memory: the
+ * `fstat`, the reads and the close of a regular file there wait for nothing. Anything else on
+ * that filesystem (a device node a container made in its `/dev` tmpfs) is refused and closed
+ * through the thread pool, since closing a device runs its driver, which may sleep.
  */
 export function readRegularFileSync(fd: number, maxBytes: number): string {
+  let regular = false;
   try {
     const info = fstatSync(fd);
+    regular = info.isFile();
     checkRegular(info, maxBytes);
     return orTooLarge(readUpToSync(fd, maxBytes, info.size), maxBytes);
   } finally {
-    closeSync(fd);
+    if (regular) closeSync(fd);
+    else close(fd, () => undefined);
   }
 }
 

@@ -272,6 +272,19 @@ describe('k8s attestor', () => {
     assert.equal(api.counts.tokenReviews, before + 2, 'a refusal is not kept: a later call is reviewed again');
   });
 
+  test('a review the API could not make at accept is made again by the call', async (t) => {
+    t.after(() => api.restore());
+    const token = await mint();
+    await callerInPodP(token);
+    await fixture.setStartTime(PID, '1');
+    api.fail(503);
+    await attestor.prepare?.(request().caller.peer);
+    await api.restore();
+    const before = api.counts.tokenReviews;
+    expectAttested(await attestor.attest(request()), token, 'file');
+    assert.equal(api.counts.tokenReviews, before + 1, 'reviewed again');
+  });
+
   test('the call does not take a review prepare made for another pod', async () => {
     const token = await mint();
     await fixture.addProcess(PID, { cgroup: podCgroup(POD_Q.uid, CONTAINER), files: { [TOKEN_PATH]: token }, startTime: '1' });

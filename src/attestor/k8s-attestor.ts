@@ -231,11 +231,17 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
     }
     if (!found) throw refuse(REFUSAL_REASONS.noToken, 'caller has no service-account token');
     fields[FIELD.tokenSource] = found.source;
+    const token = found.token;
+    // The token's refusal at accept stands; a review that could not be made then is made again.
+    const reviewed = review?.catch((err: unknown) => {
+      if (isAgentError(err, 'TOKEN_INVALID') || isAgentError(err, 'TOKEN_NOT_AUTHENTICATED')) throw err;
+      return options.validator.validate(token, { podUid });
+    });
     let validated: ValidatedToken;
     try {
-      validated = await (review
-        ? stopWaitingOnAbort(review, request.signal)
-        : options.validator.validate(found.token, { signal: request.signal, podUid }));
+      validated = await (reviewed
+        ? stopWaitingOnAbort(reviewed, request.signal)
+        : options.validator.validate(token, { signal: request.signal, podUid }));
     } catch (err) {
       // The caller went away: not the token's fault nor the API's. The review itself goes on.
       if (isAgentError(err, 'CANCELLED')) throw err;
@@ -254,7 +260,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
       account: validated.account,
       attestor: K8S_ATTESTOR_NAME,
       podUid,
-      token: found.token,
+      token,
       tokenSource: found.source,
       caller: request.caller,
     };

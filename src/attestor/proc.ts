@@ -80,7 +80,7 @@ export interface ProcReaderOptions {
    * such syscall, or a seccomp filter refusing it) the reader walks from then on.
    */
   readonly openInRoot?: InRootOpen | null;
-  /** Told how each file of a caller's root was read: in line (on a memory filesystem) or through the thread pool. */
+  /** Told how each file of a caller's root was read, once read: in line (on a memory filesystem) or through the thread pool. */
   readonly onRootFileRead?: (how: 'inline' | 'thread-pool') => void;
 }
 
@@ -197,12 +197,10 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
       }
       try {
         // The file's filesystem decides: one in memory is read in line, any other through the pool.
-        if (onMemoryFilesystem(fd, posix.join(pidDir(pid), 'mountinfo'))) {
-          options.onRootFileRead?.('inline');
-          return readRegularFileSync(fd, maxFileBytes);
-        }
-        options.onRootFileRead?.('thread-pool');
-        return await readRegularFile(fd, maxFileBytes);
+        const inline = onMemoryFilesystem(fd, posix.join(pidDir(pid), 'mountinfo'));
+        const text = inline ? readRegularFileSync(fd, maxFileBytes) : await readRegularFile(fd, maxFileBytes);
+        options.onRootFileRead?.(inline ? 'inline' : 'thread-pool');
+        return text;
       } catch (err) {
         if (err instanceof AgentError) throw err;
         throw await failure(pid, err, 'a file in the root');

@@ -2,10 +2,10 @@
  * A fake `/proc` for attestation tests: `<dir>/<pid>/{stat,cgroup,root/<token path>}` for real
  * PIDs, so the peer PID the kernel reports stays real while what the agent reads about it is
  * chosen by the test. `stat` is copied from the real `/proc/<pid>/stat` (so the start time is
- * real) and can be rewritten to simulate PID reuse; `mountinfo` is copied from the real
- * `/proc/self/mountinfo` (the mounts through which the agent, in this mount namespace, sees the
- * fixture's files), so that the reader finds the filesystem a file it opened is on. Also builds
- * cgroup files of real-world shapes.
+ * real) and can be rewritten to simulate PID reuse. `mountinfo` is written only when a test gives
+ * one (the reader then finds the filesystem a file it opened is on, and reads a file on tmpfs in
+ * line; without one it reads through the thread pool, whatever the host's filesystems are). Also
+ * builds cgroup files of real-world shapes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -20,8 +20,8 @@ export interface FakeProcess {
   readonly files?: Readonly<Record<string, string>>;
   /** Overrides field 22 of the copied `stat`. */
   readonly startTime?: string;
-  /** Text of `mountinfo`; default a copy of `/proc/self/mountinfo`; `null` for none. */
-  readonly mountinfo?: string | null;
+  /** Text of `mountinfo`, e.g. the agent's own (the mounts through which it sees the fixture); default none. */
+  readonly mountinfo?: string;
 }
 
 /** Options of {@link createProcFixture}. */
@@ -68,8 +68,7 @@ export async function createProcFixture(options: ProcFixtureOptions = {}): Promi
       const real = await readFile(`/proc/${pid}/stat`, 'utf8');
       await writeFile(join(pidDir(pid), 'stat'), process.startTime ? withStartTime(real, process.startTime) : real);
       await writeFile(join(pidDir(pid), 'cgroup'), process.cgroup ?? hostCgroup());
-      const mountinfo = process.mountinfo === undefined ? await readFile('/proc/self/mountinfo', 'utf8') : process.mountinfo;
-      if (mountinfo !== null) await writeFile(join(pidDir(pid), 'mountinfo'), mountinfo);
+      if (process.mountinfo !== undefined) await writeFile(join(pidDir(pid), 'mountinfo'), process.mountinfo);
       for (const [path, content] of Object.entries(process.files ?? {})) await fixture.writeFileInRoot(pid, path, content);
     },
     async setStartTime(pid, startTime) {
