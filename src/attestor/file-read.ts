@@ -20,7 +20,7 @@ import { AgentError } from '../errors.js';
 const FIRST_READ_BYTES = 1024;
 
 /** Filesystems whose files live in memory: reading one waits for no other process and no device. */
-export const MEMORY_FILESYSTEMS: ReadonlySet<string> = new Set(['tmpfs', 'ramfs']);
+const MEMORY_FILESYSTEMS: ReadonlySet<string> = new Set(['tmpfs', 'ramfs']);
 
 /**
  * Most of a caller's `mountinfo` read to find a mount: a pod has a few dozen mounts (~5 KiB); a
@@ -50,13 +50,21 @@ export function mountIdFromFdinfo(fdinfo: string): number | undefined {
  * @returns `undefined` when no line has that mount ID
  */
 export function filesystemOfMount(mountinfo: string, mountId: number): string | undefined {
-  const prefix = `${mountId} `;
-  for (const line of mountinfo.split('\n')) {
-    if (!line.startsWith(prefix)) continue;
-    const separator = line.indexOf(' - ');
-    return separator < 0 ? undefined : line.slice(separator + 3).split(' ')[0];
+  const line = lineStartingWith(mountinfo, `${mountId} `);
+  const separator = line?.indexOf(' - ') ?? -1;
+  return separator < 0 ? undefined : line?.slice(separator + 3).split(' ')[0];
+}
+
+/** The first line of `text` that starts with `prefix`, found in place: this runs for every token read. */
+function lineStartingWith(text: string, prefix: string): string | undefined {
+  let start = 0;
+  if (!text.startsWith(prefix)) {
+    const at = text.indexOf(`\n${prefix}`);
+    if (at < 0) return undefined;
+    start = at + 1;
   }
-  return undefined;
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? undefined : end);
 }
 
 /**

@@ -3,7 +3,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ecdsaSchemeFor } from './curves.js';
 import * as der from './der.js';
-import { pkcs8Of, publicKeyFromSpki, spkiOf } from './ec-keys.js';
+import { p256EncodingsOfParts, pkcs8Of, publicKeyFromSpki, spkiOf } from './ec-keys.js';
 import { newKeyPair } from './keygen.js';
 import { keyIdentifier } from './x509-encoding.js';
 
@@ -77,5 +77,47 @@ describe('pkcs8Of', () => {
     }
     const { privateKey: ed } = newKeyPair('ed25519');
     assert.ok(pkcs8Of(ed).equals(ed.export({ type: 'pkcs8', format: 'der' })));
+  });
+});
+
+describe('p256EncodingsOfParts', () => {
+  /** A P-256 key's raw parts as `crypto.ECDH` gives them, and Node's own encodings of it. */
+  function partsOf() {
+    const { privateKey } = newKeyPair('ec', { namedCurve: 'P-256' });
+    const jwk = privateKey.export({ format: 'jwk' });
+    const point = Buffer.concat([Buffer.of(4), Buffer.from(jwk.x as string, 'base64url'), Buffer.from(jwk.y as string, 'base64url')]);
+    return {
+      scalar: Buffer.from(jwk.d as string, 'base64url'),
+      point,
+      pkcs8: privateKey.export({ type: 'pkcs8', format: 'der' }),
+      spki: createPublicKey(privateKey).export({ type: 'spki', format: 'der' }),
+    };
+  }
+
+  it('encodes a key byte for byte as Node exports it', () => {
+    const { scalar, point, pkcs8, spki } = partsOf();
+    assert.deepEqual(p256EncodingsOfParts(scalar, point), { spki, pkcs8 });
+  });
+
+  it('pads a scalar that Node hands out shorter than 32 octets, as it does for one key in 256', () => {
+    // 20,000 tries miss a key with a leading zero octet with odds of e^-78.
+    for (let i = 0; i < 20_000; i++) {
+      const { scalar, point, pkcs8 } = partsOf();
+      if (scalar[0] !== 0) continue;
+      const encoded = p256EncodingsOfParts(scalar.subarray(1), point);
+      assert.deepEqual(encoded?.pkcs8, pkcs8);
+      return;
+    }
+    assert.fail('no P-256 key with a leading zero octet in 20,000');
+  });
+
+  it('refuses parts of other lengths', () => {
+    const { scalar, point } = partsOf();
+    assert.equal(p256EncodingsOfParts(Buffer.alloc(0), point), undefined);
+    assert.equal(p256EncodingsOfParts(Buffer.concat([Buffer.of(1), scalar]), point), undefined);
+    assert.equal(p256EncodingsOfParts(scalar, point.subarray(1)), undefined);
+    const compressed = Buffer.from(point);
+    compressed[0] = 0x02;
+    assert.equal(p256EncodingsOfParts(scalar, compressed), undefined);
   });
 });

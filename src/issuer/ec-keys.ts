@@ -67,7 +67,7 @@ export function ecKeyEncodings(key: KeyObject, namedCurve?: string): { spki: Buf
  * @returns `undefined` when the curve is not one of {@link EC_CURVES} or the key carries no
  *   uncompressed public point
  */
-export function encodingsOfSec1(sec1: Buffer, namedCurve: string): { spki: Buffer; pkcs8: Buffer } | undefined {
+function encodingsOfSec1(sec1: Buffer, namedCurve: string): { spki: Buffer; pkcs8: Buffer } | undefined {
   if (namedCurve === 'prime256v1') {
     const fast = p256Encodings(sec1);
     if (fast) return fast;
