@@ -5,6 +5,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// package.json `engines`: 20.12 is the first Node.js 20 with the one-shot `crypto.hash`.
+const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 12)) {
+  process.stderr.write(`svid-agent: Node.js ${process.versions.node} is too old; it needs 20.12 or newer\n`);
+  process.exit(1);
+}
+
 const bundle = new URL('../dist/svid-agent.js', import.meta.url);
 if (!existsSync(bundle)) {
   const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
