@@ -108,6 +108,8 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
   const calls = createWorkloadCalls(options.logger, options.onCallResult);
   const jwtSvids = createJwtSvidCache({ clock: options.clock });
   const server = new Server({
+    // Nothing serves channelz, and its per-call bookkeeping costs every call (docs/performance.md).
+    'grpc.enable_channelz': 0,
     ...limits.serverOptions,
     'grpc.keepalive_time_ms': 60_000,
     'grpc.keepalive_timeout_ms': 20_000,
