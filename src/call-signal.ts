@@ -1,14 +1,30 @@
-/** The cancellation signal of a server call, for the handlers of both services on the issuer's port. */
+/**
+ * The cancellation signal of a gRPC server call, for every handler that awaits work on a caller's
+ * behalf (the Workload API, the central issuer's node service and Certify).
+ */
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
-import { CALL_CANCELLED } from '../abort.js';
+import { CALL_CANCELLED } from './abort.js';
 
 /** A unary or server-streaming call, whatever its message types. */
 export type AnyServerCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** A signal that aborts when the client of `call` hangs up or cancels. */
-export function signalOf(call: AnyServerCall): AbortSignal {
+/** A call's signal and the function that detaches it; see {@link callSignal}. */
+export interface CallSignal {
+  readonly signal: AbortSignal;
+  /** Detaches the signal from the call: later cancellations no longer abort it. */
+  readonly done: () => void;
+}
+
+/**
+ * A signal that aborts when the client of `call` hangs up or cancels (grpc-js emits `cancelled`)
+ * while the handler's work runs. Call `done` once that work has settled: grpc-js also emits
+ * `cancelled` after every call it has ended, which would otherwise abort a signal nobody listens
+ * to any more (an `Event` dispatched per call), and a stream would hold its controller for life.
+ */
+export function callSignal(call: AnyServerCall): CallSignal {
   const controller = new AbortController();
-  if (call.cancelled) controller.abort(CALL_CANCELLED);
-  else call.once('cancelled', () => controller.abort(CALL_CANCELLED));
-  return controller.signal;
+  const abort = () => controller.abort(CALL_CANCELLED);
+  if (call.cancelled) abort();
+  else call.once('cancelled', abort);
+  return { signal: controller.signal, done: () => call.off('cancelled', abort) };
 }

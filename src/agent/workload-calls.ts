@@ -6,7 +6,8 @@
  * both run their bodies through this.
  */
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
-import { CALL_CANCELLED, callerGone } from '../abort.js';
+import { callerGone } from '../abort.js';
+import { callSignal } from '../call-signal.js';
 import { describeError } from '../errors.js';
 import { LOG_FIELD, type Logger } from '../log.js';
 import { workloadStatus } from './status.js';
@@ -32,22 +33,9 @@ export interface WorkloadCalls {
   ): (call: Unary<T>, callback: sendUnaryData<unknown>) => void;
 }
 
-/**
- * A signal that aborts when the client of `call` hangs up or cancels (grpc-js emits `cancelled`)
- * while the body runs. `done` detaches it once the body has settled: a stream then lives on
- * without holding an AbortController for its whole life (10,000 streams, 10,000 controllers).
- */
-function signalOf(call: Stream | Unary<unknown>): { signal: AbortSignal; done: () => void } {
-  const controller = new AbortController();
-  const abort = () => controller.abort(CALL_CANCELLED);
-  if (call.cancelled) abort();
-  else call.once('cancelled', abort);
-  return { signal: controller.signal, done: () => call.off('cancelled', abort) };
-}
-
 /** Runs `body` with the call's signal, detached when the body settles. */
 function run<C extends Stream | Unary<unknown>, R>(call: C, body: (call: C, signal: AbortSignal) => Promise<R>): Promise<R> {
-  const { signal, done } = signalOf(call);
+  const { signal, done } = callSignal(call);
   return body(call, signal).finally(done);
 }
 

@@ -113,6 +113,23 @@ test('reviewCacheTtlMs: min(max, exp - now), 0 without a usable exp', () => {
   assert.equal(reviewCacheTtlMs(jwt({ exp: now / 1000 - 10 }), now, 60_000), 0);
   assert.equal(reviewCacheTtlMs(jwt({}), now, 60_000), 0);
   assert.equal(reviewCacheTtlMs('garbage', now, 60_000), 0);
+  // Not a compact JWS with an object payload and a numeric exp: never cached.
+  const exp = now / 1000 + 3600;
+  const part = (text: string) => Buffer.from(text).toString('base64url');
+  for (const token of [
+    `e30.${part(JSON.stringify({ exp }))}`,
+    `e30.${part(JSON.stringify({ exp }))}.sig.extra`,
+    `e30.${part(JSON.stringify({ exp }))}.sig.`,
+    `.${part(JSON.stringify({ exp }))}`,
+    `e30.${part(JSON.stringify([exp]))}.sig`,
+    `e30.${part('null')}.sig`,
+    `e30.${part(`{"exp":${exp}`)}.sig`,
+    `e30.${part(JSON.stringify({ exp: String(exp) }))}.sig`,
+    'e30..sig',
+    '..',
+  ]) {
+    assert.equal(reviewCacheTtlMs(token, now, 60_000), 0, token);
+  }
 });
 
 describe('TokenReview validator against the fake API', () => {

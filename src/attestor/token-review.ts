@@ -121,13 +121,12 @@ export function validatedTokenFromStatus(status: V1TokenReviewStatus | undefined
   const podUid = singleExtra(extra, EXTRA_POD_UID);
   const podName = singleExtra(extra, EXTRA_POD_NAME);
   const nodeName = singleExtra(extra, EXTRA_NODE_NAME);
-  return {
-    account,
-    audiences: Object.freeze([...audiences]),
-    ...(podUid !== undefined ? { podUid } : {}),
-    ...(podName !== undefined ? { podName } : {}),
-    ...(nodeName !== undefined ? { nodeName } : {}),
-  };
+  // Absent extras stay absent keys; set one by one, since spreading costs µs on every review.
+  const validated: { -readonly [K in keyof ValidatedToken]: ValidatedToken[K] } = { account, audiences: Object.freeze([...audiences]) };
+  if (podUid !== undefined) validated.podUid = podUid;
+  if (podName !== undefined) validated.podName = podName;
+  if (nodeName !== undefined) validated.nodeName = nodeName;
+  return validated;
 }
 
 /**

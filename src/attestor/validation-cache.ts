@@ -7,8 +7,7 @@
  * Callers asking about the same token (and pod) while its review is in flight share it. A caller
  * that goes away stops waiting at once, but the review goes on and fills the cache.
  */
-import { createHash } from 'node:crypto';
-import { decodeJwt } from 'jose';
+import { hash } from 'node:crypto';
 import { stopWaitingOnAbort } from '../abort.js';
 import { createBoundedCache } from '../bounded-cache.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -42,14 +41,26 @@ export interface CachingValidatorOptions {
  * @returns 0 (do not cache) when the token has no readable numeric `exp` or it has passed
  */
 export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): number {
-  let exp: unknown;
-  try {
-    exp = decodeJwt(token).exp;
-  } catch {
-    return 0;
-  }
+  const exp = unverifiedExp(token);
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return 0;
   return Math.max(0, Math.min(maxMs, exp * 1000 - nowMs));
+}
+
+/**
+ * The `exp` claim of a compact JWS's payload, unverified; `undefined` when the token is not three
+ * dot-separated parts or its payload is not a JSON object. What jose's `decodeJwt` reads, without
+ * its checks of the header and the other claims, which only the reviewer's answer decides.
+ */
+function unverifiedExp(token: string): unknown {
+  const payloadAt = token.indexOf('.') + 1;
+  const signatureAt = token.indexOf('.', payloadAt) + 1;
+  if (payloadAt === 0 || signatureAt === 0 || token.includes('.', signatureAt)) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(token.slice(payloadAt, signatureAt - 1), 'base64url').toString('utf8'));
+    return typeof payload === 'object' && payload !== null ? (payload as { exp?: unknown }).exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -75,7 +86,7 @@ export function createCachingValidator(options: CachingValidatorOptions): Cachin
   return {
     async validate(token, validateOptions) {
       if (token === '') throw new AgentError('TOKEN_INVALID', 'token is empty');
-      const key = createHash('sha256').update(token).digest('hex');
+      const key = hash('sha256', token, 'base64');
       const cached = cacheTtlMs > 0 ? cache.get(key) : undefined;
       if (cached) return cached;
       const podUid = validateOptions?.podUid;

@@ -18,7 +18,8 @@ const UNCOMPRESSED = 0x04;
 /**
  * `spki` with an EC key re-encoded as RFC 5480 wants it: the curve named by OID, the point
  * uncompressed. Other key types (RSA, Ed25519) and curves other than P-256/384/521 are returned as
- * given; Certify refuses them later with Linkerd's "CSR must contain an ECDSA ... public key".
+ * given (the same Buffer); Certify refuses them later with Linkerd's "CSR must contain an ECDSA ...
+ * public key". A NIST EC key comes back in a Buffer of its own.
  * @throws AgentError `CSR_REJECTED` when the key carries explicit curve parameters (or NULL, implicitlyCA)
  * @throws AgentError `INVALID_REQUEST` (malformed der) when `spki` is not an SPKI, or the point
  *   is not on its curve

@@ -133,22 +133,34 @@ export function readOid(el: DerElement | undefined, what = 'object identifier'):
   const c = expectTag(el, 0x06, what).content;
   if (c.length > MAX_OID_OCTETS) malformed(`${what} is longer than ${MAX_OID_OCTETS} octets`);
   if (c.length === 0 || (c[c.length - 1] as number) & 0x80) malformed(`${what} is truncated`);
-  const arcs: bigint[] = [];
-  let value = 0n;
+  // Arcs of up to 7 octets (49 bits) are computed as numbers, exactly; only a longer one (a
+  // 2.25 UUID arc) takes a bigint.
+  const arcs: Array<number | bigint> = [];
+  let value = 0;
+  let big: bigint | undefined;
   let octets = 0;
-  for (const byte of c) {
+  for (let i = 0; i < c.length; i++) {
+    const byte = c[i] as number;
     if (octets === 0 && byte === 0x80) malformed(`${what} is not minimally encoded`);
     if (++octets > MAX_OID_ARC_OCTETS) malformed(`${what} has an arc longer than ${MAX_OID_ARC_OCTETS} octets`);
-    value = (value << 7n) | BigInt(byte & 0x7f);
+    if (big === undefined && octets <= 7) value = value * 128 + (byte & 0x7f);
+    else big = ((big ?? BigInt(value)) << 7n) | BigInt(byte & 0x7f);
     if ((byte & 0x80) === 0) {
-      arcs.push(value);
-      value = 0n;
+      arcs.push(big ?? value);
+      value = 0;
+      big = undefined;
       octets = 0;
     }
   }
-  const head = arcs[0] as bigint;
-  const first = head < 40n ? 0n : head < 80n ? 1n : 2n;
-  return [first, head - first * 40n, ...arcs.slice(1)].join('.');
+  const head = arcs[0] as number | bigint;
+  // X.690 §8.19.4: the first subidentifier holds the first two arcs as 40 × first + second.
+  if (typeof head === 'number') {
+    const first = head < 40 ? 0 : head < 80 ? 1 : 2;
+    arcs[0] = head - first * 40;
+    return `${first}.${arcs.join('.')}`;
+  }
+  arcs[0] = head - 80n;
+  return `2.${arcs.join('.')}`;
 }
 
 /** A BIT STRING: its padding count and its octets (a view). Padding bits must be zero (DER). */

@@ -124,6 +124,13 @@ describe('der reader', () => {
     for (const oid of ['0.0', '1.39', '2.5.4.3', '2.999.3', '1.2.840.113549.1.9.14', '2.25.340282366920938463463374607431768211455']) {
       assert.equal(der.readOid(der.decode(der.oid(oid))), oid);
     }
+    // Arcs either side of the 7-octet (49-bit) bound up to which arcs are read as numbers, the
+    // first subidentifier (40 × first + second) included.
+    for (const bits of [48, 49, 50, 56, 63, 64]) {
+      for (const arc of [2n ** BigInt(bits) - 1n, 2n ** BigInt(bits)]) {
+        for (const oid of [`1.2.${arc}.7`, `2.${arc}`, `2.${arc}.${arc}`]) assert.equal(der.readOid(der.decode(der.oid(oid))), oid);
+      }
+    }
     for (const n of [0, 1, 127, 128, 65535, 2 ** 40]) assert.equal(der.readSmallInteger(der.decode(der.integer(n))), n);
     for (const ms of [
       Date.UTC(1950, 0, 1),

@@ -6,10 +6,10 @@
  * the node service's node rule has no part here. Never logs the token.
  */
 import { type ServerUnaryCall, type sendUnaryData, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { callSignal } from '../call-signal.js';
 import { describeError } from '../errors.js';
 import { type Certifier, certifyStatus } from '../issuer/index.js';
 import { LOG_FIELD, type Logger } from '../log.js';
-import { signalOf } from './call-signal.js';
 import type { IssuerMetrics } from './metrics.js';
 
 /** `CertifyRequest` as protos.ts gives it (`keepCase`, bytes as Buffers, defaults set). */
@@ -45,18 +45,21 @@ export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceIm
   return {
     Certify(call: ServerUnaryCall<WireCertifyRequest, WireCertifyResponse>, callback: sendUnaryData<WireCertifyResponse>) {
       const { identity, token, certificate_signing_request: csr } = call.request;
-      const signal = signalOf(call as ServerUnaryCall<unknown, unknown>);
+      const { signal, done } = callSignal(call as ServerUnaryCall<unknown, unknown>);
       deps.certifier.certify({ identity, token: token.toString('utf8'), csr }, { signal }).then(
         (certified) => {
+          done();
           deps.metrics.onCertify('OK');
-          log.info(
-            {
-              [LOG_FIELD.identity]: identity,
-              [LOG_FIELD.serial]: certified.serialHex,
-              [LOG_FIELD.notAfter]: new Date(certified.validUntil).toISOString(),
-            },
-            'certified',
-          );
+          if (log.isLevelEnabled('info')) {
+            log.info(
+              {
+                [LOG_FIELD.identity]: identity,
+                [LOG_FIELD.serial]: certified.serialHex,
+                [LOG_FIELD.notAfter]: new Date(certified.validUntil).toISOString(),
+              },
+              'certified',
+            );
+          }
           callback(null, {
             leaf_certificate: certified.leaf,
             intermediate_certificates: certified.intermediates,
@@ -64,6 +67,7 @@ export function createCertifyHandler(deps: CertifyHandlerDeps): UntypedServiceIm
           });
         },
         (err: unknown) => {
+          done();
           const st = call.cancelled ? { code: status.CANCELLED, details: 'the call was cancelled' } : certifyStatus(err, identity);
           const outcome = status[st.code] ?? String(st.code);
           deps.metrics.onCertify(outcome);

@@ -12,10 +12,10 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { callerGone } from '../abort.js';
+import { type AnyServerCall, callSignal } from '../call-signal.js';
 import { describeError } from '../errors.js';
 import { LOG_FIELD, type Logger } from '../log.js';
 import type { BundleWatch } from './bundle-watch.js';
-import { type AnyServerCall, signalOf } from './call-signal.js';
 import type { JwtMinting } from './jwt-minting.js';
 import type { IssuerMetrics, NodeRequestKind } from './metrics.js';
 import type { NodeAuth, NodeCall, WorkloadEvidence } from './node-auth.js';
@@ -58,8 +58,10 @@ export interface NodeHandlerDeps {
 
 type AnyCall = AnyServerCall;
 
-function nodeCall(call: AnyCall): NodeCall {
-  return { authorization: call.metadata.get('authorization'), signal: signalOf(call), fields: {} };
+/** The call as the service sees it, and `done` to detach its signal once the handler's work has settled. */
+function nodeCall(call: AnyCall): { context: NodeCall; done: () => void } {
+  const { signal, done } = callSignal(call);
+  return { context: { authorization: call.metadata.get('authorization'), signal, fields: {} }, done };
 }
 
 const evidence = (wire: WireEvidence | null | undefined): WorkloadEvidence | undefined =>
@@ -85,15 +87,19 @@ export function createNodeHandlers(deps: NodeHandlerDeps): UntypedServiceImpleme
 
   function unary<Req, Res>(kindOf: (request: Req) => NodeRequestKind, body: (request: Req, context: NodeCall) => Promise<Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      const context = nodeCall(call as ServerUnaryCall<unknown, unknown>);
+      const { context, done } = nodeCall(call as ServerUnaryCall<unknown, unknown>);
       const kind = kindOf(call.request);
       body(call.request, context).then(
         (response) => {
+          done();
           deps.metrics.onRequest(kind, 'OK', undefined);
           log.debug({ kind, ...context.fields }, 'node request served');
           callback(null, response);
         },
-        (err: unknown) => callback(fail(kind, call as ServerUnaryCall<unknown, unknown>, context, err)),
+        (err: unknown) => {
+          done();
+          callback(fail(kind, call as ServerUnaryCall<unknown, unknown>, context, err));
+        },
       );
     };
   }
@@ -148,13 +154,15 @@ export function createNodeHandlers(deps: NodeHandlerDeps): UntypedServiceImpleme
       },
     ),
     WatchBundles(call: ServerWritableStream<unknown, unknown>) {
-      const context = nodeCall(call);
+      const { context, done } = nodeCall(call);
       deps.auth.agent(context, { allowUnreachable: true }).then(
         () => {
+          done();
           deps.metrics.onRequest('watch_bundles', 'OK', undefined);
           deps.bundles.watch(call);
         },
         (err: unknown) => {
+          done();
           const st = fail('watch_bundles', call, context, err);
           if (!call.cancelled) call.emit('error', st);
         },
