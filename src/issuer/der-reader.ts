@@ -32,54 +32,107 @@ function asBuffer(input: Uint8Array): Buffer {
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
 
-/** Reads the element that starts at `offset`; `raw.length` says where the next one starts. */
-export function readElement(input: Uint8Array, offset = 0): DerElement {
-  const buf = asBuffer(input);
-  if (!Number.isInteger(offset) || offset < 0 || offset >= buf.length) malformed(`no element at offset ${offset}`);
-  if (buf.length - offset < 2) malformed(`truncated element at offset ${offset}`);
+/**
+ * An element as read: its tag and where it lies in the input. The views `content` and `raw` are
+ * made when first read, since most elements are only looked at for their tag or walked into
+ * ({@link childrenOf} reads children straight from the input): a CSR reads as ~25 elements, and
+ * two views each were the largest allocation on the Certify path (docs/performance.md).
+ */
+class Element implements DerElement {
+  readonly tag: number;
+  /** The input, the element's first octet, its content's first octet and the octet after it. */
+  readonly input: Buffer;
+  readonly offset: number;
+  readonly start: number;
+  readonly end: number;
+  #content: Buffer | undefined;
+  #raw: Buffer | undefined;
+
+  constructor(tag: number, input: Buffer, offset: number, start: number, end: number) {
+    this.tag = tag;
+    this.input = input;
+    this.offset = offset;
+    this.start = start;
+    this.end = end;
+  }
+
+  get tagClass(): DerElement['tagClass'] {
+    return CLASSES[this.tag >> 6] as DerElement['tagClass'];
+  }
+
+  get constructed(): boolean {
+    return (this.tag & 0x20) !== 0;
+  }
+
+  get tagNumber(): number {
+    return this.tag & 0x1f;
+  }
+
+  get content(): Buffer {
+    this.#content ??= this.input.subarray(this.start, this.end);
+    return this.#content;
+  }
+
+  get raw(): Buffer {
+    this.#raw ??= this.input.subarray(this.offset, this.end);
+    return this.#raw;
+  }
+}
+
+/**
+ * Reads the element at `offset` of `buf`, which must end by `limit`; error messages give offsets
+ * from `base` (where the enclosing content starts), as if that content were the whole input.
+ */
+function readAt(buf: Buffer, offset: number, base: number, limit: number): Element {
+  const at = offset - base;
+  if (limit - offset < 2) malformed(`truncated element at offset ${at}`);
   const tag = buf[offset] as number;
-  if ((tag & 0x1f) === 0x1f) malformed(`multi-octet tag at offset ${offset}`);
+  if ((tag & 0x1f) === 0x1f) malformed(`multi-octet tag at offset ${at}`);
   const first = buf[offset + 1] as number;
   let length = first;
   let headerLength = 2;
   if (first & 0x80) {
     const count = first & 0x7f;
-    if (count === 0) malformed(`indefinite length at offset ${offset}`);
-    if (count > 4) malformed(`length of more than 4 octets at offset ${offset}`);
-    if (buf.length - offset - 2 < count) malformed(`truncated length at offset ${offset}`);
+    if (count === 0) malformed(`indefinite length at offset ${at}`);
+    if (count > 4) malformed(`length of more than 4 octets at offset ${at}`);
+    if (limit - offset - 2 < count) malformed(`truncated length at offset ${at}`);
     length = 0;
     for (let i = 0; i < count; i++) length = length * 256 + (buf[offset + 2 + i] as number);
     // DER: the long form only for lengths >= 128, with no leading zero octet (X.690 §10.1).
-    if (length < 0x80 || buf[offset + 2] === 0) malformed(`non-minimal length at offset ${offset}`);
+    if (length < 0x80 || buf[offset + 2] === 0) malformed(`non-minimal length at offset ${at}`);
     headerLength += count;
   }
   const start = offset + headerLength;
-  if (length > buf.length - start) malformed(`length runs past the end of the input at offset ${offset}`);
-  return {
-    tag,
-    tagClass: CLASSES[tag >> 6] as DerElement['tagClass'],
-    constructed: (tag & 0x20) !== 0,
-    tagNumber: tag & 0x1f,
-    content: buf.subarray(start, start + length),
-    raw: buf.subarray(offset, start + length),
-  };
+  if (length > limit - start) malformed(`length runs past the end of the input at offset ${at}`);
+  return new Element(tag, buf, offset, start, start + length);
+}
+
+/** Reads the element that starts at `offset`; `raw.length` says where the next one starts. */
+export function readElement(input: Uint8Array, offset = 0): DerElement {
+  const buf = asBuffer(input);
+  if (!Number.isInteger(offset) || offset < 0 || offset >= buf.length) malformed(`no element at offset ${offset}`);
+  return readAt(buf, offset, 0, buf.length);
 }
 
 /** Reads exactly one element; trailing bytes are an error. */
 export function decode(input: Uint8Array): DerElement {
-  const el = readElement(input, 0);
-  if (el.raw.length !== input.length) malformed('trailing data after the element');
+  const buf = asBuffer(input);
+  if (buf.length === 0) malformed('no element at offset 0');
+  const el = readAt(buf, 0, 0, buf.length);
+  if (el.end !== buf.length) malformed('trailing data after the element');
   return el;
 }
 
 /** The children of a constructed element, which must fill its content exactly. */
 export function childrenOf(el: DerElement): DerElement[] {
   if (!el.constructed) malformed(`element with tag 0x${el.tag.toString(16)} is not constructed`);
+  // Read from the input itself: no view of the parent's content is needed to walk it.
+  const { input, start, end } = el instanceof Element ? el : { input: el.content, start: 0, end: el.content.length };
   const out: DerElement[] = [];
-  for (let at = 0; at < el.content.length; ) {
-    const child = readElement(el.content, at);
+  for (let at = start; at < end; ) {
+    const child = readAt(input, at, start, end);
     out.push(child);
-    at += child.raw.length;
+    at = child.end;
   }
   return out;
 }
