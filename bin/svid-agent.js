@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// package.json `engines`: 20.12 is the first Node.js 20 with the one-shot `crypto.hash`.
+// package.json `engines`: the one-shot `crypto.hash` came in 20.12 and 21.7.
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 12)) {
-  process.stderr.write(`svid-agent: Node.js ${process.versions.node} is too old; it needs 20.12 or newer\n`);
+if (major < 20 || (major === 20 && minor < 12) || (major === 21 && minor < 7)) {
+  process.stderr.write(`svid-agent: Node.js ${process.versions.node} is too old; it needs 20.12 or newer (21.7 or newer on 21)\n`);
   process.exit(1);
 }
 
