@@ -49,7 +49,8 @@ export function reviewCacheTtlMs(token: string, nowMs: number, maxMs: number): n
 /**
  * The `exp` claim of a compact JWS's payload, unverified; `undefined` when the token is not three
  * dot-separated parts or its payload is not a JSON object. What jose's `decodeJwt` reads, without
- * its checks of the header and the other claims, which only the reviewer's answer decides.
+ * its strict base64url and UTF-8 decoding: only a token the reviewer accepted is cached, and `exp`
+ * can only shorten the cache's 60 s.
  */
 function unverifiedExp(token: string): unknown {
   const payloadAt = token.indexOf('.') + 1;

@@ -127,7 +127,12 @@ describe('parseCsr with CSRs from other encoders', () => {
   ];
   for (const [label, key, extra] of keys) {
     it(`extracts every SAN type from an openssl CSR (${label})`, async () => {
-      const csr = parseCsr(await opensslCsr(key, '/O=Acme/CN=first/CN=last', san, extra));
+      const input = await opensslCsr(key, '/O=Acme/CN=first/CN=last', san, extra);
+      const csr = parseCsr(input);
+      // What is parsed owns its bytes: a caller reusing the request buffer changes nothing.
+      const spki = Buffer.from(csr.publicKeySpki);
+      input.fill(0);
+      assert.deepEqual(csr.publicKeySpki, spki);
       assert.equal(csr.commonName, 'last', 'the last CN wins, as in Go');
       assert.deepEqual(csr.dnsNames, ['a.example', 'b.example']);
       assert.deepEqual(csr.uris, ['spiffe://td/x']);

@@ -41,19 +41,29 @@ function asBuffer(input: Uint8Array): Buffer {
 class Element implements DerElement {
   readonly tag: number;
   /** The input, the element's first octet, its content's first octet and the octet after it. */
-  readonly input: Buffer;
-  readonly offset: number;
-  readonly start: number;
-  readonly end: number;
+  readonly #input: Buffer;
+  readonly #offset: number;
+  readonly #start: number;
+  readonly #end: number;
   #content: Buffer | undefined;
   #raw: Buffer | undefined;
 
   constructor(tag: number, input: Buffer, offset: number, start: number, end: number) {
     this.tag = tag;
-    this.input = input;
-    this.offset = offset;
-    this.start = start;
-    this.end = end;
+    this.#input = input;
+    this.#offset = offset;
+    this.#start = start;
+    this.#end = end;
+  }
+
+  /** Where the element ends in its input: the offset of the octet after it. */
+  static endOf(el: Element): number {
+    return el.#end;
+  }
+
+  /** The children of `el`, read from the input itself: no view of `el`'s content is made. */
+  static childrenOf(el: Element): Element[] {
+    return readAll(el.#input, el.#start, el.#end);
   }
 
   get tagClass(): DerElement['tagClass'] {
@@ -69,12 +79,12 @@ class Element implements DerElement {
   }
 
   get content(): Buffer {
-    this.#content ??= this.input.subarray(this.start, this.end);
+    this.#content ??= this.#input.subarray(this.#start, this.#end);
     return this.#content;
   }
 
   get raw(): Buffer {
-    this.#raw ??= this.input.subarray(this.offset, this.end);
+    this.#raw ??= this.#input.subarray(this.#offset, this.#end);
     return this.#raw;
   }
 }
@@ -119,20 +129,23 @@ export function decode(input: Uint8Array): DerElement {
   const buf = asBuffer(input);
   if (buf.length === 0) malformed('no element at offset 0');
   const el = readAt(buf, 0, 0, buf.length);
-  if (el.end !== buf.length) malformed('trailing data after the element');
+  if (Element.endOf(el) !== buf.length) malformed('trailing data after the element');
   return el;
 }
 
 /** The children of a constructed element, which must fill its content exactly. */
 export function childrenOf(el: DerElement): DerElement[] {
   if (!el.constructed) malformed(`element with tag 0x${el.tag.toString(16)} is not constructed`);
-  // Read from the input itself: no view of the parent's content is needed to walk it.
-  const { input, start, end } = el instanceof Element ? el : { input: el.content, start: 0, end: el.content.length };
-  const out: DerElement[] = [];
+  return el instanceof Element ? Element.childrenOf(el) : readAll(el.content, 0, el.content.length);
+}
+
+/** The elements from `start` to `end` of `buf`, which they must fill exactly. */
+function readAll(buf: Buffer, start: number, end: number): Element[] {
+  const out: Element[] = [];
   for (let at = start; at < end; ) {
-    const child = readAt(input, at, start, end);
+    const child = readAt(buf, at, start, end);
     out.push(child);
-    at = child.end;
+    at = Element.endOf(child);
   }
   return out;
 }

@@ -126,6 +126,8 @@ describe('der reader', () => {
     }
     // Arcs either side of the 7-octet (49-bit) bound up to which arcs are read as numbers, the
     // first subidentifier (40 × first + second) included.
+    // The first subidentifier either side of the bound: 2^49 - 1 is read as a number, 2^49 not.
+    for (const oid of [`2.${2n ** 49n - 81n}`, `2.${2n ** 49n - 80n}`]) assert.equal(der.readOid(der.decode(der.oid(oid))), oid);
     for (const bits of [48, 49, 50, 56, 63, 64]) {
       for (const arc of [2n ** BigInt(bits) - 1n, 2n ** BigInt(bits)]) {
         for (const oid of [`1.2.${arc}.7`, `2.${arc}`, `2.${arc}.${arc}`]) assert.equal(der.readOid(der.decode(der.oid(oid))), oid);
@@ -192,6 +194,16 @@ describe('der reader', () => {
       ['time with wrong tag', () => der.readTime(der.decode(bytes('0401 00')))],
     ];
     for (const [label, fn] of cases) assertMalformed(fn, label);
+  });
+
+  it("keeps children inside their parent even when the input goes on, offsets counted from the parent's content", () => {
+    const refusal = (offset: number) => ({ message: `malformed der: length runs past the end of the input at offset ${offset}` });
+    // SEQUENCE { INTEGER with a length of 2 } and one more octet after the sequence.
+    assert.throws(() => der.childrenOf(der.readElement(bytes('3003 020201 00'))), refusal(0));
+    // SEQUENCE { INTEGER 5, SEQUENCE { INTEGER 7, INTEGER of length 2 } }, and an octet after it all.
+    const outer = der.readElement(bytes('300b 020105 3006 020107 020201 00'));
+    const [, inner] = der.childrenOf(outer);
+    assert.throws(() => der.childrenOf(inner as der.DerElement), refusal(3));
   });
 
   it('bounds object identifiers: 64 octets in all, 19 octets an arc (2.25 UUID arcs still read)', () => {
