@@ -7,9 +7,10 @@
  * The issuer runs in this process, started by `startIssuerServer` as `svid-agent issuer` starts
  * it, with the Kubernetes API stubbed (every TokenReview answers at once: authenticated, the
  * audience asked for, bound to a pod). A child process (bench/certify-client.ts) connects as a
- * Linkerd proxy does and keeps 16 calls in flight, each with a CSR for a fresh P-256 key and a
- * token of its own. This process's CPU time (all its threads) over the timed window divided into
- * the certificates issued is the cost per issue on one core, whatever else the machine is doing.
+ * Linkerd proxy does and keeps 16 calls in flight, each with a token of its own (so no review
+ * comes from the cache) and a CSR for a fresh P-256 key from a pool made beforehand. This
+ * process's CPU time (all its threads) over the timed window divided into the certificates issued
+ * is the cost per issue on one core, whatever else the machine is doing.
  *
  * The floor, per issue, in raw node:crypto on keys and payloads made beforehand: import the CSR's
  * public key, verify a CSR-sized signature with it, and sign a leaf-TBS-sized payload with the
