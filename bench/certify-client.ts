@@ -3,9 +3,9 @@
  * its CPU on Certify alone. Connects once, as a Linkerd proxy does (test/support/proxy-client.ts:
  * TLS 1.3, no ALPN, HTTP/2 by prior knowledge), and keeps `concurrency` Certify calls in flight
  * on that one connection. Each call carries a token made for it alone, so that no review is
- * answered from the issuer's cache, and a CSR for a fresh key from a pool made beforehand (the
- * issuer keeps nothing of a CSR, so a repeated one costs it the same). Reports over IPC: `ready`,
- * `start` after the warm-up, `done`.
+ * answered from the issuer's cache, and a CSR for a fresh key, made beforehand: the parent asks
+ * for more than a run's calls, so none repeats (past them the CSRs would come round again).
+ * Reports over IPC: `ready`, `start` after the warm-up, `done`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
@@ -21,7 +21,7 @@ export interface ClientOrder {
   readonly warmupMs: number;
   readonly runMs: number;
   readonly concurrency: number;
-  /** How many CSRs (fresh keys) to make beforehand; tokens are made per call. */
+  /** How many CSRs (fresh keys) to make beforehand. */
   readonly pool: number;
 }
 
@@ -29,7 +29,7 @@ export interface ClientOrder {
 export type ClientReport =
   | { event: 'ready' }
   | { event: 'start' }
-  | { event: 'done'; ok: number; failed: number; firstFailure: string | undefined; leaf: string | undefined };
+  | { event: 'done'; ok: number; failed: number; firstFailure: string | undefined; leaf: string | undefined; calls: number };
 
 const send = (report: ClientReport) => process.send?.(report);
 
@@ -99,7 +99,7 @@ async function run(order: ClientOrder): Promise<void> {
   }
   await Promise.all(Array.from({ length: order.concurrency }, worker));
   proxy.close();
-  send({ event: 'done', ok, failed, firstFailure, leaf });
+  send({ event: 'done', ok, failed, firstFailure, leaf, calls: next });
 }
 
 process.once('message', (order: ClientOrder) => {
