@@ -1,6 +1,7 @@
 /**
- * The cancellation signal of a gRPC server call, for every handler that awaits work on a caller's
- * behalf (the Workload API, the central issuer's node service and Certify).
+ * The cancellation signal of a gRPC server call, for the handlers that pass one down to the work
+ * they await: the Workload API and the central issuer's node service. (Certify listens for the
+ * call's `cancelled` itself: `src/server/certify-handler.ts`.)
  */
 import type { ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { CALL_CANCELLED } from './abort.js';
