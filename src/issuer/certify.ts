@@ -67,7 +67,7 @@ export interface Certifier {
    * a pod (`TOKEN_INVALID`); the token's identity is the one requested (`IDENTITY_MISMATCH`);
    * the identity is not reserved (`NOT_PERMITTED`); signing (`SIGNING_FAILED`).
    */
-  certify(request: CertifyRequest, options?: { signal?: AbortSignal }): Promise<CertifyResult>;
+  certify(request: CertifyRequest): Promise<CertifyResult>;
 }
 
 /** Creates a {@link Certifier}. */
@@ -76,7 +76,7 @@ export function createCertifier(options: CertifierOptions): Certifier {
   const signer = createX509SvidSigner(options);
 
   return {
-    async certify(request, { signal } = {}) {
+    async certify(request) {
       const issuer = signer.issuerInUse();
       if (!request.identity) throw new AgentError('INVALID_REQUEST', 'missing identity');
       if (request.identity.length > MAX_CERTIFY_IDENTITY_LENGTH) {
@@ -96,7 +96,7 @@ export function createCertifier(options: CertifierOptions): Certifier {
       }
       checkCsr(csr, request.identity);
 
-      const validated = await validator.validate(request.token, { signal });
+      const validated = await validator.validate(request.token);
       // Stricter than Linkerd, which takes any service-account token: a proxy sends its pod's
       // projected token, and a token bound to no pod (a legacy Secret token) never expires.
       if (validated.podUid === undefined) {
