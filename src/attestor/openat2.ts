@@ -1,11 +1,15 @@
 /**
  * `openat2(2)` with `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS` (Linux 5.6+), through libc's
- * `syscall` called with koffi off the event loop: the kernel resolves a whole path inside a
- * caller's root in one call, symlinks and `..` included, and cannot be raced by renames the
- * way a walk of `lstat` and `readlink` can (docs/decisions.md, "Reading a file in a caller's root").
+ * `syscall` called with koffi: the kernel resolves a whole path inside a caller's root in one
+ * call, symlinks and `..` included, and cannot be raced by renames the way a walk of `lstat` and
+ * `readlink` can (docs/decisions.md, "Reading a file in a caller's root").
  *
- * The call runs on the libuv thread pool (koffi's `async`), because resolving a path in a
+ * {@link openInRoot} runs on the libuv thread pool (koffi's `async`), because resolving a path in a
  * caller's filesystem may block (a FUSE or NFS mount the workload controls).
+ * {@link openInRootCached} runs in line, and cannot block: `RESOLVE_CACHED` (Linux 5.12+) makes
+ * the kernel resolve from its dentry cache alone, in RCU mode, and answer `EAGAIN` whenever a
+ * lookup would need the filesystem; and an `O_PATH` open calls no filesystem's `open`
+ * (docs/decisions.md, "Opening a token in line").
  */
 import { constants as osConstants } from 'node:os';
 import koffi from 'koffi';
@@ -17,6 +21,7 @@ export type InRootOpen = (dirfd: number, path: string) => Promise<number>;
 const SYS_OPENAT2 = 437;
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_IN_ROOT = 0x10;
+const RESOLVE_CACHED = 0x20;
 /** `sizeof(struct open_how)`: flags, mode, resolve, each a u64. */
 const OPEN_HOW_SIZE = 24;
 /** Linux's `O_CLOEXEC` (02000000 octal, x86_64 and arm64 alike); node's `fs.constants` has no entry. */
@@ -37,6 +42,7 @@ interface OpenHow {
 }
 
 type SyscallOpenat2 = {
+  (nr: number, dirfd: number, path: string, how: OpenHow, size: number): number | bigint;
   async(nr: number, dirfd: number, path: string, how: OpenHow, size: number, done: (err: unknown, rc: number | bigint) => void): void;
 };
 
@@ -55,7 +61,12 @@ function bind(): SyscallOpenat2 {
   return bound;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
+/**
+ * errno numbers by name. Some numbers have two names (11: `EAGAIN` and `EWOULDBLOCK`; 95:
+ * `ENOTSUP` and `EOPNOTSUPP`); the first listed is kept, which is the one node's own fs errors use.
+ */
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(osConstants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
 /** An `Error` shaped like node's own fs errors: `code` is the errno's name (`ENOENT`). */
 function errnoError(errno: number): NodeJS.ErrnoException {
@@ -93,3 +104,38 @@ export const openInRoot: InRootOpen = (dirfd, path) =>
       resolve(fd);
     });
   });
+
+/** Opens `path` under the directory `dirfd`, treating it as `/`, in line; returns an `O_PATH` fd. */
+export type InRootCachedOpen = (dirfd: number, path: string) => number;
+
+/** `O_PATH | O_CLOEXEC`: a handle on the file, no filesystem `open` called. */
+const PATH_FLAGS = O_PATH | O_CLOEXEC;
+
+/**
+ * `openat2(dirfd, path, { O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_CACHED })` in line: resolved as {@link openInRoot} resolves, but from the kernel's
+ * dentry cache alone, so it never waits for a filesystem. The descriptor only names the file: read
+ * it by opening `/proc/self/fd/<fd>`, after deciding that opening it cannot block either.
+ * @throws an errno-coded error: `EAGAIN` when a lookup needed the filesystem (or a `..` race could
+ *   not be ruled out), `EINVAL` before Linux 5.12 (no `RESOLVE_CACHED`), `ENOSYS`/`EPERM` as
+ *   {@link openInRoot}, `ELOOP`, `ENOENT`, …
+ */
+export const openInRootCached: InRootCachedOpen = (dirfd, path) => {
+  let call: SyscallOpenat2;
+  try {
+    call = bind();
+  } catch (err) {
+    throw Object.assign(new Error('openat2 cannot be called here', { cause: err }), { code: 'ENOSYS' });
+  }
+  const fd = Number(
+    call(
+      SYS_OPENAT2,
+      dirfd,
+      path,
+      { flags: PATH_FLAGS, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_CACHED },
+      OPEN_HOW_SIZE,
+    ),
+  );
+  if (fd < 0) throw errnoError(koffi.errno());
+  return fd;
+};

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { createProcFixture, type ProcFixture } from '../../test/support/proc-fixture.js';
 import { isAgentError } from '../errors.js';
-import { type InRootOpen, openInRoot } from './openat2.js';
+import { type InRootCachedOpen, type InRootOpen, O_PATH, openInRoot, openInRootCached } from './openat2.js';
 import { createProcReader, ProcessGoneError, parseStartTime } from './proc.js';
 
 const PID = process.pid;
@@ -123,28 +124,42 @@ describe('through a fixture root', () => {
     await assert.rejects(reader.readFileInRoot(PID, '/var/../etc/passwd'), TypeError);
   });
 
-  // Every case four ways: opened by openat2 (what this kernel has) or the lstat walk (its
-  // fallback), and read in line (the caller's mountinfo places the file on tmpfs) or through the
-  // thread pool (on ext4). The mount types are the test's; the mount IDs are the kernel's.
-  for (const [way, open] of [
-    ['openat2', openInRoot],
-    ['the lstat walk', null],
+  // Every case six ways: opened by openat2 from the dentry cache in line, by openat2 through the
+  // thread pool, or by the lstat walk (where openat2 is unavailable); and read in line (the
+  // caller's mountinfo places the file on tmpfs) or through the thread pool (on ext4). A file
+  // opened in line is read in line: on ext4 it is opened again through the pool. The mount types
+  // are the test's; the mount IDs are the kernel's.
+  for (const [way, open, cached] of [
+    ['openat2 from the dentry cache', openInRoot, openInRootCached],
+    ['openat2', openInRoot, null],
+    ['the lstat walk', null, null],
   ] as const)
     for (const [mode, filesystem] of [
       ['inline', 'tmpfs'],
       ['thread-pool', 'ext4'],
     ] as const) {
       describe(`readFileInRoot through ${way}, read ${mode}`, () => {
+        const opened = cached && mode === 'inline' ? 'inline' : 'thread-pool';
         const reads: string[] = [];
         const reader = (maxFileBytes = 1024): ReturnType<typeof createProcReader> =>
-          createProcReader({ procRoot: fixture.root, maxFileBytes, openInRoot: open, onRootFileRead: (how) => reads.push(how) });
+          createProcReader({
+            procRoot: fixture.root,
+            maxFileBytes,
+            openInRoot: open,
+            openInRootCached: cached,
+            onRootFileRead: (how) => reads.push(`opened ${how.open}, read ${how.read}`),
+          });
         const rootOf = (): string => join(fixture.root, String(PID), 'root');
         const addProcess = async (process: Parameters<ProcFixture['addProcess']>[1] = {}) =>
           fixture.addProcess(PID, { ...process, mountinfo: await mountinfoOfType(filesystem) });
+        const expected = `opened ${opened}, read ${mode}`;
         afterEach(() => {
+          // An open from the dentry cache may say EAGAIN (a name not yet looked up, a rename
+          // anywhere during a walk through ..): the file is then opened through the pool.
+          const fallback = 'opened thread-pool, read inline';
           assert.ok(
-            reads.every((how) => how === mode),
-            `every file read ${mode}: ${reads.join(', ')}`,
+            reads.every((how) => how === expected || (opened === 'inline' && how === fallback)),
+            `every file ${expected}: ${reads.join('; ')}`,
           );
           reads.length = 0;
         });
@@ -152,7 +167,10 @@ describe('through a fixture root', () => {
         test('reads a file, and undefined when it is missing', async () => {
           await addProcess({ files: { [TOKEN_PATH]: 'jwt\n' } });
           assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
-          assert.deepEqual(reads, [mode]);
+          reads.length = 0;
+          // Read once already, every name on the way is in the dentry cache.
+          assert.equal(await reader().readFileInRoot(PID, TOKEN_PATH), 'jwt\n');
+          assert.deepEqual(reads, [expected]);
           assert.equal(await reader().readFileInRoot(PID, '/var/run/secrets/tokens/other'), undefined);
           assert.equal(await reader().readFileInRoot(PID, `${TOKEN_PATH}/below-a-file`), undefined);
         });
@@ -268,6 +286,74 @@ describe('through a fixture root', () => {
       await assert.rejects(reader.readFileInRoot(PID, TOKEN_PATH), (err: unknown) => isAgentError(err, 'ATTESTATION_UNAVAILABLE'));
       assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
       assert.equal(calls.count, 2);
+    });
+  });
+
+  describe('readFileInRoot when the open from the dentry cache says no', () => {
+    /** A reader on tmpfs whose in-line open fails with `code` (after `times` calls into the real one); how it opened each file. */
+    const failingCached = async (code: string, times = 0) => {
+      await fixture.addProcess(PID, { files: { [TOKEN_PATH]: 'jwt' }, mountinfo: await mountinfoOfType('tmpfs') });
+      const calls = { count: 0 };
+      const opened: string[] = [];
+      const cached: InRootCachedOpen = (dirfd, path) => {
+        calls.count += 1;
+        if (calls.count <= times) return openInRootCached(dirfd, path);
+        throw Object.assign(new Error(code), { code });
+      };
+      const reader = createProcReader({
+        procRoot: fixture.root,
+        openInRoot,
+        openInRootCached: cached,
+        onRootFileRead: (how) => opened.push(how.open),
+      });
+      return { calls, opened, reader };
+    };
+
+    test('EAGAIN (not in the cache, or a possible .. race): opened through the pool, and tried in line next time', async () => {
+      const { calls, opened, reader } = await failingCached('EAGAIN');
+      assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+      assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+      assert.deepEqual(opened, ['thread-pool', 'thread-pool']);
+      assert.equal(calls.count, 2);
+    });
+
+    for (const code of ['EINVAL', 'ENOSYS', 'EPERM']) {
+      test(`${code} (no RESOLVE_CACHED before Linux 5.12, no openat2, a seccomp filter): never tried again`, async () => {
+        const { calls, opened, reader } = await failingCached(code);
+        assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+        assert.equal(await reader.readFileInRoot(PID, TOKEN_PATH), 'jwt');
+        assert.deepEqual(opened, ['thread-pool', 'thread-pool']);
+        assert.equal(calls.count, 1);
+      });
+    }
+
+    test('the kernel answers from its cache alone: a file just written, and never a magic link', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'cached-open-'));
+      await writeFile(join(dir, 'token'), 'jwt');
+      const dirfd = openSync(dir, O_PATH | constants.O_DIRECTORY);
+      try {
+        const fd = openInRootCached(dirfd, '/token');
+        try {
+          assert.ok(fstatSync(fd).isFile());
+        } finally {
+          closeSync(fd);
+        }
+        const code = (path: string) => {
+          try {
+            closeSync(openInRootCached(dirfd, path));
+            return 'opened';
+          } catch (err) {
+            return (err as NodeJS.ErrnoException).code;
+          }
+        };
+        assert.match(String(code(`/no-such-directory/token`)), /^(EAGAIN|ENOENT)$/);
+        await symlink('/proc/self/root', join(dir, 'magic'));
+        // Resolved in the root, the link names <dir>/proc/self/root, which does not exist.
+        assert.match(String(code('/magic')), /^(EAGAIN|ENOENT)$/);
+      } finally {
+        closeSync(dirfd);
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   });
 });
