@@ -57,7 +57,7 @@ test('a refused peer is closed before any /proc read; an admitted one is tracked
     peers,
     admission,
     onRefused: (r) => refusals.push(r),
-    onAdmitted: (peer, group) => announced.push(`${peer.uid} in ${group}`),
+    onAdmitted: (tracked, group) => announced.push(`${tracked.peer.uid} in ${group}`),
     logger: log.logger,
   });
   try {

@@ -9,7 +9,7 @@
 import { chmod, rename } from 'node:fs/promises';
 import net from 'node:net';
 import type { ConnectionInjector } from '@grpc/grpc-js';
-import type { PeerCredentials, PeerTracker } from '../attestor/index.js';
+import type { PeerCredentials, PeerTracker, TrackedPeer } from '../attestor/index.js';
 import { type Clock, systemClock } from '../clock.js';
 import { describeError } from '../errors.js';
 import { LOG_FIELD, type Logger } from '../log.js';
@@ -39,10 +39,10 @@ export interface SocketServerOptions {
   /** Follows each admitted connection (calls, idle, hang-up); none when absent. */
   readonly guard?: ConnectionGuard;
   /**
-   * Told of each admitted connection's peer and caller group right after it is handed to gRPC,
-   * to start work its first call will wait for (`WorkloadAttestor.prepare`); none when absent.
+   * Told of each admitted connection's tracked peer and caller group right after it is handed to
+   * gRPC, to start work its first call will wait for (`WorkloadAttestor.prepare`); none when absent.
    */
-  readonly onAdmitted?: (peer: PeerCredentials, group: string) => void;
+  readonly onAdmitted?: (peer: TrackedPeer, group: string) => void;
   /** A connection was refused (metrics). */
   readonly onRefused?: (reason: ConnectionRefusal) => void;
   /** A connection was admitted, or an admitted one closed, for whatever reason. */
@@ -101,7 +101,8 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       return;
     }
     sockets.add(socket);
-    const id = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId), decision.group);
+    let tracked: TrackedPeer | undefined;
+    const id = connections.add(socket, (connectionId) => (tracked = options.peers.track(peer, connectionId)), decision.group);
     socket.once('close', () => {
       sockets.delete(socket);
       guard?.remove(id);
@@ -122,7 +123,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     // instead of waiting for the setup (docs/performance.md, "First SVID in Kubernetes mode").
     // Data the client sends meanwhile waits in the socket.
     setImmediate(inject);
-    options.onAdmitted(peer, decision.group);
+    if (tracked) options.onAdmitted(tracked, decision.group);
   }
 
   const server = net.createServer((socket) => {

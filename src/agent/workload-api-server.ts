@@ -3,7 +3,7 @@
  * `agent.ts` builds its dependencies (credentials, attestor, certifier, JWT keys) and passes them in.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { CallerGroups, PeerCredentials, PeerTracker, WorkloadAttestor } from '../attestor/index.js';
+import type { CallerGroups, PeerTracker, TrackedPeer, WorkloadAttestor } from '../attestor/index.js';
 import type { Clock } from '../clock.js';
 import type { NamingConfig } from '../identity.js';
 import type { RefreshPolicy, TrustAnchors } from '../issuer/index.js';
@@ -170,7 +170,13 @@ export function createWorkloadApiServer(options: WorkloadApiServerOptions): Work
         peers: options.peers,
         admission: limits.admission,
         guard: limits.guard,
-        ...(prepare ? { onAdmitted: (peer: PeerCredentials, group: string) => void limits.gate.tryRun(group, () => prepare(peer)) } : {}),
+        // The start time read at accept (the peer tracker's) stands for the caller: read once per connection.
+        ...(prepare
+          ? {
+              onAdmitted: (peer: TrackedPeer, group: string) =>
+                void limits.gate.tryRun(group, () => peer.caller().then(prepare, () => undefined)),
+            }
+          : {}),
         ...(options.onLimits?.onConnectionRefused ? { onRefused: options.onLimits.onConnectionRefused } : {}),
         ...(options.onConnection ? { onConnection: options.onConnection } : {}),
         logger: options.logger,

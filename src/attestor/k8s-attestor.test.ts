@@ -253,7 +253,7 @@ describe('k8s attestor', () => {
     const token = await mint();
     await callerInPodP(token);
     const before = { reviews: api.counts.tokenReviews, logs: logs.entries.length };
-    await attestor.prepare?.(request().caller.peer);
+    await attestor.prepare?.(request().caller);
     assert.equal(api.counts.tokenReviews, before.reviews + 1);
     assert.equal(logs.entries.length, before.logs, 'prepare logs nothing');
     expectAttested(await attestor.attest(request()), token, 'file');
@@ -265,7 +265,7 @@ describe('k8s attestor', () => {
     await callerInPodP(token);
     await fixture.setStartTime(PID, '1');
     const before = api.counts.tokenReviews;
-    await attestor.prepare?.(request().caller.peer);
+    await attestor.prepare?.(request().caller);
     await expectRefused(request(), 'NO_IDENTITY', REFUSAL_REASONS.tokenInvalid, token);
     assert.equal(api.counts.tokenReviews, before + 1, 'the call took the review prepare made');
     await expectRefused(request(), 'NO_IDENTITY', REFUSAL_REASONS.tokenInvalid, token);
@@ -278,7 +278,7 @@ describe('k8s attestor', () => {
     await callerInPodP(token);
     await fixture.setStartTime(PID, '1');
     api.fail(503);
-    await attestor.prepare?.(request().caller.peer);
+    await attestor.prepare?.(request().caller);
     await api.restore();
     const before = api.counts.tokenReviews;
     expectAttested(await attestor.attest(request()), token, 'file');
@@ -296,7 +296,7 @@ describe('k8s attestor', () => {
     const fresh = createK8sAttestor({ procRoot: fixture.root, validator: uncached, nodeName: NODE, logger: logs.logger });
     try {
       const before = api.counts.tokenReviews;
-      await fresh.prepare?.(request().caller.peer);
+      await fresh.prepare?.(request().caller);
       await fixture.setCgroup(PID, podCgroup(POD_P.uid, CONTAINER));
       expectAttested(await fresh.attest(request()), token, 'file');
       assert.equal(api.counts.tokenReviews, before + 2, 'reviewed again for the pod the call is in');
@@ -311,45 +311,45 @@ describe('k8s attestor', () => {
     const [first, second, third] = [await mint(), await mint(), await mint()];
     await callerInPodP(first);
     await fixture.setStartTime(PID, '1');
-    const peer = request().caller.peer;
-    await timed.prepare?.(peer);
+    const caller = request().caller;
+    await timed.prepare?.(caller);
     await callerInPodP(second);
     await fixture.setStartTime(PID, '1');
     expectAttested(await timed.attest(request()), first, 'file');
     expectAttested(await timed.attest(request()), second, 'file', 'taken once: the next call reads');
 
-    await timed.prepare?.(peer);
+    await timed.prepare?.(caller);
     await callerInPodP(third);
     await fixture.setStartTime(PID, '1');
     now += PREPARED_TOKEN_TTL_MS + 1;
     expectAttested(await timed.attest(request()), third, 'file', 'too old: read again');
 
-    await timed.prepare?.(peer);
+    await timed.prepare?.(caller);
     await fixture.setStartTime(PID, '2');
     const otherProcess = { ...request(), caller: { ...request().caller, startTime: '2' } };
     await callerInPodP(second);
     await fixture.setStartTime(PID, '2');
     assert.equal((await timed.attest(otherProcess)).token, second, 'a read of another process (same pid) is not taken');
 
-    await timed.prepare?.(peer);
+    await timed.prepare?.(caller);
     expectAttested(await timed.attest(request(first)), first, 'bearer');
   });
 
   test('prepare never rejects, and reviews nothing for a caller outside a pod or without a token', async () => {
-    const peer = request().caller.peer;
+    const caller = request().caller;
     const before = api.counts.tokenReviews;
     await fixture.addProcess(PID, { cgroup: hostCgroup(), files: { [TOKEN_PATH]: await mint() } });
-    await attestor.prepare?.(peer);
+    await attestor.prepare?.(caller);
     await callerInPodP();
-    await attestor.prepare?.(peer);
+    await attestor.prepare?.(caller);
     assert.equal(api.counts.tokenReviews, before);
     await fixture.removeProcess(PID);
-    await attestor.prepare?.(peer);
+    await attestor.prepare?.(caller);
     await callerInPodP(await mint({ audiences: ['other'] }));
-    await attestor.prepare?.(peer);
+    await attestor.prepare?.(caller);
     await api.refuse();
     await callerInPodP(await mint());
-    await attestor.prepare?.(peer);
+    await attestor.prepare?.(caller);
   });
 
   test('prepare opens nothing in the root of a caller outside a pod (its filesystem may never answer)', async () => {
@@ -364,7 +364,7 @@ describe('k8s attestor', () => {
       },
     };
     const counting = createK8sAttestor({ proc, validator, nodeName: NODE, logger: logs.logger });
-    await counting.prepare?.(request().caller.peer);
+    await counting.prepare?.(request().caller);
     assert.deepEqual(opened, []);
   });
 

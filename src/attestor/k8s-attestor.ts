@@ -273,8 +273,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
    * once. A caller that presents a bearer token on its call has its file token reviewed for
    * nothing; errors are `decide`'s to report.
    */
-  async function prepare(pid: number): Promise<void> {
-    const startTime = await proc.readStartTime(pid);
+  async function prepare({ peer: { pid }, startTime }: Caller): Promise<void> {
     const podUid = parseCgroupFile(await proc.readCgroup(pid)).podUid;
     // Nothing in the caller's root is opened before its cgroup places it in a pod: a process of
     // the host can mount a filesystem that never answers there, and each read holds a thread of
@@ -305,7 +304,7 @@ export function createK8sAttestor(options: K8sAttestorOptions): WorkloadAttestor
 
   return {
     name: K8S_ATTESTOR_NAME,
-    prepare: (peer) => prepare(peer.pid).catch(() => undefined),
+    prepare: (caller) => prepare(caller).catch(() => undefined),
     async attest(request) {
       const fields: Record<string, unknown> = {
         [LOG_FIELD.pid]: request.caller.peer.pid,

@@ -68,8 +68,9 @@ export interface WorkloadAttestor {
    * peer will wait for (the Kubernetes attestor reads the pod's token and starts its review), so
    * that the call, a moment later, finds it done or in flight. Decides nothing and never rejects:
    * `attest` still does every step itself. Absent where there is nothing to wait for.
+   * @param caller the caller as accepted: its pid and the start time read then
    */
-  prepare?(peer: PeerCredentials): Promise<void>;
+  prepare?(caller: Caller): Promise<void>;
 }
 
 /**
