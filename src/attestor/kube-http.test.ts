@@ -3,11 +3,12 @@
  * side: sequential calls share one connection, a burst opens at most the pool size.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type FakeKubeApi, startFakeKubeApi } from '../../test/fakes/kube-api.js';
 import { silentLogger } from '../log.js';
 import { createKubeApi, describeKubeFailure, type KubeClientConfig, loadKubeConfig } from './kube-client.js';
-import { DEFAULT_MAX_SOCKETS, KubeHttpError, KubeTimeoutError } from './kube-http.js';
+import { createKubeHttp, DEFAULT_MAX_SOCKETS, KubeHttpError, KubeTimeoutError } from './kube-http.js';
 import { createTokenReviewValidator } from './token-review.js';
 
 const ACCESS_REVIEW = {
@@ -115,5 +116,174 @@ describe('kube http pool', () => {
     } finally {
       kube.close();
     }
+  });
+});
+
+/**
+ * A plain-HTTP server that answers the n-th request it reads (counted over all connections) as
+ * `script(n)` says: a response to write, `'close'` to close that connection unanswered.
+ */
+async function scriptedServer(
+  script: (n: number) => string | 'close',
+): Promise<{ server: Server; url: string; connections: () => number; requests: string[]; nextClose: () => Promise<void> }> {
+  const requests: string[] = [];
+  let connections = 0;
+  const closeWaiters: Array<() => void> = [];
+  const server = createServer((socket: Socket) => {
+    connections += 1;
+    socket.on('close', () => {
+      for (const wake of closeWaiters.splice(0)) wake();
+    });
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      for (;;) {
+        const headEnd = pending.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const length = Number(/\r\ncontent-length: (\d+)/i.exec(pending.slice(0, headEnd))?.[1] ?? 0);
+        if (pending.length < headEnd + 4 + length) return;
+        requests.push(pending.slice(0, headEnd + 4 + length));
+        pending = pending.slice(headEnd + 4 + length);
+        const answer = script(requests.length);
+        if (answer === 'close') {
+          socket.destroy();
+          return;
+        }
+        socket.write(answer);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    requests,
+    nextClose: () => new Promise<void>((resolve) => closeWaiters.push(resolve)),
+  };
+}
+
+const ok = (body: string): string => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+const plainConfig = (server: string, headers: Record<string, string> = {}): KubeClientConfig => ({
+  server,
+  origin: 'a test',
+  target: async () => ({ tls: {}, headers }),
+});
+
+describe('kube http requests and responses', () => {
+  test('one write per request: the head with Host, the headers given, and the JSON body', async (t) => {
+    const fake = await scriptedServer(() => ok('{"a":1}'));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(`${fake.url}/prefix/`, { authorization: 'Bearer t' }));
+    try {
+      assert.deepEqual(await http.postJson('/apis/x', { b: 2 }), { a: 1 });
+      const request = fake.requests[0] ?? '';
+      assert.match(request, /^POST \/prefix\/apis\/x HTTP\/1\.1\r\nHost: 127\.0\.0\.1:\d+\r\n/);
+      assert.match(request, /\r\nauthorization: Bearer t\r\n/);
+      assert.match(request, /\r\nContent-Type: application\/json\r\nContent-Length: 7\r\n\r\n\{"b":2\}$/);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('a reused connection the server closed unanswered: the request is sent once more, on a new one', async (t) => {
+    const fake = await scriptedServer((n) => (n === 2 ? 'close' : ok(`{"n":${n}}`)));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      assert.deepEqual(await http.postJson('/a', {}), { n: 1 });
+      assert.deepEqual(await http.postJson('/a', {}), { n: 3 });
+      assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('only once: a resent request whose new connection closes too fails, and so does a first request on a new connection', async (t) => {
+    const fake = await scriptedServer((n) => (n === 1 ? ok('{}') : 'close'));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      await http.postJson('/a', {});
+      await assert.rejects(http.postJson('/a', {}), /closed the connection without a response/);
+      assert.equal(fake.requests.length, 3, 'sent, resent once, not more');
+      await assert.rejects(http.postJson('/a', {}), /closed the connection without a response/);
+      assert.equal(fake.requests.length, 4, 'a new connection is not resent');
+    } finally {
+      http.close();
+    }
+  });
+
+  test('a malformed answer fails the call and closes its connection; the next call opens another', async (t) => {
+    const fake = await scriptedServer((n) => (n === 1 ? 'HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n' : ok('{}')));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      await assert.rejects(http.postJson('/a', {}), /malformed content-length/);
+      assert.deepEqual(await http.postJson('/a', {}), {});
+      assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('Connection: close is honoured: the next call opens another connection', async (t) => {
+    const fake = await scriptedServer(() => 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}');
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      await http.postJson('/a', {});
+      await http.postJson('/a', {});
+      assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('a header that could break the message is refused before anything is sent', async (t) => {
+    const fake = await scriptedServer(() => ok('{}'));
+    t.after(() => fake.server.close());
+    const refused: Array<Record<string, string>> = [
+      { authorization: 'Bearer t\r\nX-Injected: 1' },
+      { 'bad name': 'v' },
+      { authorization: 'a\0b' },
+    ];
+    for (const headers of refused) {
+      const http = createKubeHttp(plainConfig(fake.url, headers));
+      try {
+        await assert.rejects(http.postJson('/a', {}), TypeError);
+      } finally {
+        http.close();
+      }
+    }
+    assert.equal(fake.connections(), 0);
+  });
+
+  test('an idle connection is closed after the idle timeout, and the next call opens another', async (t) => {
+    const fake = await scriptedServer(() => ok('{}'));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url), { idleTimeoutMs: 20 });
+    try {
+      const closed = fake.nextClose();
+      await http.postJson('/a', {});
+      await closed;
+      await http.postJson('/a', {});
+      assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('close() fails the call in flight and the call waiting for a connection', async (t) => {
+    const fake = await scriptedServer(() => ''); // reads requests, never answers
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url), { maxSockets: 1 });
+    const inFlight = http.postJson('/a', {});
+    const waiting = http.postJson('/a', {});
+    while (fake.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    http.close();
+    await Promise.all([assert.rejects(inFlight, /closed the connection/), assert.rejects(waiting, /client is closed/)]);
+    assert.equal(fake.requests.length, 1);
   });
 });

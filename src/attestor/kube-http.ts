@@ -2,18 +2,21 @@
  * JSON over HTTPS to the Kubernetes API on a small pool of kept-alive connections. The agent's
  * calls (TokenReview on a pod's first stream) are on a workload's start-up path: a TLS handshake
  * per call, as @kubernetes/client-node 1.4 makes (a new `https.Agent` for every request), costs
- * more than the call itself. So one `https.Agent` with `keepAlive` serves every call: sequential
- * calls reuse one connection; a burst opens at most {@link KubeHttpOptions.maxSockets}.
+ * more than the call itself. So one pool of kept-alive connections serves every call: sequential
+ * calls reuse one connection; a burst opens at most {@link KubeHttpOptions.maxSockets}. Requests
+ * are HTTP/1.1 written here, answers read by http1-response.ts (docs/decisions.md, "The API
+ * client speaks HTTP/1.1 itself").
  *
  * Where the server is and how a request authenticates comes from a {@link KubeClientConfig}
  * (in-cluster-config.ts, kubeconfig-files.ts); this file moves bytes, bounds them and turns HTTP
  * failures into {@link KubeHttpError}.
  */
-import http from 'node:http';
-import https from 'node:https';
+import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
+import { type Http1Response, Http1ResponseReader } from './http1-response.js';
 
-/** TLS options of a request: those of `https.request` the client configurations produce. */
+/** TLS options of a request (as `tls.connect` takes them), from the client configuration. */
 export interface KubeTlsOptions {
   readonly ca?: string | Buffer | undefined;
   readonly cert?: string | Buffer | undefined;
@@ -99,87 +102,214 @@ export interface KubeHttp {
   close(): void;
 }
 
-/** Creates the pooled client. */
+/** What a request meets when its reused connection was closed under it, unanswered. */
+const RESEND: unique symbol = Symbol('resend');
+
+/** A kept-alive connection of the pool. */
+interface Connection {
+  readonly socket: Socket;
+  /** The TLS options it was made with: a request with others takes another connection. */
+  readonly tls: KubeTlsOptions;
+  /** Whether it carried a request before: the server may have closed it meanwhile. */
+  used: boolean;
+  /** Whether it no longer counts against the pool (closed, or being closed). */
+  dropped: boolean;
+}
+
+/** Node's `https.Agent` default for TCP keep-alive probes on pooled connections, 1 s. */
+const TCP_KEEPALIVE_DELAY_MS = 1000;
+
+/**
+ * Creates the pooled client. Requests are written and responses read by this file itself
+ * (http1-response.ts), not by node:https: on the first SVID of every pod, node's HTTP client
+ * machinery cost ~50 µs more per request than the request itself (docs/performance.md), twice
+ * on that pod's path (the request, then its answer).
+ */
 export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOptions = {}): KubeHttp {
   const server = new URL(config.server);
   const plain = server.protocol === 'http:';
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
-    maxFreeSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
-    // The most recently used connection first, so a quiet period lets the others time out.
-    scheduling: 'lifo' as const,
-    timeout: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
-  };
-  const agent = plain ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
-  const request = plain ? http.request : https.request;
+  const host = server.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(server.port || (plain ? 80 : 443));
+  const basePath = server.pathname.replace(/\/$/, '');
+  const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  /** Idle connections, the most recently used last. */
+  const idle: Connection[] = [];
+  const all = new Set<Connection>();
+  const waiting: Array<() => void> = [];
+  let open = 0;
+  let closed = false;
+
+  function drop(conn: Connection): void {
+    if (conn.dropped) return;
+    conn.dropped = true;
+    open -= 1;
+    all.delete(conn);
+    const at = idle.indexOf(conn);
+    if (at >= 0) idle.splice(at, 1);
+    conn.socket.destroy();
+    waiting.shift()?.();
+  }
+
+  function connect(tlsOptions: KubeTlsOptions): Connection {
+    const socket = plain
+      ? net.connect({ host, port })
+      : tls.connect({
+          host,
+          port,
+          // SNI and the name checked, as node:https does: the host unless it is an IP address.
+          ...(net.isIP(host) === 0 ? { servername: host } : {}),
+          ...definedOnly(tlsOptions),
+          ALPNProtocols: ['http/1.1'],
+        });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
+    const conn: Connection = { socket, tls: tlsOptions, used: false, dropped: false };
+    open += 1;
+    all.add(conn);
+    // A request reports its connection's errors; an idle connection that fails just goes.
+    socket.on('error', () => undefined);
+    socket.once('close', () => drop(conn));
+    // Armed only while idle (release), disarmed while a request uses it (acquire).
+    socket.on('timeout', () => drop(conn));
+    return conn;
+  }
+
+  /** A connection for a request with `tlsOptions`: the most recent idle one made with them, a new one, or the next to come free. */
+  async function acquire(tlsOptions: KubeTlsOptions): Promise<Connection> {
+    for (;;) {
+      if (closed) throw new Error('kubernetes api client is closed');
+      for (let i = idle.length - 1; i >= 0; i--) {
+        const conn = idle[i] as Connection;
+        if (!sameTls(conn.tls, tlsOptions)) continue;
+        idle.splice(i, 1);
+        conn.socket.setTimeout(0);
+        conn.socket.ref();
+        return conn;
+      }
+      // Idle connections made with credentials since rotated make room first.
+      if (open >= maxSockets && idle.length > 0) drop(idle[0] as Connection);
+      if (open < maxSockets) return connect(tlsOptions);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  }
+
+  /** Returns a connection to the pool when its response allows, else closes it. */
+  function release(conn: Connection, reusable: boolean): void {
+    if (!reusable || closed || conn.socket.destroyed) {
+      drop(conn);
+      return;
+    }
+    conn.used = true;
+    conn.socket.setTimeout(idleTimeoutMs);
+    // An idle pool does not keep the process alive (node's https.Agent unrefs its free sockets too).
+    conn.socket.unref();
+    idle.push(conn);
+    waiting.shift()?.();
+  }
 
   /**
-   * One request, given up at `limit.deadline` (a `performance.now()` time) with a plain timer,
-   * not an `AbortSignal`: with `AbortSignal.timeout` a request through node:https took ~0.1 ms
-   * longer (docs/performance.md), on the first SVID of every pod.
+   * One request, given up at `limit.deadline` (a `performance.now()` time) with a plain timer:
+   * its connection is closed, and the call rejects with a {@link KubeTimeoutError}.
    */
-  function send(path: string, payload: Buffer, target: KubeRequestTarget, limit: TimeLimit | undefined): Promise<unknown> {
+  async function send(
+    path: string,
+    payload: Buffer,
+    target: KubeRequestTarget,
+    limit: TimeLimit | undefined,
+    mayResend = true,
+  ): Promise<unknown> {
+    const head = requestHead(`${basePath}${path}`, server.host, target.headers, payload.length);
+    const outcome = await exchange(await acquire(target.tls), head, payload, limit, mayResend);
+    if (outcome === RESEND) return send(path, payload, target, limit, false);
+    const text = outcome.body.toString('utf8');
+    if (outcome.status === 401) config.unauthorized?.();
+    if (outcome.status < 200 || outcome.status > 299) throw new KubeHttpError(outcome.status, text);
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error('kubernetes api answered with a body that is not JSON', { cause: err });
+    }
+  }
+
+  /**
+   * Writes one request on `conn` and reads its response; the connection goes back to the pool
+   * or is closed. {@link RESEND} when `mayResend` and the server closed a kept-alive connection
+   * just as it was reused, without a byte of answer: it never saw the request or never answered
+   * it, so sending it again on another connection is safe (TokenReview and SelfSubjectAccessReview
+   * change nothing).
+   */
+  function exchange(
+    conn: Connection,
+    head: Buffer,
+    payload: Buffer,
+    limit: TimeLimit | undefined,
+    mayResend: boolean,
+  ): Promise<Http1Response | typeof RESEND> {
     return new Promise((resolve, reject) => {
-      const req = request({
-        agent,
-        protocol: server.protocol,
-        hostname: server.hostname.replace(/^\[(.*)\]$/, '$1'),
-        port: server.port,
-        method: 'POST',
-        path: `${server.pathname.replace(/\/$/, '')}${path}`,
-        headers: {
-          ...target.headers,
-          accept: 'application/json',
-          'content-type': 'application/json',
-          'content-length': String(payload.length),
-        },
-        ...(plain ? {} : target.tls),
-      });
+      const { socket } = conn;
+      const reader = new Http1ResponseReader(MAX_RESPONSE_BYTES);
+      let failure: Error | undefined;
       let expired = false;
-      if (limit) {
-        const timer = setTimeout(
-          () => {
-            expired = true;
-            req.destroy(new KubeTimeoutError(limit.timeoutMs));
-          },
-          Math.max(0, limit.deadline - performance.now()),
-        );
-        // 'close': the answer has been read, or the request failed.
-        req.once('close', () => clearTimeout(timer));
-      }
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        // The server closed a kept-alive connection just as it was reused (Node's documented
-        // race): the request never reached it, so sending it again on another one is safe.
-        if (req.reusedSocket && err.code === 'ECONNRESET' && !expired) {
-          send(path, payload, target, limit).then(resolve, reject);
-        } else reject(err);
-      });
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new Error(`kubernetes api answer longer than ${MAX_RESPONSE_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status === 401) config.unauthorized?.();
-          if (status < 200 || status > 299) return reject(new KubeHttpError(status, text));
-          try {
-            resolve(JSON.parse(text));
-          } catch (err) {
-            reject(new Error('kubernetes api answered with a body that is not JSON', { cause: err }));
-          }
-        });
-      });
-      req.end(payload);
+      let settled = false;
+      const settle = (outcome: () => void): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', onError);
+        socket.off('close', onClose);
+        outcome();
+      };
+      const onData = (chunk: Buffer): void => {
+        let answer: Http1Response | undefined;
+        try {
+          answer = reader.push(chunk);
+        } catch (err) {
+          drop(conn);
+          settle(() => reject(err));
+          return;
+        }
+        if (answer) {
+          const done = answer;
+          settle(() => {
+            release(conn, done.reusable);
+            resolve(done);
+          });
+        }
+      };
+      const onError = (err: Error): void => {
+        failure ??= err;
+      };
+      const onClose = (): void => {
+        let answer: Http1Response;
+        try {
+          answer = reader.end();
+        } catch (err) {
+          const resend = mayResend && conn.used && !reader.received && !expired;
+          settle(() => (resend ? resolve(RESEND) : reject(failure ?? err)));
+          return;
+        }
+        settle(() => resolve(answer));
+      };
+      const timer = limit
+        ? setTimeout(
+            () => {
+              expired = true;
+              drop(conn);
+              settle(() => reject(new KubeTimeoutError(limit.timeoutMs)));
+            },
+            Math.max(0, limit.deadline - performance.now()),
+          )
+        : undefined;
+      socket.on('data', onData);
+      socket.on('error', onError);
+      socket.once('close', onClose);
+      // Head and body in one write.
+      socket.cork();
+      socket.write(head);
+      socket.write(payload);
+      socket.uncork();
     });
   }
 
@@ -190,7 +320,52 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
       return send(path, Buffer.from(JSON.stringify(body)), target, limit);
     },
     close() {
-      agent.destroy();
+      closed = true;
+      for (const conn of [...all]) drop(conn);
+      for (const wake of waiting.splice(0)) wake();
     },
   };
+}
+
+/**
+ * Whether two sets of TLS options are the same, by content: a configuration may hand out new
+ * strings or buffers for the same credentials at every request.
+ */
+function sameTls(a: KubeTlsOptions, b: KubeTlsOptions): boolean {
+  return (
+    a === b ||
+    (same(a.ca, b.ca) &&
+      same(a.cert, b.cert) &&
+      same(a.key, b.key) &&
+      a.servername === b.servername &&
+      a.rejectUnauthorized === b.rejectUnauthorized)
+  );
+}
+
+function same(a: string | Buffer | undefined, b: string | Buffer | undefined): boolean {
+  return a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
+}
+
+/** `options` without its undefined fields, so that they do not override tls.connect's defaults. */
+function definedOnly(options: KubeTlsOptions): tls.ConnectionOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+/** A field value may not end the field early: no CR, LF or NUL (a header injected through a credential). */
+const UNSAFE_FIELD = /[\r\n\0]/;
+
+/**
+ * The request line and header fields of a JSON POST, as one latin1 buffer.
+ * @throws TypeError when a header name or value could break the message
+ */
+function requestHead(path: string, hostHeader: string, headers: Readonly<Record<string, string>>, length: number): Buffer {
+  let head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || UNSAFE_FIELD.test(value)) {
+      throw new TypeError(`kubernetes api request header ${JSON.stringify(name)} is not a valid header field`);
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  head += `Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  return Buffer.from(head, 'latin1');
 }
