@@ -106,6 +106,17 @@ describe('Http1ResponseReader', () => {
     }
   });
 
+  test('bounds: interim responses, trailers, and a declared length refused before its body', () => {
+    assert.throws(() => read('HTTP/1.1 100 Continue\r\n\r\n'.repeat(11)), /too many interim responses/);
+    assert.ok(read(`${'HTTP/1.1 100 Continue\r\n\r\n'.repeat(10)}HTTP/1.1 204 No Content\r\n\r\n`));
+    const trailer = `X: ${'t'.repeat(1000)}\r\n`;
+    assert.throws(
+      () => read(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n${trailer.repeat(70)}\r\n`),
+      /trailers are longer than/,
+    );
+    assert.throws(() => read('HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n', [], { max: 10 }), /longer than 10 bytes/);
+  });
+
   test('bounds: the head, a chunk line, and the body', () => {
     const longHead = `HTTP/1.1 200 OK\r\nX: ${'a'.repeat(MAX_HEAD_BYTES)}`;
     assert.throws(() => read(longHead), /head is longer than/);

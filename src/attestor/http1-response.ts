@@ -16,8 +16,11 @@ export interface Http1Response {
   readonly reusable: boolean;
 }
 
-/** Bound on a response's status line and header fields together. */
+/** Bound on a response's status line and header fields together, and on its trailer section. */
 export const MAX_HEAD_BYTES = 64 * 1024;
+
+/** Interim (1xx) responses skipped before the final one, at most. */
+const MAX_INTERIM_RESPONSES = 10;
 
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -48,6 +51,8 @@ export class Http1ResponseReader {
   #chunkState: 'size' | 'data' | 'data-end' | 'trailers' = 'size';
   /** Octets of the current chunk's data still to read. */
   #chunkLeft = 0;
+  #interimResponses = 0;
+  #trailerBytes = 0;
   /** Whether any octet arrived: a request on a reused connection that got none may be sent again. */
   received = false;
 
@@ -118,10 +123,15 @@ export class Http1ResponseReader {
     }
     if (status < 200) {
       if (status === 101) throw new Error('kubernetes api switched protocols, which was not asked for');
+      this.#interimResponses += 1;
+      if (this.#interimResponses > MAX_INTERIM_RESPONSES) throw new Error('kubernetes api sent too many interim responses');
       return 'interim'; // 100 Continue, 103 Early Hints: the final response follows
     }
     const keepAlive = statusLine[1] === '1' && !tokensOf(headers.get('connection')).includes('close');
-    this.#head = { status, headers, keepAlive, framing: framingOf(status, headers) };
+    const framing = framingOf(status, headers);
+    // A declared length over the bound is refused before any of the body is read.
+    if (framing.kind === 'length' && framing.remaining > this.#maxBodyBytes) throw tooLong(this.#maxBodyBytes);
+    this.#head = { status, headers, keepAlive, framing };
     return 'final';
   }
 
@@ -180,6 +190,9 @@ export class Http1ResponseReader {
           if (line === undefined) return undefined;
           // A trailer field: nothing here needs one. The empty line ends the message.
           if (line === '') return this.#complete(keepAlive);
+          this.#trailerBytes += line.length + CRLF.length;
+          if (this.#trailerBytes > MAX_HEAD_BYTES)
+            throw new Error(`kubernetes api response trailers are longer than ${MAX_HEAD_BYTES} bytes`);
           break;
         }
       }
@@ -201,7 +214,7 @@ export class Http1ResponseReader {
   #take(part: Buffer): void {
     if (part.length === 0) return;
     this.#bodyBytes += part.length;
-    if (this.#bodyBytes > this.#maxBodyBytes) throw new Error(`kubernetes api answer longer than ${this.#maxBodyBytes} bytes`);
+    if (this.#bodyBytes > this.#maxBodyBytes) throw tooLong(this.#maxBodyBytes);
     this.#body.push(part);
   }
 
@@ -212,6 +225,10 @@ export class Http1ResponseReader {
     const reusable = keepAlive && head.framing.kind !== 'close' && this.#buffer.length === 0;
     return { status: head.status, headers: head.headers, body, reusable };
   }
+}
+
+function tooLong(maxBodyBytes: number): Error {
+  return new Error(`kubernetes api answer longer than ${maxBodyBytes} bytes`);
 }
 
 /** The lower-case tokens of a comma-separated header field. */

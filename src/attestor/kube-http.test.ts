@@ -81,6 +81,32 @@ describe('kube http pool', () => {
     }
   });
 
+  test('a call whose TLS options cannot be used fails alone; the calls queued behind it go on', async () => {
+    let calls = 0;
+    const badSecond: KubeClientConfig = {
+      server: config.server,
+      origin: config.origin,
+      async target() {
+        const target = await config.target();
+        calls += 1;
+        return calls === 2 ? { ...target, tls: { ...target.tls, cert: 'not a certificate', key: 'not a key' } } : target;
+      },
+    };
+    const http = createKubeHttp(badSecond, { maxSockets: 1 });
+    try {
+      const results = await Promise.allSettled(
+        [1, 2, 3].map(() => http.postJson('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', ACCESS_REVIEW, { timeoutMs: 10_000 })),
+      );
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.ok(!((results[1] as PromiseRejectedResult).reason instanceof KubeTimeoutError), 'refused at once, not timed out');
+    } finally {
+      http.close();
+    }
+  });
+
   test('a refusal is a KubeHttpError with the status and the body', async (t) => {
     t.after(() => api.restore());
     const kube = createKubeApi(config);
@@ -248,6 +274,9 @@ describe('kube http requests and responses', () => {
       { authorization: 'Bearer t\r\nX-Injected: 1' },
       { 'bad name': 'v' },
       { authorization: 'a\0b' },
+      // Cut to its low octet by a latin1 head, U+010D U+010A would be CR LF.
+      { authorization: 'Bearer t\u010d\u010aX-Injected: 1' },
+      { 'impersonate-user': '\u0141ukasz' },
     ];
     for (const headers of refused) {
       const http = createKubeHttp(plainConfig(fake.url, headers));
@@ -270,6 +299,51 @@ describe('kube http requests and responses', () => {
       await closed;
       await http.postJson('/a', {});
       assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('octets arriving on an idle connection close it; the next call opens another', async (t) => {
+    let stray: Socket | undefined;
+    const fake = await scriptedServer(() => ok('{}'));
+    fake.server.on('connection', (socket: Socket) => {
+      stray ??= socket;
+    });
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      await http.postJson('/a', {});
+      const closed = fake.nextClose();
+      stray?.write('HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n');
+      await closed;
+      assert.deepEqual(await http.postJson('/a', {}), {});
+      assert.equal(fake.connections(), 2);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('a call whose time runs out while it waits for a connection fails unsent, and the connection stays', async (t) => {
+    const sockets: Socket[] = [];
+    const fake = await scriptedServer(() => ''); // answers only when the test writes
+    fake.server.on('connection', (socket: Socket) => sockets.push(socket));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url), { maxSockets: 1 });
+    const until = async (done: () => boolean): Promise<void> => {
+      while (!done()) await new Promise((resolve) => setImmediate(resolve));
+    };
+    try {
+      const first = http.postJson('/a', {});
+      await assert.rejects(http.postJson('/a', {}, { timeoutMs: 1 }), KubeTimeoutError);
+      await until(() => fake.requests.length === 1);
+      sockets[0]?.write(ok('{"n":1}'));
+      assert.deepEqual(await first, { n: 1 });
+      const third = http.postJson('/a', {});
+      await until(() => fake.requests.length === 2);
+      sockets[0]?.write(ok('{"n":3}'));
+      assert.deepEqual(await third, { n: 3 });
+      assert.equal(fake.connections(), 1, 'the queued call was never sent, and the kept-alive connection stayed');
     } finally {
       http.close();
     }

@@ -114,6 +114,8 @@ interface Connection {
   used: boolean;
   /** Whether it no longer counts against the pool (closed, or being closed). */
   dropped: boolean;
+  /** Whether a request is using it; octets arriving while idle close it. */
+  busy: boolean;
 }
 
 /** Node's `https.Agent` default for TCP keep-alive probes on pooled connections, 1 s. */
@@ -164,7 +166,7 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
         });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
-    const conn: Connection = { socket, tls: tlsOptions, used: false, dropped: false };
+    const conn: Connection = { socket, tls: tlsOptions, used: false, dropped: false, busy: true };
     open += 1;
     all.add(conn);
     // A request reports its connection's errors; an idle connection that fails just goes.
@@ -172,26 +174,66 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
     socket.once('close', () => drop(conn));
     // Armed only while idle (release), disarmed while a request uses it (acquire).
     socket.on('timeout', () => drop(conn));
+    // Nothing may arrive unasked (a stray answer would be read as the next request's): the
+    // connection goes, as Go's transport closes it.
+    socket.on('data', () => {
+      if (!conn.busy) drop(conn);
+    });
     return conn;
   }
 
-  /** A connection for a request with `tlsOptions`: the most recent idle one made with them, a new one, or the next to come free. */
-  async function acquire(tlsOptions: KubeTlsOptions): Promise<Connection> {
+  /**
+   * A connection for a request with `tlsOptions`: the most recent idle one made with them, a new
+   * one, or the next to come free, waited for until `limit.deadline` at most.
+   * @throws KubeTimeoutError when the deadline passes first; whatever `tls.connect` throws for
+   *   unusable options; an Error once the client is closed
+   */
+  async function acquire(tlsOptions: KubeTlsOptions, limit: TimeLimit | undefined): Promise<Connection> {
     for (;;) {
       if (closed) throw new Error('kubernetes api client is closed');
       for (let i = idle.length - 1; i >= 0; i--) {
         const conn = idle[i] as Connection;
         if (!sameTls(conn.tls, tlsOptions)) continue;
         idle.splice(i, 1);
+        conn.busy = true;
         conn.socket.setTimeout(0);
         conn.socket.ref();
         return conn;
       }
-      // Idle connections made with credentials since rotated make room first.
-      if (open >= maxSockets && idle.length > 0) drop(idle[0] as Connection);
-      if (open < maxSockets) return connect(tlsOptions);
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      if (open < maxSockets || idle.length > 0) {
+        try {
+          // Idle connections made with credentials since rotated make room first.
+          if (open >= maxSockets) drop(idle[0] as Connection);
+          return connect(tlsOptions);
+        } catch (err) {
+          // The slot this call was woken for (or found) is still free: the next waiter takes it.
+          waiting.shift()?.();
+          throw err;
+        }
+      }
+      await nextFree(limit);
     }
+  }
+
+  /** Waits until a connection comes free or closes, or rejects at `limit.deadline`. */
+  function nextFree(limit: TimeLimit | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wake = (): void => {
+        if (timer) clearTimeout(timer);
+        resolve();
+      };
+      waiting.push(wake);
+      const timer = limit
+        ? setTimeout(
+            () => {
+              const at = waiting.indexOf(wake);
+              if (at >= 0) waiting.splice(at, 1);
+              reject(new KubeTimeoutError(limit.timeoutMs));
+            },
+            Math.max(0, limit.deadline - performance.now()),
+          )
+        : undefined;
+    });
   }
 
   /** Returns a connection to the pool when its response allows, else closes it. */
@@ -201,6 +243,7 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
       return;
     }
     conn.used = true;
+    conn.busy = false;
     conn.socket.setTimeout(idleTimeoutMs);
     // An idle pool does not keep the process alive (node's https.Agent unrefs its free sockets too).
     conn.socket.unref();
@@ -220,7 +263,13 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
     mayResend = true,
   ): Promise<unknown> {
     const head = requestHead(`${basePath}${path}`, server.host, target.headers, payload.length);
-    const outcome = await exchange(await acquire(target.tls), head, payload, limit, mayResend);
+    const conn = await acquire(target.tls, limit);
+    if (limit && performance.now() >= limit.deadline) {
+      // Its time ran out while it waited for a connection: nothing is sent, the connection stays.
+      release(conn, true);
+      throw new KubeTimeoutError(limit.timeoutMs);
+    }
+    const outcome = await exchange(conn, head, payload, limit, mayResend);
     if (outcome === RESEND) return send(path, payload, target, limit, false);
     const text = outcome.body.toString('utf8');
     if (outcome.status === 401) config.unauthorized?.();
@@ -351,20 +400,27 @@ function definedOnly(options: KubeTlsOptions): tls.ConnectionOptions {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
-/** A field value may not end the field early: no CR, LF or NUL (a header injected through a credential). */
-const UNSAFE_FIELD = /[\r\n\0]/;
+/**
+ * What node's HTTP client allows in a field value: tab, visible ASCII, space, and octets 0x80–0xff.
+ * Nothing that could end the field early (CR, LF, NUL), and no character above U+00FF, which the
+ * latin1 encoding of the head would cut to its low octet (U+010A would become LF).
+ */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Header fields this file writes itself: a configuration's own are not sent twice. */
+const OWN_FIELDS: ReadonlySet<string> = new Set(['host', 'accept', 'content-type', 'content-length', 'transfer-encoding', 'connection']);
 
 /**
  * The request line and header fields of a JSON POST, as one latin1 buffer.
- * @throws TypeError when a header name or value could break the message
+ * @throws TypeError when a header name or value could break the message or would be sent altered
  */
 function requestHead(path: string, hostHeader: string, headers: Readonly<Record<string, string>>, length: number): Buffer {
   let head = `POST ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || UNSAFE_FIELD.test(value)) {
+    if (!FIELD_NAME.test(name) || !FIELD_VALUE.test(value)) {
       throw new TypeError(`kubernetes api request header ${JSON.stringify(name)} is not a valid header field`);
     }
-    head += `${name}: ${value}\r\n`;
+    if (!OWN_FIELDS.has(name.toLowerCase())) head += `${name}: ${value}\r\n`;
   }
   head += `Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
   return Buffer.from(head, 'latin1');

@@ -12,7 +12,7 @@
  * and the read is capped: in line when the kernel places the file on a filesystem held in memory
  * (a projected token is on tmpfs), through the thread pool otherwise (file-read.ts).
  */
-import { closeSync, constants, fstatSync, open, openSync } from 'node:fs';
+import { close, closeSync, constants, fstatSync, open, openSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -191,29 +191,37 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
    * @throws AgentError `NO_IDENTITY` when the file is larger than the cap
    */
   function readInLine(root: string, path: string, mountinfo: string): string | typeof SLOW {
+    let dirfd: number;
+    try {
+      dirfd = openSync(root, O_PATH | constants.O_DIRECTORY);
+    } catch {
+      return SLOW; // the slow path meets the same error and reports it
+    }
     let pathFd: number;
     try {
-      const dirfd = openSync(root, O_PATH | constants.O_DIRECTORY);
-      try {
-        pathFd = (cachedOpen as InRootCachedOpen)(dirfd, path);
-      } finally {
-        closeSync(dirfd);
-      }
+      pathFd = (cachedOpen as InRootCachedOpen)(dirfd, path);
     } catch (err) {
       const code = errnoOf(err);
       if (code === 'EINVAL' || code === 'ENOSYS' || code === 'EPERM') cachedOpen = null;
       return SLOW;
+    } finally {
+      closeQuietly(dirfd);
     }
+    let inMemory = false;
     try {
-      if (!onMemoryFilesystem(pathFd, mountinfo) || !fstatSync(pathFd).isFile()) return SLOW;
+      inMemory = onMemoryFilesystem(pathFd, mountinfo);
+      if (!inMemory || !fstatSync(pathFd).isFile()) return SLOW;
       // Closing a regular file on tmpfs waits for nothing; readRegularFileSync closes it in line.
       return readRegularFileSync(openSync(`${SELF_FD}/${pathFd}`, READ_FLAGS), maxFileBytes);
     } catch (err) {
       if (err instanceof AgentError) throw err;
       return SLOW;
     } finally {
-      // An O_PATH descriptor has no file operations: closing it reaches no filesystem.
-      closeSync(pathFd);
+      // An O_PATH descriptor has no file operations, but its close may drop the last reference to
+      // its mount: elsewhere than in memory that could run the filesystem's shutdown, so it goes
+      // through the thread pool as every other close of the caller's files does.
+      if (inMemory) closeQuietly(pathFd);
+      else close(pathFd, () => undefined);
     }
   }
 
@@ -268,6 +276,15 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
       }
     },
   };
+}
+
+/** Closes a descriptor of the agent's own whose close cannot fail in any way that matters. */
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // EBADF or EINTR: nothing is left to do.
+  }
 }
 
 /** What `readInLine` returns when a file must be opened and read through the thread pool. */
