@@ -226,14 +226,29 @@ describe('kube http requests and responses', () => {
     }
   });
 
-  test('only once: a resent request whose new connection closes too fails, and so does a first request on a new connection', async (t) => {
+  test('resent while the connections met were reused ones: every stale idle connection, then a new one', async (t) => {
+    // Requests 1 and 2 leave two idle connections; the server then closes each unanswered.
+    const fake = await scriptedServer((n) => (n === 3 || n === 4 ? 'close' : ok(`{"n":${n}}`)));
+    t.after(() => fake.server.close());
+    const http = createKubeHttp(plainConfig(fake.url));
+    try {
+      await Promise.all([http.postJson('/a', {}), http.postJson('/a', {})]);
+      assert.equal(fake.connections(), 2);
+      assert.deepEqual(await http.postJson('/a', {}), { n: 5 });
+      assert.equal(fake.connections(), 3);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('never resent on a new connection: a resent request whose new connection closes too fails, and so does a first request', async (t) => {
     const fake = await scriptedServer((n) => (n === 1 ? ok('{}') : 'close'));
     t.after(() => fake.server.close());
     const http = createKubeHttp(plainConfig(fake.url));
     try {
       await http.postJson('/a', {});
       await assert.rejects(http.postJson('/a', {}), /closed the connection without a response/);
-      assert.equal(fake.requests.length, 3, 'sent, resent once, not more');
+      assert.equal(fake.requests.length, 3, 'sent, resent once on a new connection, not more');
       await assert.rejects(http.postJson('/a', {}), /closed the connection without a response/);
       assert.equal(fake.requests.length, 4, 'a new connection is not resent');
     } finally {

@@ -255,13 +255,7 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
    * One request, given up at `limit.deadline` (a `performance.now()` time) with a plain timer:
    * its connection is closed, and the call rejects with a {@link KubeTimeoutError}.
    */
-  async function send(
-    path: string,
-    payload: Buffer,
-    target: KubeRequestTarget,
-    limit: TimeLimit | undefined,
-    mayResend = true,
-  ): Promise<unknown> {
+  async function send(path: string, payload: Buffer, target: KubeRequestTarget, limit: TimeLimit | undefined): Promise<unknown> {
     const head = requestHead(`${basePath}${path}`, server.host, target.headers, payload.length);
     const conn = await acquire(target.tls, limit);
     if (limit && performance.now() >= limit.deadline) {
@@ -269,8 +263,10 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
       release(conn, true);
       throw new KubeTimeoutError(limit.timeoutMs);
     }
-    const outcome = await exchange(conn, head, payload, limit, mayResend);
-    if (outcome === RESEND) return send(path, payload, target, limit, false);
+    const outcome = await exchange(conn, head, payload, limit);
+    // Again, as node's agent does, for as long as the connections found were reused ones: each
+    // that failed is closed, so this ends at a new connection at the latest.
+    if (outcome === RESEND) return send(path, payload, target, limit);
     const text = outcome.body.toString('utf8');
     if (outcome.status === 401) config.unauthorized?.();
     if (outcome.status < 200 || outcome.status > 299) throw new KubeHttpError(outcome.status, text);
@@ -283,18 +279,12 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
 
   /**
    * Writes one request on `conn` and reads its response; the connection goes back to the pool
-   * or is closed. {@link RESEND} when `mayResend` and the server closed a kept-alive connection
+   * or is closed. {@link RESEND} when the server closed a kept-alive connection
    * just as it was reused, without a byte of answer: it never saw the request or never answered
    * it, so sending it again on another connection is safe (TokenReview and SelfSubjectAccessReview
    * change nothing).
    */
-  function exchange(
-    conn: Connection,
-    head: Buffer,
-    payload: Buffer,
-    limit: TimeLimit | undefined,
-    mayResend: boolean,
-  ): Promise<Http1Response | typeof RESEND> {
+  function exchange(conn: Connection, head: Buffer, payload: Buffer, limit: TimeLimit | undefined): Promise<Http1Response | typeof RESEND> {
     return new Promise((resolve, reject) => {
       const { socket } = conn;
       const reader = new Http1ResponseReader(MAX_RESPONSE_BYTES);
@@ -335,7 +325,7 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
         try {
           answer = reader.end();
         } catch (err) {
-          const resend = mayResend && conn.used && !reader.received && !expired;
+          const resend = conn.used && !reader.received && !expired;
           settle(() => (resend ? resolve(RESEND) : reject(failure ?? err)));
           return;
         }
