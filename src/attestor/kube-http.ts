@@ -11,19 +11,11 @@
  * (in-cluster-config.ts, kubeconfig-files.ts); this file moves bytes, bounds them and turns HTTP
  * failures into {@link KubeHttpError}.
  */
-import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import tls from 'node:tls';
 import { type Http1Response, Http1ResponseReader } from './http1-response.js';
+import { type Connection, createConnectionPool, type KubeTlsOptions } from './kube-connections.js';
 
-/** TLS options of a request (as `tls.connect` takes them), from the client configuration. */
-export interface KubeTlsOptions {
-  readonly ca?: string | Buffer | undefined;
-  readonly cert?: string | Buffer | undefined;
-  readonly key?: string | Buffer | undefined;
-  readonly servername?: string | undefined;
-  readonly rejectUnauthorized?: boolean | undefined;
-}
+export type { KubeTlsOptions } from './kube-connections.js';
 
 /** How to reach and authenticate to the API server for one request. */
 export interface KubeRequestTarget {
@@ -105,22 +97,6 @@ export interface KubeHttp {
 /** What a request meets when its reused connection was closed under it, unanswered. */
 const RESEND: unique symbol = Symbol('resend');
 
-/** A kept-alive connection of the pool. */
-interface Connection {
-  readonly socket: Socket;
-  /** The TLS options it was made with: a request with others takes another connection. */
-  readonly tls: KubeTlsOptions;
-  /** Whether it carried a request before: the server may have closed it meanwhile. */
-  used: boolean;
-  /** Whether it no longer counts against the pool (closed, or being closed). */
-  dropped: boolean;
-  /** Whether a request is using it; octets arriving while idle close it. */
-  busy: boolean;
-}
-
-/** Node's `https.Agent` default for TCP keep-alive probes on pooled connections, 1 s. */
-const TCP_KEEPALIVE_DELAY_MS = 1000;
-
 /**
  * Creates the pooled client. Requests are written and responses read by this file itself
  * (http1-response.ts), not by node:https: on the first SVID of every pod, node's HTTP client
@@ -133,123 +109,13 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
   const host = server.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(server.port || (plain ? 80 : 443));
   const basePath = server.pathname.replace(/\/$/, '');
-  const maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
-  /** Idle connections, the most recently used last. */
-  const idle: Connection[] = [];
-  const all = new Set<Connection>();
-  const waiting: Array<() => void> = [];
-  let open = 0;
-  let closed = false;
-
-  function drop(conn: Connection): void {
-    if (conn.dropped) return;
-    conn.dropped = true;
-    open -= 1;
-    all.delete(conn);
-    const at = idle.indexOf(conn);
-    if (at >= 0) idle.splice(at, 1);
-    conn.socket.destroy();
-    waiting.shift()?.();
-  }
-
-  function connect(tlsOptions: KubeTlsOptions): Connection {
-    const socket = plain
-      ? net.connect({ host, port })
-      : tls.connect({
-          host,
-          port,
-          // SNI and the name checked, as node:https does: the host unless it is an IP address.
-          ...(net.isIP(host) === 0 ? { servername: host } : {}),
-          ...definedOnly(tlsOptions),
-          ALPNProtocols: ['http/1.1'],
-        });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
-    const conn: Connection = { socket, tls: tlsOptions, used: false, dropped: false, busy: true };
-    open += 1;
-    all.add(conn);
-    // A request reports its connection's errors; an idle connection that fails just goes.
-    socket.on('error', () => undefined);
-    socket.once('close', () => drop(conn));
-    // Armed only while idle (release), disarmed while a request uses it (acquire).
-    socket.on('timeout', () => drop(conn));
-    // Nothing may arrive unasked (a stray answer would be read as the next request's): the
-    // connection goes, as Go's transport closes it.
-    socket.on('data', () => {
-      if (!conn.busy) drop(conn);
-    });
-    return conn;
-  }
-
-  /**
-   * A connection for a request with `tlsOptions`: the most recent idle one made with them, a new
-   * one, or the next to come free, waited for until `limit.deadline` at most.
-   * @throws KubeTimeoutError when the deadline passes first; whatever `tls.connect` throws for
-   *   unusable options; an Error once the client is closed
-   */
-  async function acquire(tlsOptions: KubeTlsOptions, limit: TimeLimit | undefined): Promise<Connection> {
-    for (;;) {
-      if (closed) throw new Error('kubernetes api client is closed');
-      for (let i = idle.length - 1; i >= 0; i--) {
-        const conn = idle[i] as Connection;
-        if (!sameTls(conn.tls, tlsOptions)) continue;
-        idle.splice(i, 1);
-        conn.busy = true;
-        conn.socket.setTimeout(0);
-        conn.socket.ref();
-        return conn;
-      }
-      if (open < maxSockets || idle.length > 0) {
-        try {
-          // Idle connections made with credentials since rotated make room first.
-          if (open >= maxSockets) drop(idle[0] as Connection);
-          return connect(tlsOptions);
-        } catch (err) {
-          // The slot this call was woken for (or found) is still free: the next waiter takes it.
-          waiting.shift()?.();
-          throw err;
-        }
-      }
-      await nextFree(limit);
-    }
-  }
-
-  /** Waits until a connection comes free or closes, or rejects at `limit.deadline`. */
-  function nextFree(limit: TimeLimit | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wake = (): void => {
-        if (timer) clearTimeout(timer);
-        resolve();
-      };
-      waiting.push(wake);
-      const timer = limit
-        ? setTimeout(
-            () => {
-              const at = waiting.indexOf(wake);
-              if (at >= 0) waiting.splice(at, 1);
-              reject(new KubeTimeoutError(limit.timeoutMs));
-            },
-            Math.max(0, limit.deadline - performance.now()),
-          )
-        : undefined;
-    });
-  }
-
-  /** Returns a connection to the pool when its response allows, else closes it. */
-  function release(conn: Connection, reusable: boolean): void {
-    if (!reusable || closed || conn.socket.destroyed) {
-      drop(conn);
-      return;
-    }
-    conn.used = true;
-    conn.busy = false;
-    conn.socket.setTimeout(idleTimeoutMs);
-    // An idle pool does not keep the process alive (node's https.Agent unrefs its free sockets too).
-    conn.socket.unref();
-    idle.push(conn);
-    waiting.shift()?.();
-  }
+  const pool = createConnectionPool({
+    host,
+    port,
+    plain,
+    maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
+    idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+  });
 
   /**
    * One request, given up at `limit.deadline` (a `performance.now()` time) with a plain timer:
@@ -257,11 +123,12 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
    */
   async function send(path: string, payload: Buffer, target: KubeRequestTarget, limit: TimeLimit | undefined): Promise<unknown> {
     const head = requestHead(`${basePath}${path}`, server.host, target.headers, payload.length);
-    const conn = await acquire(target.tls, limit);
-    if (limit && performance.now() >= limit.deadline) {
+    const conn = await pool.acquire(target.tls, limit?.deadline);
+    // No connection means its deadline passed while it waited (there is one then).
+    if (!conn || (limit && performance.now() >= limit.deadline)) {
       // Its time ran out while it waited for a connection: nothing is sent, the connection stays.
-      release(conn, true);
-      throw new KubeTimeoutError(limit.timeoutMs);
+      if (conn) pool.release(conn, true);
+      throw new KubeTimeoutError((limit as TimeLimit).timeoutMs);
     }
     const outcome = await exchange(conn, head, payload, limit);
     // Again, as node's agent does, for as long as the connections found were reused ones: each
@@ -305,14 +172,14 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
         try {
           answer = reader.push(chunk);
         } catch (err) {
-          drop(conn);
+          pool.drop(conn);
           settle(() => reject(err));
           return;
         }
         if (answer) {
           const done = answer;
           settle(() => {
-            release(conn, done.reusable);
+            pool.release(conn, done.reusable);
             resolve(done);
           });
         }
@@ -335,7 +202,7 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
         ? setTimeout(
             () => {
               expired = true;
-              drop(conn);
+              pool.drop(conn);
               settle(() => reject(new KubeTimeoutError(limit.timeoutMs)));
             },
             Math.max(0, limit.deadline - performance.now()),
@@ -359,35 +226,9 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
       return send(path, Buffer.from(JSON.stringify(body)), target, limit);
     },
     close() {
-      closed = true;
-      for (const conn of [...all]) drop(conn);
-      for (const wake of waiting.splice(0)) wake();
+      pool.close();
     },
   };
-}
-
-/**
- * Whether two sets of TLS options are the same, by content: a configuration may hand out new
- * strings or buffers for the same credentials at every request.
- */
-function sameTls(a: KubeTlsOptions, b: KubeTlsOptions): boolean {
-  return (
-    a === b ||
-    (same(a.ca, b.ca) &&
-      same(a.cert, b.cert) &&
-      same(a.key, b.key) &&
-      a.servername === b.servername &&
-      a.rejectUnauthorized === b.rejectUnauthorized)
-  );
-}
-
-function same(a: string | Buffer | undefined, b: string | Buffer | undefined): boolean {
-  return a === b || (Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
-}
-
-/** `options` without its undefined fields, so that they do not override tls.connect's defaults. */
-function definedOnly(options: KubeTlsOptions): tls.ConnectionOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 /**

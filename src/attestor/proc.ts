@@ -6,19 +6,20 @@
  * workload controls them. Symlinks must resolve relative to the caller's root, because the kernel
  * would resolve an absolute symlink found under `/proc/<pid>/root` against the agent's root — a
  * container could otherwise point its "token" at any file on the host. The kernel does this itself
- * with `openat2(RESOLVE_IN_ROOT)` (openat2.ts), in one call; where that is unavailable (before
- * Linux 5.6, or a seccomp filter without it) the path is walked by hand, `lstat` and `readlink`
- * per component. Either way, only a regular file is read (a FIFO would block the agent forever),
+ * with `openat2(RESOLVE_IN_ROOT)` (openat2.ts), in one call: first in line from the dentry cache
+ * alone, else through the thread pool; where `openat2` is unavailable (before Linux 5.6, or a
+ * seccomp filter without it) the path is walked by hand, `lstat` and `readlink` per component
+ * (root-walk.ts). Either way, only a regular file is read (a FIFO would block the agent forever),
  * and the read is capped: in line when the kernel places the file on a filesystem held in memory
  * (a projected token is on tmpfs), through the thread pool otherwise (file-read.ts).
  */
-import { close, closeSync, constants, fstatSync, open, openSync } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { close, closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { promisify } from 'node:util';
 import { AgentError } from '../errors.js';
 import { onMemoryFilesystem, readProcTextSync, readRegularFile, readRegularFileSync } from './file-read.js';
 import { type InRootCachedOpen, type InRootOpen, O_PATH, openInRoot, openInRootCached } from './openat2.js';
+import { errnoOf, openWalking } from './root-walk.js';
 
 /** Where `/proc` is read from by default. */
 export const DEFAULT_PROC_ROOT = '/proc';
@@ -28,9 +29,6 @@ export const DEFAULT_MAX_ROOT_FILE_BYTES = 64 * 1024;
 
 /** Cap on `stat` and `cgroup`, which are a few hundred bytes. */
 const MAX_PROC_FILE_BYTES = 64 * 1024;
-
-/** Symlinks followed while resolving one path, as Linux's own limit (ELOOP). */
-const MAX_SYMLINKS = 40;
 
 /** The process behind a PID exited (its `/proc` directory is gone); code `NO_IDENTITY`. */
 export class ProcessGoneError extends AgentError {
@@ -125,10 +123,6 @@ export function assertRootPath(path: string): void {
   if (path.split('/').some((seg) => seg === '..' || seg === '.')) {
     throw new TypeError(`path in the caller's root must not contain . or .. segments: ${JSON.stringify(path)}`);
   }
-}
-
-function errnoOf(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
 function assertPid(pid: number): void {
@@ -344,66 +338,5 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Resolves `path` component by component under `root`, following symlinks as if `root` were
- * `/` (what `openat2(RESOLVE_IN_ROOT)` does in the kernel). `..` never climbs above `root`.
- * @returns the host path of the final component, or `undefined` when a component is missing
- *   or is not a directory
- */
-async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
-  const pending = path.split('/').filter((s) => s !== '' && s !== '.');
-  const done: string[] = [];
-  let links = 0;
-  while (pending.length > 0) {
-    const seg = pending.shift() as string;
-    if (seg === '..') {
-      done.pop();
-      continue;
-    }
-    const host = posix.join(root, ...done, seg);
-    let info: Awaited<ReturnType<typeof lstat>>;
-    try {
-      info = await lstat(host);
-    } catch (err) {
-      const code = errnoOf(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw err;
-    }
-    if (info.isSymbolicLink()) {
-      links += 1;
-      if (links > MAX_SYMLINKS) throw new AgentError('NO_IDENTITY', 'too many symlinks in a path in the caller root');
-      const target = await readlink(host);
-      if (target.startsWith('/')) done.length = 0;
-      pending.unshift(...target.split('/').filter((s) => s !== '' && s !== '.'));
-      continue;
-    }
-    if (pending.length > 0 && !info.isDirectory()) return undefined;
-    done.push(seg);
-  }
-  return posix.join(root, ...done);
-}
-
-const openFd = promisify(open);
-
-/**
- * Opens `path` inside the caller's root by walking it ({@link resolveInRoot}), then opening the
- * result with `O_NOFOLLOW`: the fallback where `openat2` is unavailable.
- * @returns the open fd, or `undefined` when a component is missing or not a directory
- */
-async function openWalking(root: string, path: string): Promise<number | undefined> {
-  const resolved = await resolveInRoot(root, path);
-  if (resolved === undefined) return undefined;
-  try {
-    // O_NOFOLLOW: the path was resolved above, a symlink here means it changed under us.
-    // O_NONBLOCK: opening a FIFO for reading must not wait for a writer.
-    return await openFd(resolved, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (err) {
-    const code = errnoOf(err);
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new AgentError('NO_IDENTITY', 'file in the caller root changed while it was read');
-    throw err;
   }
 }
