@@ -14,9 +14,9 @@ export interface ConnectionRegistry {
    * Names an accepted socket (its calls report the name as their peer) and records the peer
    * `track` returns for that name, and the caller group the connection was admitted in (default:
    * the name itself), until the socket closes.
-   * @returns the name
+   * @returns the name and the tracked peer
    */
-  add(socket: Socket, track: (connectionId: string) => TrackedPeer, group?: string): string;
+  add(socket: Socket, track: (connectionId: string) => TrackedPeer, group?: string): { readonly id: string; readonly peer: TrackedPeer };
   /** The peer of a call, by `call.getPeer()`; `undefined` when unknown (never a guess). */
   lookup(callPeer: string): TrackedPeer | undefined;
   /** The caller group of a call's connection, by `call.getPeer()`; `undefined` when unknown. */
@@ -34,9 +34,10 @@ export function createConnectionRegistry(): ConnectionRegistry {
     add(socket, track, group) {
       const connectionId = `${PREFIX}${++next}`;
       Object.defineProperty(socket, 'remoteAddress', { value: connectionId, configurable: true });
-      peers.set(connectionId, { peer: track(connectionId), group: group ?? connectionId });
+      const peer = track(connectionId);
+      peers.set(connectionId, { peer, group: group ?? connectionId });
       socket.once('close', () => peers.delete(connectionId));
-      return connectionId;
+      return { id: connectionId, peer };
     },
     // grpc-js appends ":<port>" when a port exists; ours never has one, so such a peer is not ours.
     lookup: (callPeer) => peers.get(callPeer)?.peer,

@@ -101,8 +101,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
       return;
     }
     sockets.add(socket);
-    let tracked: TrackedPeer | undefined;
-    const id = connections.add(socket, (connectionId) => (tracked = options.peers.track(peer, connectionId)), decision.group);
+    const { id, peer: tracked } = connections.add(socket, (connectionId) => options.peers.track(peer, connectionId), decision.group);
     socket.once('close', () => {
       sockets.delete(socket);
       guard?.remove(id);
@@ -123,7 +122,7 @@ export async function listenOnSocket(options: SocketServerOptions): Promise<Sock
     // instead of waiting for the setup (docs/performance.md, "First SVID in Kubernetes mode").
     // Data the client sends meanwhile waits in the socket.
     setImmediate(inject);
-    if (tracked) options.onAdmitted(tracked, decision.group);
+    options.onAdmitted(tracked, decision.group);
   }
 
   const server = net.createServer((socket) => {

@@ -26,9 +26,13 @@ const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
 /** RFC 9110 field-name: a token. */
-const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** RFC 9110 field-value characters: visible, space, tab, and obs-text; no CR, LF or NUL. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * RFC 9110 field-value characters: visible, space, tab, and obs-text (octets 0x80–0xff), what
+ * node's HTTP client allows too; no CR, LF or NUL, and nothing above U+00FF, which a latin1
+ * encoding would cut to its low octet (U+010A would become LF).
+ */
+export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 type Framing = { readonly kind: 'length'; remaining: number } | { readonly kind: 'chunked' } | { readonly kind: 'close' };
 

@@ -12,7 +12,7 @@
  * failures into {@link KubeHttpError}.
  */
 import { performance } from 'node:perf_hooks';
-import { type Http1Response, Http1ResponseReader } from './http1-response.js';
+import { FIELD_NAME, FIELD_VALUE, type Http1Response, Http1ResponseReader } from './http1-response.js';
 import { type Connection, createConnectionPool, type KubeTlsOptions } from './kube-connections.js';
 
 export type { KubeTlsOptions } from './kube-connections.js';
@@ -231,13 +231,6 @@ export function createKubeHttp(config: KubeClientConfig, options: KubeHttpOption
   };
 }
 
-/**
- * What node's HTTP client allows in a field value: tab, visible ASCII, space, and octets 0x80–0xff.
- * Nothing that could end the field early (CR, LF, NUL), and no character above U+00FF, which the
- * latin1 encoding of the head would cut to its low octet (U+010A would become LF).
- */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Header fields this file writes itself: a configuration's own are not sent twice. */
 const OWN_FIELDS: ReadonlySet<string> = new Set(['host', 'accept', 'content-type', 'content-length', 'transfer-encoding', 'connection']);
 

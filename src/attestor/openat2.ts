@@ -22,6 +22,8 @@ const SYS_OPENAT2 = 437;
 const RESOLVE_NO_MAGICLINKS = 0x02;
 const RESOLVE_IN_ROOT = 0x10;
 const RESOLVE_CACHED = 0x20;
+/** Resolved as if `dirfd` were `/`, `/proc` magic links refused: every open here. */
+const IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 /** `sizeof(struct open_how)`: flags, mode, resolve, each a u64. */
 const OPEN_HOW_SIZE = 24;
 /** Linux's `O_CLOEXEC` (02000000 octal, x86_64 and arm64 alike); node's `fs.constants` has no entry. */
@@ -65,6 +67,18 @@ function bind(): SyscallOpenat2 {
  * errno numbers by name. Some numbers have two names (11: `EAGAIN` and `EWOULDBLOCK`; 95:
  * `ENOTSUP` and `EOPNOTSUPP`); the first listed is kept, which is the one node's own fs errors use.
  */
+/**
+ * The bound `syscall`.
+ * @throws an `ENOSYS`-coded error when there is no glibc to call: as unavailable as an old kernel
+ */
+function syscall(): SyscallOpenat2 {
+  try {
+    return bind();
+  } catch (err) {
+    throw Object.assign(new Error('openat2 cannot be called here', { cause: err }), { code: 'ENOSYS' });
+  }
+}
+
 const ERRNO_NAMES = new Map<number, string>();
 for (const [name, value] of Object.entries(osConstants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
@@ -89,13 +103,12 @@ export const openInRoot: InRootOpen = (dirfd, path) =>
   new Promise((resolve, reject) => {
     let call: SyscallOpenat2;
     try {
-      call = bind();
+      call = syscall();
     } catch (err) {
-      // No glibc to call: as unavailable as an old kernel.
-      reject(Object.assign(new Error('openat2 cannot be called here', { cause: err }), { code: 'ENOSYS' }));
+      reject(err);
       return;
     }
-    const how: OpenHow = { flags: READ_FLAGS, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+    const how: OpenHow = { flags: READ_FLAGS, mode: 0, resolve: IN_ROOT };
     call.async(SYS_OPENAT2, dirfd, path, how, OPEN_HOW_SIZE, (err, rc) => {
       if (err) return reject(err);
       const fd = Number(rc);
@@ -121,21 +134,8 @@ const PATH_FLAGS = O_PATH | O_CLOEXEC;
  *   {@link openInRoot}, `ELOOP`, `ENOENT`, …
  */
 export const openInRootCached: InRootCachedOpen = (dirfd, path) => {
-  let call: SyscallOpenat2;
-  try {
-    call = bind();
-  } catch (err) {
-    throw Object.assign(new Error('openat2 cannot be called here', { cause: err }), { code: 'ENOSYS' });
-  }
-  const fd = Number(
-    call(
-      SYS_OPENAT2,
-      dirfd,
-      path,
-      { flags: PATH_FLAGS, mode: 0, resolve: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_CACHED },
-      OPEN_HOW_SIZE,
-    ),
-  );
+  const call = syscall();
+  const fd = Number(call(SYS_OPENAT2, dirfd, path, { flags: PATH_FLAGS, mode: 0, resolve: IN_ROOT | RESOLVE_CACHED }, OPEN_HOW_SIZE));
   if (fd < 0) throw errnoError(koffi.errno());
   return fd;
 };
