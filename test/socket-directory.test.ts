@@ -76,7 +76,8 @@ test('a socket replaced by another process: /ready turns 503 and shutdown leaves
     const ready = await fetch(`${url}/ready`);
     assert.equal(ready.status, 503);
     assert.deepEqual(((await ready.json()) as { checks: Record<string, boolean> }).checks.socket, false);
-    assert.match(agent.stderr(), /the socket file was removed or replaced by another/);
+    // Logs are written asynchronously: the warning may follow the answer.
+    await agent.waitFor(({ stderr }) => /the socket file was removed or replaced by another/.test(stderr), 'the warning');
 
     assert.equal(await agent.stop('SIGTERM'), 0, agent.stderr());
     const answer = await new Promise<string>((resolve, reject) => {

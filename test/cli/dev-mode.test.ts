@@ -96,6 +96,7 @@ describe('run --dev', () => {
 
   it('listens on --health-addr when asked', async () => {
     const agent = await startDev(newDir('with-health'), '--health-addr', '127.0.0.1:0');
-    assert.ok(agent.stderr().includes(HTTP_STARTED), agent.stderr());
+    // Logged before the stdout line, but logs are written asynchronously.
+    await agent.waitFor(({ stderr }) => stderr.includes(HTTP_STARTED), 'the health listener');
   });
 });
