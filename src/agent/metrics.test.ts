@@ -45,6 +45,17 @@ describe('agent metrics', () => {
     assert.match(m.contentType, /^text\/plain; version=0\.0\.4/);
   });
 
+  test('observations are recorded after the turn; a scrape takes them at once; a refused one is dropped alone', async () => {
+    const m = createAgentMetrics();
+    m.onTokenReview({ durationMs: Number.NaN, result: 'ok' });
+    m.onTokenReview({ durationMs: 4, result: 'ok' });
+    await new Promise((resolve) => setImmediate(resolve));
+    m.onIssued(svid, false);
+    const text = await m.render();
+    assert.equal(sampleValue(text, `${METRIC_NAMES.tokenReviewDuration}_count`, { result: 'ok' }), 1);
+    assert.equal(sampleValue(text, METRIC_NAMES.svidsIssued), 1);
+  });
+
   test('TokenReview latency is a histogram in seconds, by result', async () => {
     const m = createAgentMetrics();
     m.onTokenReview({ durationMs: 20, result: 'ok' });
